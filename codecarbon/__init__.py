@@ -1,0 +1,32 @@
+"""Track the energy your computation draws and the carbon it emits.
+
+Names are resolved on first use so that ``import codecarbon`` costs close to nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from codecarbon._version import __app_name__, __version__
+
+__all__ = ["EmissionsTracker", "OfflineEmissionsTracker", "OutputMethod", "track_emissions", "__version__"]
+
+if TYPE_CHECKING:
+    from codecarbon.emissions_tracker import EmissionsTracker, OfflineEmissionsTracker, track_emissions
+    from codecarbon.output_methods.base_output import OutputMethod
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("EmissionsTracker", "OfflineEmissionsTracker", "track_emissions"):
+        from codecarbon import emissions_tracker
+
+        return getattr(emissions_tracker, name)
+    if name == "OutputMethod":
+        from codecarbon.output_methods.base_output import OutputMethod
+
+        return OutputMethod
+    raise AttributeError(f"module 'codecarbon' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

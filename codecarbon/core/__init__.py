@@ -1,0 +1,1 @@
+"""The tracker's machinery: configuration, sampling thread and windows, units, attribution."""

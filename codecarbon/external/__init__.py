@@ -1,0 +1,1 @@
+"""Compatibility home of names CodeCarbon users import from ``codecarbon.external``."""

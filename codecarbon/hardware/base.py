@@ -1,0 +1,68 @@
+"""The one interface every energy source implements, and the inventory the tracker gets back.
+
+A source returns *cumulative* energy since it was opened; the tracker only ever subtracts two readings, so a
+window of any length is exact. Wraparound, de-duplication, per-device failures and model integration are the
+source's business and never leak upward. Sources are read from one sampling thread and, at window boundaries,
+from the user's thread: the tracker serialises those calls, so a source needs no lock of its own.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Literal, Optional
+
+Component = Literal["cpu", "gpu", "ram"]
+
+
+class EnergySource(ABC):
+    """Cumulative energy of one component (cpu, gpu or ram) over one or more devices."""
+
+    component: Component
+    #: how the figure is obtained: rapl, rapl-psys, rapl-dram, nvml-energy, nvml-power, amdsmi, powermetrics,
+    #: power-gadget, tdp-model, ram-model, constant, ... ; "+process-share" appended when apportioned.
+    method: str
+
+    @abstractmethod
+    def open(self) -> None:
+        """Take the baseline. Called at start(); may be called again for a new run."""
+
+    @abstractmethod
+    def read_joules(self) -> float:
+        """Energy in joules since open(); never decreases. Must not raise: a failing device is dropped
+        (logged once) and its last energy kept."""
+
+    def utilization_percent(self) -> Optional[float]:
+        """Mean utilisation of this source's devices now (GPUs), or None when it has no such figure."""
+        return None
+
+    def close(self) -> None:
+        """Release handles (NVML shutdown, subprocesses)."""
+
+
+@dataclass(frozen=True)
+class Utilization:
+    """Machine figures sampled each tick; the tracker averages them over each window (time-weighted)."""
+
+    cpu_percent: float
+    ram_percent: float
+    ram_used_gb: float
+
+
+@dataclass
+class Hardware:
+    """What detection found: the sources to read and the static facts rows report."""
+
+    sources: list[EnergySource]
+    cpu_model: Optional[str]
+    cpu_count: int
+    cpu_physical_count: Optional[int]
+    gpu_count: int
+    gpu_model: str
+    gpu_ids: Optional[list] = None
+    ram_total_size: float = 0.0  # GB (GiB, as the reference computes it)
+    notes: list[str] = field(default_factory=list)
+
+    def measure_label(self, component: Component) -> str:
+        """How the component's figure is obtained, e.g. "rapl" or "tdp-model"; "" when absent."""
+        return "+".join(sorted({s.method for s in self.sources if s.component == component}))

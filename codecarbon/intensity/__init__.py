@@ -1,0 +1,1 @@
+"""Carbon intensity of the electricity where the computation runs."""

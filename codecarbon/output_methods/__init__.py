@@ -1,0 +1,1 @@
+"""Where finished measurements go: CSV, loggers, metrics systems, reports and web services."""

@@ -1,0 +1,157 @@
+"""The record every output receives: one finished window of a run (or of a task)."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, fields, replace
+from typing import Any, Optional
+
+# The 38 documented columns, in the order files contain them. Readers index by name or by position.
+CSV_COLUMNS: tuple[str, ...] = (
+    "timestamp", "project_name", "run_id", "experiment_id", "duration", "emissions", "emissions_rate",
+    "cpu_power", "gpu_power", "ram_power", "cpu_energy", "gpu_energy", "ram_energy", "energy_consumed",
+    "water_consumed", "country_name", "country_iso_code", "region", "cloud_provider", "cloud_region", "os",
+    "python_version", "codecarbon_version", "cpu_count", "cpu_model", "gpu_count", "gpu_model", "longitude",
+    "latitude", "ram_total_size", "tracking_mode", "cpu_utilization_percent", "gpu_utilization_percent",
+    "ram_utilization_percent", "ram_used_gb", "on_cloud", "pue", "wue",
+)
+
+# Our additions, only ever after the 38: how each figure was obtained.
+EXTRA_COLUMNS: tuple[str, ...] = (
+    "cpu_measure", "gpu_measure", "ram_measure", "carbon_intensity", "intensity_source",
+)
+
+# Fields that are differences between two cumulative readings (the rest describe the run).
+_ADDITIVE = ("duration", "emissions", "cpu_energy", "gpu_energy", "ram_energy", "energy_consumed",
+             "water_consumed")
+
+
+@dataclass
+class EmissionsData:
+    """One window of measurement. Units: s, kg CO2eq, kg/s, W (window mean), kWh, L, GB, %."""
+
+    timestamp: str
+    project_name: str
+    run_id: str
+    experiment_id: str
+    duration: float
+    emissions: float
+    emissions_rate: float
+    cpu_power: float
+    gpu_power: float
+    ram_power: float
+    cpu_energy: float
+    gpu_energy: float
+    ram_energy: float
+    energy_consumed: float
+    water_consumed: float
+    country_name: Optional[str]
+    country_iso_code: Optional[str]
+    region: Optional[str]
+    cloud_provider: Optional[str]
+    cloud_region: Optional[str]
+    os: str
+    python_version: str
+    codecarbon_version: str
+    cpu_count: Optional[int]
+    cpu_model: Optional[str]
+    gpu_count: int
+    gpu_model: str
+    longitude: Optional[float]
+    latitude: Optional[float]
+    ram_total_size: float
+    tracking_mode: str
+    cpu_utilization_percent: float = 0.0
+    gpu_utilization_percent: float = 0.0
+    ram_utilization_percent: float = 0.0
+    ram_used_gb: float = 0.0
+    on_cloud: str = "N"
+    pue: float = 1.0
+    wue: float = 0.0
+    cpu_measure: str = ""
+    gpu_measure: str = ""
+    ram_measure: str = ""
+    carbon_intensity: Optional[float] = None
+    intensity_source: str = ""
+
+    @property
+    def values(self) -> "OrderedDict[str, Any]":
+        """Fields in column order (the 38, then our extras)."""
+        return OrderedDict((f.name, getattr(self, f.name)) for f in fields(self))
+
+    def toJSON(self) -> str:  # noqa: N802 - name kept from CodeCarbon
+        return json.dumps(self.values, sort_keys=True, indent=4, default=str)
+
+    def compute_delta_emission(self, previous: "EmissionsData") -> "EmissionsData":
+        """This record minus an earlier one of the same run: the window between them."""
+        changes = {name: getattr(self, name) - getattr(previous, name) for name in _ADDITIVE}
+        seconds = changes["duration"]
+        changes["emissions_rate"] = changes["emissions"] / seconds if seconds > 0 else 0.0
+        hours = seconds / 3600.0
+        if hours > 0:
+            changes["cpu_power"] = changes["cpu_energy"] / self.pue / hours * 1000.0 if self.pue else 0.0
+            changes["gpu_power"] = changes["gpu_energy"] / self.pue / hours * 1000.0 if self.pue else 0.0
+            changes["ram_power"] = changes["ram_energy"] / self.pue / hours * 1000.0 if self.pue else 0.0
+        return replace(self, **changes)
+
+
+@dataclass
+class TaskEmissionsData:
+    """One task's window: ``task_name`` first, then the run fields minus ``experiment_id``."""
+
+    task_name: str
+    timestamp: str
+    project_name: str
+    run_id: str
+    duration: float
+    emissions: float
+    emissions_rate: float
+    cpu_power: float
+    gpu_power: float
+    ram_power: float
+    cpu_energy: float
+    gpu_energy: float
+    ram_energy: float
+    energy_consumed: float
+    water_consumed: float
+    country_name: Optional[str]
+    country_iso_code: Optional[str]
+    region: Optional[str]
+    cloud_provider: Optional[str]
+    cloud_region: Optional[str]
+    os: str
+    python_version: str
+    codecarbon_version: str
+    cpu_count: Optional[int]
+    cpu_model: Optional[str]
+    gpu_count: int
+    gpu_model: str
+    longitude: Optional[float]
+    latitude: Optional[float]
+    ram_total_size: float
+    tracking_mode: str
+    cpu_utilization_percent: float = 0.0
+    gpu_utilization_percent: float = 0.0
+    ram_utilization_percent: float = 0.0
+    ram_used_gb: float = 0.0
+    on_cloud: str = "N"
+    pue: float = 1.0
+    wue: float = 0.0
+    cpu_measure: str = ""
+    gpu_measure: str = ""
+    ram_measure: str = ""
+    carbon_intensity: Optional[float] = None
+    intensity_source: str = ""
+
+    @property
+    def values(self) -> "OrderedDict[str, Any]":
+        return OrderedDict((f.name, getattr(self, f.name)) for f in fields(self))
+
+    def toJSON(self) -> str:  # noqa: N802
+        return json.dumps(self.values, sort_keys=True, indent=4, default=str)
+
+    @classmethod
+    def from_emissions(cls, task_name: str, data: EmissionsData) -> "TaskEmissionsData":
+        own = {f.name for f in fields(cls)}
+        return cls(task_name=task_name, **{k: v for k, v in data.values.items() if k in own})

@@ -1,0 +1,35 @@
+"""Every test runs with its own HOME and working directory, and no CODECARBON_* variables from outside."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    work = tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    for name in list(os.environ):
+        if name.upper().startswith("CODECARBON_"):
+            monkeypatch.delenv(name)
+    for name in ("CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES", "PROMETHEUS_USERNAME", "PROMETHEUS_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    return work
+
+
+@pytest.fixture
+def codecarbon_log(caplog: pytest.LogCaptureFixture):
+    """Capture the codecarbon logger (which does not propagate to root) through caplog."""
+    cc = logging.getLogger("codecarbon")
+    cc.addHandler(caplog.handler)
+    caplog.set_level(logging.DEBUG, logger="codecarbon")
+    yield caplog
+    cc.removeHandler(caplog.handler)
