@@ -29,7 +29,10 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
 def codecarbon_log(caplog: pytest.LogCaptureFixture):
     """Capture the codecarbon logger (which does not propagate to root) through caplog."""
     cc = logging.getLogger("codecarbon")
+    propagate = cc.propagate
+    cc.propagate = False
     cc.addHandler(caplog.handler)
     caplog.set_level(logging.DEBUG, logger="codecarbon")
     yield caplog
     cc.removeHandler(caplog.handler)
+    cc.propagate = propagate

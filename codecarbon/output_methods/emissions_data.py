@@ -90,9 +90,8 @@ class EmissionsData:
         changes["emissions_rate"] = changes["emissions"] / seconds if seconds > 0 else 0.0
         hours = seconds / 3600.0
         if hours > 0:
-            changes["cpu_power"] = changes["cpu_energy"] / self.pue / hours * 1000.0 if self.pue else 0.0
-            changes["gpu_power"] = changes["gpu_energy"] / self.pue / hours * 1000.0 if self.pue else 0.0
-            changes["ram_power"] = changes["ram_energy"] / self.pue / hours * 1000.0 if self.pue else 0.0
+            for component in ("cpu", "gpu", "ram"):
+                changes[f"{component}_power"] = changes[f"{component}_energy"] / hours * 1000.0
         return replace(self, **changes)
 
 

@@ -1,0 +1,227 @@
+"""One sampling thread and the cumulative readings that every window is a difference of.
+
+Each reading takes every source's cumulative energy, the machine's utilisation and the carbon intensity of the
+moment, and folds them into running totals. A window (the run, a task, the time since the last flush) is the
+difference of two readings, so it is exact whatever its length and nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
+
+from codecarbon.core.units import JOULES_PER_KWH
+from codecarbon.external.logger import logger
+from codecarbon.hardware.base import EnergySource, Utilization
+
+COMPONENTS = ("cpu", "gpu", "ram")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Cumulative totals at one instant since the sampler was opened (energies before PUE)."""
+
+    at: float  # time.monotonic()
+    wall: float  # time.time()
+    joules: dict[str, float]
+    emissions_kg: float  # PUE applied
+    cpu_util_s: float  # ∫ cpu% dt
+    gpu_util_s: float
+    ram_util_s: float
+    ram_used_gb_s: float
+    ticks: int
+
+
+@dataclass(frozen=True)
+class Window:
+    """The difference of two readings, in the units the rows use."""
+
+    duration: float
+    energy_kwh: dict[str, float]  # PUE applied
+    power_w: dict[str, float]  # PUE applied, mean over the window
+    emissions_kg: float
+    cpu_utilization_percent: float
+    gpu_utilization_percent: float
+    ram_utilization_percent: float
+    ram_used_gb: float
+
+    @property
+    def energy_consumed(self) -> float:
+        return sum(self.energy_kwh.values())
+
+
+def window_between(start: Reading, end: Reading, pue: float) -> Window:
+    duration = max(end.at - start.at, 0.0)
+    energy = {c: (end.joules[c] - start.joules[c]) * pue / JOULES_PER_KWH for c in COMPONENTS}
+    power = {c: (energy[c] * JOULES_PER_KWH / duration if duration > 0 else 0.0) for c in COMPONENTS}
+
+    def mean(attr: str) -> float:
+        return (getattr(end, attr) - getattr(start, attr)) / duration if duration > 0 else 0.0
+
+    return Window(duration, energy, power, end.emissions_kg - start.emissions_kg, mean("cpu_util_s"),
+                  mean("gpu_util_s"), mean("ram_util_s"), mean("ram_used_gb_s"))
+
+
+@dataclass
+class _Totals:
+    joules: dict[str, float] = field(default_factory=lambda: dict.fromkeys(COMPONENTS, 0.0))
+    emissions_kg: float = 0.0
+    cpu_util_s: float = 0.0
+    gpu_util_s: float = 0.0
+    ram_util_s: float = 0.0
+    ram_used_gb_s: float = 0.0
+    ticks: int = 0
+
+
+class Sampler:
+    """Reads sources on one daemon thread every ``interval`` seconds and on demand, under one lock."""
+
+    def __init__(self, sources: Sequence[EnergySource], *, interval: float,
+                 intensity_g_per_kwh: Callable[[], float], pue: float = 1.0,
+                 utilization: Optional[Callable[[], Utilization]] = None,
+                 on_tick: Optional[Callable[[Reading], None]] = None):
+        self.sources = list(sources)
+        self.interval = interval
+        self.pue = pue
+        self._intensity = intensity_g_per_kwh
+        self._utilization = utilization
+        self._on_tick = on_tick
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._totals = _Totals()
+        self._last_source_joules: list[float] = []
+        self._last_at = 0.0
+        self._failed: set[int] = set()
+
+    # --- readings -------------------------------------------------------------------------------------------
+    def open(self) -> Reading:
+        """Baseline every source and return the reading every later one is measured from."""
+        with self._lock:
+            self._totals = _Totals()
+            self._failed.clear()
+            for index, source in enumerate(self.sources):
+                try:
+                    source.open()
+                except Exception as error:  # a source that cannot open is dropped; the others go on
+                    self._drop(index, source, error)
+            self._last_source_joules = [0.0] * len(self.sources)
+            self._last_at = time.monotonic()
+            if self._utilization is not None:
+                self._safe_utilization()  # primes the CPU-time deltas
+            return self._reading(self._last_at)
+
+    def read(self) -> Reading:
+        """Take a reading now (from any thread) and fold it into the totals."""
+        with self._lock:
+            return self._read_locked()
+
+    def _read_locked(self) -> Reading:
+        now = time.monotonic()
+        dt = now - self._last_at
+        totals = self._totals
+        new_joules = 0.0
+        for index, source in enumerate(self.sources):
+            if index in self._failed:
+                continue
+            try:
+                cumulative = float(source.read_joules())
+            except Exception as error:  # sources should not raise; if one does, it is dropped
+                self._drop(index, source, error)
+                continue
+            step = cumulative - self._last_source_joules[index]
+            if step < 0:  # a source broke its contract; never subtract energy
+                step = 0.0
+            else:
+                self._last_source_joules[index] = cumulative
+            totals.joules[source.component] += step
+            new_joules += step
+        if new_joules > 0:
+            totals.emissions_kg += new_joules * self.pue / JOULES_PER_KWH * self._safe_intensity() / 1000.0
+        if dt > 0:
+            if self._utilization is not None:
+                sample = self._safe_utilization()
+                if sample is not None:
+                    totals.cpu_util_s += sample.cpu_percent * dt
+                    totals.ram_util_s += sample.ram_percent * dt
+                    totals.ram_used_gb_s += sample.ram_used_gb * dt
+            gpu = self._gpu_utilization()
+            if gpu is not None:
+                totals.gpu_util_s += gpu * dt
+        totals.ticks += 1
+        self._last_at = now
+        return self._reading(now)
+
+    def _reading(self, now: float) -> Reading:
+        t = self._totals
+        return Reading(now, time.time(), dict(t.joules), t.emissions_kg, t.cpu_util_s, t.gpu_util_s,
+                       t.ram_util_s, t.ram_used_gb_s, t.ticks)
+
+    def _drop(self, index: int, source: EnergySource, error: BaseException) -> None:
+        self._failed.add(index)
+        logger.warning("stopped reading %s energy (%s): %s; the other sources go on",
+                       source.component, source.method, error)
+
+    def _safe_intensity(self) -> float:
+        try:
+            return float(self._intensity())
+        except Exception as error:
+            logger.warning("carbon intensity unavailable (%s); using the world average 475 g/kWh", error)
+            return 475.0
+
+    def _safe_utilization(self) -> Optional[Utilization]:
+        try:
+            return self._utilization() if self._utilization else None
+        except Exception as error:
+            logger.debug("utilisation sample failed: %s", error)
+            return None
+
+    def _gpu_utilization(self) -> Optional[float]:
+        values = []
+        for index, source in enumerate(self.sources):
+            if source.component != "gpu" or index in self._failed:
+                continue
+            try:
+                value = source.utilization_percent()
+            except Exception:
+                value = None
+            if value is not None:
+                values.append(value)
+        return sum(values) / len(values) if values else None
+
+    # --- the thread -------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="codecarbon-sampler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5.0)
+
+    def close(self) -> None:
+        for source in self.sources:
+            try:
+                source.close()
+            except Exception as error:
+                logger.debug("closing %s source failed: %s", source.method, error)
+
+    def _run(self) -> None:
+        late_warned = False
+        while not self._stop.wait(self.interval):
+            started = time.monotonic()
+            try:
+                reading = self.read()
+                if self._on_tick is not None:
+                    self._on_tick(reading)
+            except Exception as error:  # the thread never dies from a tick
+                logger.warning("sampling tick failed: %s", error)
+            if not late_warned and time.monotonic() - started > 3 * self.interval and self.interval >= 1:
+                late_warned = True
+                logger.warning("a sampling tick took longer than three intervals (%.1f s)", self.interval)

@@ -1,0 +1,589 @@
+"""The trackers users import: orchestration only.
+
+A tracker composes what detection found (energy sources), where it runs (an intensity resolver) and where results
+go (outputs), all chosen by one typed configuration. One sampling thread reads cumulative energy; every window
+(the run, a task, the time since the last flush) is the difference of two readings and becomes one
+``EmissionsData`` that every output receives.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import os
+import platform
+import signal
+import threading
+import time
+import uuid
+import weakref
+from abc import ABC
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from codecarbon._version import __version__
+from codecarbon.core.config import load_settings
+from codecarbon.core.sampler import Reading, Sampler, Window, window_between
+from codecarbon.external.logger import log_once, logger, set_logger_format, set_logger_level
+from codecarbon.output_methods.base_output import BaseOutput
+from codecarbon.output_methods.emissions_data import EmissionsData, TaskEmissionsData
+
+_sentinel: Any = object()
+CHECKPOINT_EVERY_S = 5.0
+LOCATION_WAIT_S = 2.0
+
+_LIVE: "weakref.WeakSet[BaseEmissionsTracker]" = weakref.WeakSet()
+_exit_hooks_installed = False
+
+
+def _stop_live_trackers() -> None:
+    """At interpreter exit (and on SIGTERM) stop every tracker still running, so its row is written."""
+    for tracker in list(_LIVE):
+        try:
+            tracker.stop()
+        except Exception:  # pragma: no cover - stop() already swallows
+            pass
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    _stop_live_trackers()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _install_exit_hooks() -> None:
+    global _exit_hooks_installed
+    if _exit_hooks_installed:
+        return
+    _exit_hooks_installed = True
+    atexit.register(_stop_live_trackers)
+    try:  # only take SIGTERM when nobody else did: the process still ends as it would have
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError):
+        pass
+
+
+@functools.lru_cache(maxsize=1)
+def _platform_facts() -> tuple[str, str]:
+    return platform.platform(), platform.python_version()
+
+
+@dataclass
+class _Task:
+    name: str
+    start: Reading
+    end: Optional[Reading] = None
+    emissions_data: Optional[EmissionsData] = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.end is None
+
+
+@dataclass
+class _Run:
+    run_id: str
+    start: Reading
+    last_report: Reading
+    ticks_since_live: int = 0
+    last_checkpoint: float = 0.0
+    tasks: dict[str, _Task] = field(default_factory=dict)
+
+
+class BaseEmissionsTracker(ABC):
+    """Measures the energy drawn between ``start()`` and ``stop()`` and the emissions it caused."""
+
+    _offline = False
+
+    def __init__(
+        self,
+        project_name: Optional[str] = _sentinel,
+        measure_power_secs: Optional[float] = _sentinel,
+        api_call_interval: Optional[int] = _sentinel,
+        api_endpoint: Optional[str] = _sentinel,
+        api_key: Optional[str] = _sentinel,
+        output_dir: Optional[str] = _sentinel,
+        output_file: Optional[str] = _sentinel,
+        save_to_file: Optional[bool] = _sentinel,
+        save_to_api: Optional[bool] = _sentinel,
+        save_to_logger: Optional[bool] = _sentinel,
+        logging_logger: Any = _sentinel,
+        save_to_prometheus: Optional[bool] = _sentinel,
+        save_to_logfire: Optional[bool] = _sentinel,
+        prometheus_url: Optional[str] = _sentinel,
+        output_handlers: Optional[list] = _sentinel,
+        gpu_ids: Any = _sentinel,
+        emissions_endpoint: Optional[str] = _sentinel,
+        experiment_id: Optional[str] = _sentinel,
+        experiment_name: Optional[str] = _sentinel,
+        electricitymaps_api_token: Optional[str] = _sentinel,
+        co2_signal_api_token: Optional[str] = _sentinel,
+        tracking_mode: Optional[str] = _sentinel,
+        log_level: Any = _sentinel,
+        on_csv_write: Optional[str] = _sentinel,
+        logger_preamble: Optional[str] = _sentinel,
+        force_cpu_power: Optional[float] = _sentinel,
+        force_ram_power: Optional[float] = _sentinel,
+        pue: Optional[float] = _sentinel,
+        force_mode_cpu_load: Optional[bool] = _sentinel,
+        allow_multiple_runs: Optional[bool] = _sentinel,
+        wue: Optional[float] = _sentinel,
+        rapl_include_dram: Optional[bool] = _sentinel,
+        rapl_prefer_psys: Optional[bool] = _sentinel,
+        output_methods: Any = _sentinel,
+        force_carbon_intensity_g_co2e_kwh: Optional[float] = _sentinel,
+        metadata: Any = _sentinel,
+        prometheus_delete_on_exit: Optional[bool] = _sentinel,
+        delivery_timeout_secs: Optional[float] = _sentinel,
+        **offline_arguments: Any,
+    ):
+        arguments = {k: v for k, v in locals().items()
+                     if k not in ("self", "offline_arguments", "__class__") and v is not _sentinel}
+        arguments.update({k: v for k, v in offline_arguments.items() if v is not _sentinel})
+        self._init(arguments)
+
+    # --- construction -----------------------------------------------------------------------------------------
+    def _init(self, arguments: dict[str, Any]) -> None:
+        settings = load_settings(arguments, offline=self._offline)
+        self._settings = settings
+        self._conf = settings.as_dict()
+        for name, value in self._conf.items():
+            setattr(self, f"_{name}", value)
+        set_logger_level(settings.log_level)
+        set_logger_format(settings.logger_preamble or "")
+        if not os.path.isdir(settings.output_dir):
+            raise ValueError(f"output_dir {settings.output_dir!r} (from {settings.source('output_dir')}) "
+                             "is not an existing directory")
+        self._project_name = settings.project_name
+        self.force_carbon_intensity_g_co2e_kwh = settings.force_carbon_intensity_g_co2e_kwh
+        self._location_future: Future = self._start_location()
+
+        from codecarbon.output_methods.selection import build_outputs
+
+        self._output_handlers: list[BaseOutput] = build_outputs(settings, list(settings.output_handlers or []))
+        self._hardware = None
+        self._sampler: Optional[Sampler] = None
+        self._resolver = None
+        self._run: Optional[_Run] = None
+        self._state = threading.RLock()
+        self._machine_lock = None
+        self._another_instance_already_running = False
+        self._checkpoint = None
+        self.run_id: Optional[str] = None
+        self.final_emissions: Optional[float] = None
+        self.final_emissions_data: Optional[EmissionsData] = None
+
+    def _start_location(self) -> Future:
+        """Where the computation runs; offline this is resolved (and validated) now."""
+        raise NotImplementedError
+
+    def _location(self):
+        try:
+            return self._location_future.result(timeout=LOCATION_WAIT_S)
+        except Exception as error:
+            from codecarbon.intensity import Location
+
+            log_once("location-failed", 30, "location unknown (%s); using the world average intensity", error)
+            return Location(None, None, None, None, None, "N")
+
+    def _intensity_resolver(self):
+        if self._resolver is None:
+            from codecarbon.intensity import IntensityResolver
+
+            s = self._settings
+            self._resolver = IntensityResolver(
+                self._location(), force_g_co2e_per_kwh=s.force_carbon_intensity_g_co2e_kwh,
+                electricitymaps_api_token=s.electricitymaps_api_token, allow_network=not self._offline)
+        return self._resolver
+
+    def _intensity_now(self) -> float:
+        return self._intensity_resolver().current().g_co2e_per_kwh
+
+    # --- hardware -----------------------------------------------------------------------------------------------
+    def _detect(self):
+        if self._hardware is None:
+            from codecarbon.hardware import HardwareOptions, detect_hardware
+
+            s = self._settings
+            self._hardware = detect_hardware(HardwareOptions(
+                tracking_mode=s.tracking_mode, force_cpu_power=s.force_cpu_power,
+                force_ram_power=s.force_ram_power, force_mode_cpu_load=bool(s.force_mode_cpu_load),
+                gpu_ids=s.gpu_ids, rapl_include_dram=bool(s.rapl_include_dram),
+                rapl_prefer_psys=bool(s.rapl_prefer_psys)))
+        return self._hardware
+
+    def get_detected_hardware(self) -> dict[str, Any]:
+        hw = self._detect()
+        return {"ram_total_size": hw.ram_total_size, "cpu_count": hw.cpu_count,
+                "cpu_physical_count": hw.cpu_physical_count, "cpu_model": hw.cpu_model,
+                "gpu_count": hw.gpu_count, "gpu_model": hw.gpu_model, "gpu_ids": hw.gpu_ids}
+
+    # --- lifecycle ------------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Begin a run: baseline every energy counter and start the sampling thread."""
+        try:
+            with self._state:
+                if self._run is not None:
+                    logger.warning("tracker already started; start() ignored")
+                    return
+                if not self._settings.allow_multiple_runs and not self._take_machine_lock():
+                    return
+                hardware = self._detect()
+                from codecarbon.hardware import UtilizationMeter
+
+                meter = UtilizationMeter()
+                self._sampler = Sampler(hardware.sources, interval=self._settings.measure_power_secs,
+                                        intensity_g_per_kwh=self._intensity_now, pue=self._settings.pue,
+                                        utilization=meter.sample, on_tick=self._on_tick)
+                reading = self._sampler.open()
+                self.run_id = str(uuid.uuid4())
+                self._run = _Run(self.run_id, reading, reading, ticks_since_live=1)
+                self._prepare_checkpoint()
+                _LIVE.add(self)
+                _install_exit_hooks()
+                self._sampler.start()
+        except Exception as error:
+            logger.error("could not start tracking: %s", error)
+            self._run = None
+
+    def _take_machine_lock(self) -> bool:
+        from codecarbon.lock import Lock, LockError
+
+        self._machine_lock = self._machine_lock or Lock()
+        try:
+            self._machine_lock.acquire()
+        except LockError as error:
+            self._another_instance_already_running = True
+            logger.error("%s; this tracker will not measure anything", error)
+            return False
+        return True
+
+    def _prepare_checkpoint(self) -> None:
+        file_output = self._file_output()
+        if file_output is None:
+            self._checkpoint = None
+            return
+        from codecarbon.core.checkpoint import Checkpoint, recover_orphans
+
+        recover_orphans(file_output.output_dir)
+        self._checkpoint = Checkpoint(file_output.output_dir, self.run_id, file_output.save_file_path)
+
+    def _file_output(self):
+        from codecarbon.output_methods.file import FileOutput
+
+        return next((o for o in self._output_handlers if isinstance(o, FileOutput)), None)
+
+    def _on_tick(self, reading: Reading) -> None:
+        """Runs on the sampling thread after each reading: live outputs and the crash checkpoint."""
+        with self._state:
+            run = self._run
+            if run is None:
+                return
+            run.ticks_since_live += 1
+            interval = self._settings.api_call_interval
+            if interval != -1 and run.ticks_since_live >= interval:
+                run.ticks_since_live = 0
+                total, delta = self._total_and_delta(run, reading)
+                self._call_outputs("live_out", total, delta)
+            if self._checkpoint is not None and reading.at - run.last_checkpoint >= CHECKPOINT_EVERY_S:
+                run.last_checkpoint = reading.at
+                self._checkpoint.save(dict(self._record(run.start, reading).values))
+
+    def flush(self) -> Optional[float]:
+        """Write the run so far to every output and keep measuring; returns the emissions so far (kg)."""
+        try:
+            with self._state:
+                run = self._run
+                if run is None or self._sampler is None:
+                    logger.warning("flush() needs a started tracker")
+                    return None
+                reading = self._sampler.read()
+                total, delta = self._total_and_delta(run, reading)
+                self._call_outputs("out", total, delta)
+                self._send_tasks(run)
+                return total.emissions
+        except Exception as error:
+            logger.error("flush failed: %s", error)
+            return None
+
+    def stop(self) -> Optional[float]:
+        """End the run, write it to every output and return its emissions in kg CO2eq.
+
+        A second call returns the same figure and writes nothing."""
+        try:
+            with self._state:
+                run = self._run
+                if run is None:
+                    if self.final_emissions is None and not self._another_instance_already_running:
+                        logger.warning("stop() called on a tracker that was not started")
+                    return self.final_emissions
+                sampler = self._sampler
+                sampler.stop()
+                reading = sampler.read()
+                for task in run.tasks.values():
+                    if task.is_active:
+                        self._finish_task(run, task, reading)
+                total, delta = self._total_and_delta(run, reading)
+                self._run = None
+                self.final_emissions_data = total
+                self.final_emissions = total.emissions
+                self._call_outputs("out", total, delta)
+                self._send_tasks(run)
+                for output in self._output_handlers:
+                    self._call(output, "exit")
+                sampler.close()
+                if self._checkpoint is not None:
+                    self._checkpoint.remove()
+                if self._machine_lock is not None:
+                    self._machine_lock.release()
+                _LIVE.discard(self)
+                self._log_summary(total)
+                return total.emissions
+        except Exception as error:
+            logger.error("stop failed: %s", error)
+            return self.final_emissions
+
+    def __enter__(self) -> "BaseEmissionsTracker":
+        self.start()
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback) -> None:
+        self.stop()
+
+    # --- tasks ------------------------------------------------------------------------------------------------------
+    def start_task(self, task_name: Optional[str] = None) -> None:
+        """Open a named window inside the run (starting the run when needed)."""
+        try:
+            if self._run is None:
+                self.start()
+            with self._state:
+                run = self._run
+                if run is None:
+                    return
+                name = task_name or str(uuid.uuid4())
+                if name in run.tasks:
+                    name = f"{name}_{uuid.uuid4()}"
+                    logger.warning("a task named %r exists already; this one is %r", task_name, name)
+                run.tasks[name] = _Task(name, self._sampler.read())
+        except Exception as error:
+            logger.error("start_task failed: %s", error)
+
+    def stop_task(self, task_name: Optional[str] = None) -> Optional[EmissionsData]:
+        """Close a task's window and return its EmissionsData (the last started active task by default)."""
+        try:
+            with self._state:
+                run = self._run
+                if run is None:
+                    logger.warning("stop_task() needs a started tracker")
+                    return None
+                active = [t for t in run.tasks.values() if t.is_active]
+                task = run.tasks.get(task_name) if task_name else (active[-1] if active else None)
+                if task is None or not task.is_active:
+                    logger.warning("no active task named %r", task_name)
+                    return None
+                return self._finish_task(run, task, self._sampler.read())
+        except Exception as error:
+            logger.error("stop_task failed: %s", error)
+            return None
+
+    def _finish_task(self, run: _Run, task: _Task, reading: Reading) -> EmissionsData:
+        task.end = reading
+        task.emissions_data = self._record(task.start, reading)
+        return task.emissions_data
+
+    def _send_tasks(self, run: _Run) -> None:
+        rows = [TaskEmissionsData.from_emissions(t.name, t.emissions_data)
+                for t in run.tasks.values() if t.emissions_data is not None]
+        if rows:
+            for output in self._output_handlers:
+                self._call(output, "task_out", rows, self._settings.experiment_name)
+
+    # --- records ------------------------------------------------------------------------------------------------
+    def _total_and_delta(self, run: _Run, reading: Reading) -> tuple[EmissionsData, EmissionsData]:
+        total = self._record(run.start, reading)
+        delta = self._record(run.last_report, reading)
+        run.last_report = reading
+        return total, delta
+
+    def _record(self, start: Reading, end: Reading) -> EmissionsData:
+        window: Window = window_between(start, end, self._settings.pue)
+        hardware = self._detect()
+        location = self._location()
+        intensity = self._intensity_resolver().current()
+        energy = window.energy_consumed
+        os_name, python_version = _platform_facts()
+        s = self._settings
+        return EmissionsData(
+            timestamp=time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(end.wall)),
+            project_name=s.project_name, run_id=str(self.run_id), experiment_id=str(s.experiment_id),
+            duration=window.duration, emissions=window.emissions_kg,
+            emissions_rate=window.emissions_kg / window.duration if window.duration > 0 else 0.0,
+            cpu_power=window.power_w["cpu"], gpu_power=window.power_w["gpu"], ram_power=window.power_w["ram"],
+            cpu_energy=window.energy_kwh["cpu"], gpu_energy=window.energy_kwh["gpu"],
+            ram_energy=window.energy_kwh["ram"], energy_consumed=energy, water_consumed=energy * s.wue,
+            country_name=location.country_name, country_iso_code=location.country_iso_code,
+            region=location.region, cloud_provider=location.cloud_provider or "",
+            cloud_region=location.cloud_region or "", os=os_name, python_version=python_version,
+            codecarbon_version=__version__, cpu_count=hardware.cpu_count, cpu_model=hardware.cpu_model,
+            gpu_count=hardware.gpu_count, gpu_model=hardware.gpu_model,
+            longitude=_round1(location.longitude), latitude=_round1(location.latitude),
+            ram_total_size=hardware.ram_total_size, tracking_mode=s.tracking_mode,
+            cpu_utilization_percent=window.cpu_utilization_percent,
+            gpu_utilization_percent=window.gpu_utilization_percent,
+            ram_utilization_percent=window.ram_utilization_percent, ram_used_gb=window.ram_used_gb,
+            on_cloud=location.on_cloud, pue=s.pue, wue=s.wue,
+            cpu_measure=hardware.measure_label("cpu"), gpu_measure=hardware.measure_label("gpu"),
+            ram_measure=hardware.measure_label("ram"),
+            carbon_intensity=(window.emissions_kg * 1000.0 / energy) if energy > 0 else intensity.g_co2e_per_kwh,
+            intensity_source=intensity.source + (f" {intensity.year}" if intensity.year else ""),
+        )
+
+    # --- outputs -----------------------------------------------------------------------------------------------
+    def _call_outputs(self, hook: str, total: EmissionsData, delta: EmissionsData) -> None:
+        for output in self._output_handlers:
+            self._call(output, hook, total, delta)
+
+    @staticmethod
+    def _call(output: BaseOutput, hook: str, *args: Any) -> None:
+        try:
+            getattr(output, hook)(*args)
+        except Exception as error:  # one failing output never stops the others, nor the user's code
+            log_once(f"output-failed:{id(output)}:{hook}", 40, "%s.%s failed: %s",
+                     type(output).__name__, hook, error)
+
+    def _log_summary(self, total: EmissionsData) -> None:
+        parts = ", ".join(
+            f"{c} {getattr(total, c + '_energy') * 1000:.3g} Wh ({getattr(total, c + '_measure') or 'none'})"
+            for c in ("cpu", "gpu", "ram"))
+        file_output = self._file_output()
+        where = f" -> {file_output.last_written_path or file_output.save_file_path}" if file_output else ""
+        logger.info("%.3g g CO2eq over %.1f s: %.3g Wh [%s] at %.0f g/kWh (%s)%s",
+                    total.emissions * 1000, total.duration, total.energy_consumed * 1000, parts,
+                    total.carbon_intensity or 0.0, total.intensity_source or "unknown", where)
+
+
+def _round1(value: Optional[float]) -> Optional[float]:
+    return None if value is None else round(value, 1)
+
+
+class OfflineEmissionsTracker(BaseEmissionsTracker):
+    """A tracker that opens no network connection; where it runs comes from its arguments or config."""
+
+    _offline = True
+
+    def __init__(self, *args: Any, country_iso_code: Optional[str] = _sentinel, region: Optional[str] = _sentinel,
+                 cloud_provider: Optional[str] = _sentinel, cloud_region: Optional[str] = _sentinel,
+                 country_2letter_iso_code: Optional[str] = _sentinel, **kwargs: Any):
+        super().__init__(*args, country_iso_code=country_iso_code, region=region, cloud_provider=cloud_provider,
+                         cloud_region=cloud_region, country_2letter_iso_code=country_2letter_iso_code, **kwargs)
+
+    def _start_location(self) -> Future:
+        from codecarbon.intensity import resolve_offline_location
+
+        s = self._settings
+        if not s.country_iso_code and not s.cloud_provider:
+            logger.warning("no country_iso_code given to the offline tracker: the world average intensity "
+                           "(475 g/kWh) is used")
+        future: Future = Future()
+        future.set_result(resolve_offline_location(
+            s.country_iso_code, region=s.region, cloud_provider=s.cloud_provider, cloud_region=s.cloud_region,
+            country_2letter_iso_code=s.country_2letter_iso_code))
+        return future
+
+
+class EmissionsTracker(BaseEmissionsTracker):
+    """A tracker that finds where it runs (geolocation, cloud metadata) in the background, bounded in time."""
+
+    def _start_location(self) -> Future:
+        future: Future = Future()
+
+        def locate() -> None:
+            try:
+                future.set_result(self._get_geo_metadata())
+            except BaseException as error:  # never raises into anyone
+                future.set_exception(error)
+
+        threading.Thread(target=locate, name="codecarbon-locate", daemon=True).start()
+        return future
+
+    def _get_geo_metadata(self):
+        from codecarbon.intensity import detect_online_location
+
+        return detect_online_location(timeout_s=1.0)
+
+    def _get_cloud_metadata(self):
+        return self._get_geo_metadata()
+
+
+def track_emissions(fn: Optional[Callable] = None, *, offline: bool = _sentinel,
+                    country_iso_code: Optional[str] = _sentinel, region: Optional[str] = _sentinel,
+                    cloud_provider: Optional[str] = _sentinel, cloud_region: Optional[str] = _sentinel,
+                    country_2letter_iso_code: Optional[str] = _sentinel, **tracker_arguments: Any) -> Callable:
+    """Decorator measuring each call of the function; usable bare or with the trackers' arguments.
+
+    The function's return value and exceptions pass through unchanged; the row is written either way."""
+    offline_arguments = {k: v for k, v in {
+        "country_iso_code": country_iso_code, "region": region, "cloud_provider": cloud_provider,
+        "cloud_region": cloud_region, "country_2letter_iso_code": country_2letter_iso_code}.items()
+        if v is not _sentinel}
+    is_offline = offline is not _sentinel and bool(offline)
+    if is_offline and not offline_arguments.get("country_iso_code") and not offline_arguments.get("cloud_provider"):
+        configured = load_settings({}, offline=True)
+        if not configured.country_iso_code and not configured.cloud_provider:
+            raise ValueError("track_emissions(offline=True) needs country_iso_code (ISO 3166 alpha-3, e.g. 'FRA') "
+                             "or cloud_provider and cloud_region")
+
+    def decorate(function: Callable) -> Callable:
+        @functools.wraps(function)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            module = globals()
+            if is_offline:
+                tracker = module["OfflineEmissionsTracker"](**tracker_arguments, **offline_arguments)
+            else:
+                tracker = module["EmissionsTracker"](**tracker_arguments)
+            tracker.start()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                tracker.stop()
+
+        return wrapped
+
+    return decorate(fn) if fn is not None else decorate
+
+
+class TaskEmissionsTracker:
+    """Context manager measuring one task, on a given tracker or on one of its own."""
+
+    def __init__(self, task_name: str, tracker: Optional[BaseEmissionsTracker] = None):
+        self.task_name = task_name
+        self.tracker = tracker or EmissionsTracker()
+        self._own = tracker is None
+        self.emissions_data: Optional[EmissionsData] = None
+
+    def __enter__(self) -> "TaskEmissionsTracker":
+        self.tracker.start_task(self.task_name)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.emissions_data = self.tracker.stop_task(self.task_name)
+        if self._own:
+            self.tracker.stop()
+
+
+def track_task_emissions(fn: Optional[Callable] = None, *, tracker: Optional[BaseEmissionsTracker] = None,
+                         task_name: str = "") -> Callable:
+    """Decorator measuring each call of the function as a task."""
+
+    def decorate(function: Callable) -> Callable:
+        @functools.wraps(function)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            with TaskEmissionsTracker(task_name or function.__name__, tracker):
+                return function(*args, **kwargs)
+
+        return wrapped
+
+    return decorate(fn) if fn is not None else decorate

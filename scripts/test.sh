@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs on a fresh Debian/Ubuntu machine, then runs the whole suite.
+# The real Prometheus Pushgateway comes from Debian's package; Python packages from PyPI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v prometheus-pushgateway >/dev/null 2>&1 && [ ! -x /usr/bin/prometheus-pushgateway ]; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus-pushgateway
+fi
+
+python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+python3 -m pytest -q -p no:cacheprovider "$@"

@@ -1,0 +1,140 @@
+"""The CSV output: exact columns, append/update, foreign headers, several writer processes, failed writes."""
+
+from __future__ import annotations
+
+import csv
+import multiprocessing
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from codecarbon.output_methods.emissions_data import (
+    CSV_COLUMNS,
+    EXTRA_COLUMNS,
+    EmissionsData,
+    TaskEmissionsData,
+)
+from codecarbon.output_methods.file import FileOutput
+
+SPEC_COLUMNS = (
+    "timestamp,project_name,run_id,experiment_id,duration,emissions,emissions_rate,cpu_power,gpu_power,"
+    "ram_power,cpu_energy,gpu_energy,ram_energy,energy_consumed,water_consumed,country_name,country_iso_code,"
+    "region,cloud_provider,cloud_region,os,python_version,codecarbon_version,cpu_count,cpu_model,gpu_count,"
+    "gpu_model,longitude,latitude,ram_total_size,tracking_mode,cpu_utilization_percent,"
+    "gpu_utilization_percent,ram_utilization_percent,ram_used_gb,on_cloud,pue,wue"
+).split(",")
+
+
+def make_record(run_id: str = "run-1", emissions: float = 0.001, **changes) -> EmissionsData:
+    record = EmissionsData(
+        timestamp="2026-11-23T10:00:00", project_name="p", run_id=run_id, experiment_id="exp", duration=10.0,
+        emissions=emissions, emissions_rate=emissions / 10, cpu_power=20.0, gpu_power=0.0, ram_power=5.0,
+        cpu_energy=2e-5, gpu_energy=0.0, ram_energy=5e-6, energy_consumed=2.5e-5, water_consumed=0.0,
+        country_name="France", country_iso_code="FRA", region=None, cloud_provider="", cloud_region="",
+        os="Linux", python_version="3.11", codecarbon_version="3.4.0", cpu_count=2, cpu_model="CPU",
+        gpu_count=0, gpu_model="", longitude=None, latitude=None, ram_total_size=16.0, tracking_mode="machine",
+        cpu_measure="rapl", ram_measure="ram-model", carbon_intensity=40.0, intensity_source="test")
+    return replace(record, **changes)
+
+
+def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def test_columns_are_the_38_of_the_spec_in_order_then_extras(tmp_path: Path) -> None:
+    assert list(CSV_COLUMNS) == SPEC_COLUMNS
+    output = FileOutput(output_dir=str(tmp_path))
+    output.out(make_record(), make_record())
+    header, rows = read_rows(tmp_path / "emissions.csv")
+    assert header[:38] == SPEC_COLUMNS
+    assert header[38:] == list(EXTRA_COLUMNS)
+    assert rows[0]["country_iso_code"] == "FRA" and rows[0]["region"] == ""
+    assert float(rows[0]["emissions"]) == 0.001
+
+
+def test_append_adds_a_row_per_write_and_update_replaces_the_runs_row(tmp_path: Path) -> None:
+    appending = FileOutput(output_dir=str(tmp_path))
+    appending.out(make_record("a", 1.0), make_record())
+    appending.out(make_record("a", 2.0), make_record())
+    assert [r["emissions"] for r in read_rows(tmp_path / "emissions.csv")[1]] == ["1.0", "2.0"]
+
+    updating = FileOutput(output_file_name="u.csv", output_dir=str(tmp_path), on_csv_write="update")
+    updating.out(make_record("x", 1.0), make_record())
+    updating.out(make_record("y", 5.0), make_record())
+    updating.out(make_record("x", 3.0), make_record())
+    rows = read_rows(tmp_path / "u.csv")[1]
+    assert [(r["run_id"], r["emissions"]) for r in rows] == [("x", "3.0"), ("y", "5.0")]
+
+
+def test_bad_mode_and_missing_directory_are_errors_naming_the_parameter(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="on_csv_write"):
+        FileOutput(output_dir=str(tmp_path), on_csv_write="overwrite")
+    with pytest.raises(ValueError, match="output_dir"):
+        FileOutput(output_dir=str(tmp_path / "missing"))
+
+
+def test_a_file_of_the_original_38_columns_keeps_its_columns(tmp_path: Path) -> None:
+    path = tmp_path / "emissions.csv"
+    path.write_text(",".join(SPEC_COLUMNS) + "\n" + ",".join(["old"] * 38) + "\n")
+    FileOutput(output_dir=str(tmp_path)).out(make_record(), make_record())
+    header, rows = read_rows(path)
+    assert header == SPEC_COLUMNS
+    assert rows[0]["run_id"] == "old" and rows[1]["run_id"] == "run-1"
+
+
+def test_a_foreign_header_is_left_untouched_and_rows_go_to_a_named_sibling(tmp_path: Path, codecarbon_log) -> None:
+    path = tmp_path / "emissions.csv"
+    original = "name,score\nalice,3\n"
+    path.write_text(original)
+    output = FileOutput(output_dir=str(tmp_path))
+    output.out(make_record(), make_record())
+    output.out(make_record("run-2"), make_record())
+    assert path.read_text() == original
+    sibling = tmp_path / "emissions.header-mismatch.csv"
+    assert [r["run_id"] for r in read_rows(sibling)[1]] == ["run-1", "run-2"]
+    assert sum("left as it is" in r.getMessage() for r in codecarbon_log.records) == 1
+
+
+def test_task_rows_go_to_their_own_file_with_task_name_first(tmp_path: Path) -> None:
+    output = FileOutput(output_dir=str(tmp_path))
+    rows = [TaskEmissionsData.from_emissions(name, make_record("r9")) for name in ("load", "train")]
+    output.task_out(rows, "base")
+    output.task_out(rows, "base")  # rewritten, not doubled
+    header, read = read_rows(tmp_path / "emissions_base_r9.csv")
+    assert header[0] == "task_name" and "experiment_id" not in header
+    assert [r["task_name"] for r in read] == ["load", "train"]
+
+
+def _append_many(directory: str, worker: int, count: int) -> None:
+    output = FileOutput(output_dir=directory)
+    for index in range(count):
+        output.out(make_record(f"w{worker}-{index}", cpu_model="x" * 3000), make_record())
+
+
+def test_processes_sharing_one_file_never_interleave_or_lose_rows(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+    workers = [context.Process(target=_append_many, args=(str(tmp_path), w, 60)) for w in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    header, rows = read_rows(tmp_path / "emissions.csv")
+    assert header[:38] == SPEC_COLUMNS
+    assert sorted(r["run_id"] for r in rows) == sorted(f"w{w}-{i}" for w in range(4) for i in range(60))
+    assert all(r["cpu_model"] == "x" * 3000 and r["intensity_source"] == "test" for r in rows)
+    assert (tmp_path / "emissions.csv").read_text().count("timestamp,project_name") == 1
+
+
+def test_a_failed_write_keeps_the_row_and_writes_it_next_time(tmp_path: Path) -> None:
+    output = FileOutput(output_dir=str(tmp_path))
+    blocker = tmp_path / "emissions.csv"
+    blocker.mkdir()  # writing to a directory fails like a full or read-only disk would
+    output.out(make_record("first"), make_record())
+    blocker.rmdir()
+    output.out(make_record("second"), make_record())
+    assert [r["run_id"] for r in read_rows(blocker)[1]] == ["first", "second"]
