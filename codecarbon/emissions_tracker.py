@@ -97,6 +97,8 @@ class BaseEmissionsTracker(ABC):
     """Measures the energy drawn between ``start()`` and ``stop()`` and the emissions it caused."""
 
     _offline = False
+    #: where hardware is read from (a SystemSeams); None is the real machine. Tests point it at fake trees.
+    _system_seams: Any = None
 
     def __init__(
         self,
@@ -212,7 +214,7 @@ class BaseEmissionsTracker(ABC):
                 tracking_mode=s.tracking_mode, force_cpu_power=s.force_cpu_power,
                 force_ram_power=s.force_ram_power, force_mode_cpu_load=bool(s.force_mode_cpu_load),
                 gpu_ids=s.gpu_ids, rapl_include_dram=bool(s.rapl_include_dram),
-                rapl_prefer_psys=bool(s.rapl_prefer_psys)))
+                rapl_prefer_psys=bool(s.rapl_prefer_psys)), self._system_seams)
         return self._hardware
 
     def get_detected_hardware(self) -> dict[str, Any]:
@@ -234,7 +236,7 @@ class BaseEmissionsTracker(ABC):
                 hardware = self._detect()
                 from codecarbon.hardware import UtilizationMeter
 
-                meter = UtilizationMeter()
+                meter = UtilizationMeter(self._system_seams)
                 self._sampler = Sampler(hardware.sources, interval=self._settings.measure_power_secs,
                                         intensity_g_per_kwh=self._intensity_now, pue=self._settings.pue,
                                         utilization=meter.sample, on_tick=self._on_tick)
@@ -321,7 +323,10 @@ class BaseEmissionsTracker(ABC):
                         logger.warning("stop() called on a tracker that was not started")
                     return self.final_emissions
                 sampler = self._sampler
-                sampler.stop()
+            sampler.stop()  # outside the state lock: a tick in progress may need it to finish
+            with self._state:
+                if self._run is not run:  # another thread stopped it meanwhile
+                    return self.final_emissions
                 reading = sampler.read()
                 for task in run.tasks.values():
                     if task.is_active:

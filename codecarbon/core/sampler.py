@@ -119,8 +119,6 @@ class Sampler:
             return self._read_locked()
 
     def _read_locked(self) -> Reading:
-        now = time.monotonic()
-        dt = now - self._last_at
         totals = self._totals
         new_joules = 0.0
         for index, source in enumerate(self.sources):
@@ -138,6 +136,8 @@ class Sampler:
                 self._last_source_joules[index] = cumulative
             totals.joules[source.component] += step
             new_joules += step
+        now = time.monotonic()  # after the reads: estimators integrate up to about here
+        dt = now - self._last_at
         if new_joules > 0:
             totals.emissions_kg += new_joules * self.pue / JOULES_PER_KWH * self._safe_intensity() / 1000.0
         if dt > 0:

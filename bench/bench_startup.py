@@ -1,0 +1,104 @@
+"""Start-up and steady-state cost of the tracker, each figure from fresh processes (median of several runs).
+
+Prints: import time over a bare interpreter, construction / start() / stop() times of an offline tracker,
+threads started and tracker CPU time during a run at measure_power_secs=1, and peak RSS over a bare interpreter.
+
+    python3 bench/bench_startup.py [--runs 7] [--seconds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+PHASES = r"""
+import json, time, os, tempfile
+os.chdir(tempfile.mkdtemp())
+t0 = time.perf_counter()
+from codecarbon import OfflineEmissionsTracker
+t1 = time.perf_counter()
+tracker = OfflineEmissionsTracker(country_iso_code="FRA", measure_power_secs=1)
+t2 = time.perf_counter()
+tracker.start()
+t3 = time.perf_counter()
+tracker.stop()
+t4 = time.perf_counter()
+print(json.dumps({"import_tracker": t1 - t0, "construct": t2 - t1, "start": t3 - t2, "stop": t4 - t3}))
+"""
+
+STEADY = r"""
+import json, os, resource, sys, tempfile, threading, time
+import psutil
+os.chdir(tempfile.mkdtemp())
+from codecarbon import OfflineEmissionsTracker
+me = psutil.Process()
+tracker = OfflineEmissionsTracker(country_iso_code="FRA", measure_power_secs=1)
+threads_before = me.num_threads()
+cpu_before = time.process_time()
+tracker.start()
+peak_threads = me.num_threads()
+deadline = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < deadline:
+    time.sleep(0.25)
+    peak_threads = max(peak_threads, me.num_threads())
+tracker.stop()
+cpu = time.process_time() - cpu_before
+print(json.dumps({"threads_added": peak_threads - threads_before, "cpu_s": cpu,
+                  "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+BARE_RSS = r"""
+import json, resource
+print(json.dumps({"maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+
+def python(code: str, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True,
+                          check=True, cwd=tempfile.gettempdir())
+
+
+def wall(code: str) -> float:
+    start = time.perf_counter()
+    python(code)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args()
+
+    python("import codecarbon.emissions_tracker")  # warm the bytecode cache
+    bare = [wall("pass") for _ in range(args.runs)]
+    imported = [wall("import codecarbon") for _ in range(args.runs)]
+    print(f"import codecarbon over bare interpreter: "
+          f"{(statistics.median(imported) - statistics.median(bare)) * 1000:.1f} ms")
+
+    phases = [json.loads(python(PHASES).stdout) for _ in range(args.runs)]
+    for name, label in (("import_tracker", "from codecarbon import OfflineEmissionsTracker"),
+                        ("construct", "OfflineEmissionsTracker(country_iso_code='FRA')"),
+                        ("start", "start()"), ("stop", "stop()")):
+        print(f"{label}: {statistics.median(p[name] for p in phases) * 1000:.2f} ms")
+
+    steady = json.loads(python(STEADY, str(args.seconds)).stdout)
+    bare_rss = json.loads(python(BARE_RSS).stdout)["maxrss_kb"]
+    print(f"threads added during a {args.seconds:.0f} s run at 1 s: {steady['threads_added']}")
+    print(f"process CPU time during that run (tracker + interpreter idle): {steady['cpu_s'] * 1000:.1f} ms")
+    print(f"peak RSS over a bare interpreter: {(steady['maxrss_kb'] - bare_rss) / 1024:.1f} MiB "
+          "(includes psutil)")
+
+
+if __name__ == "__main__":
+    main()

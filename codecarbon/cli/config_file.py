@@ -1,0 +1,91 @@
+"""Edit keys of the ``[codecarbon]`` section of a config file, keeping the user's comments, order and other sections.
+
+configparser would rewrite the whole file and drop every comment; these files are edited by hand too, so we change
+only the lines we must.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Mapping
+
+from codecarbon.core.config import SECTION, read_config_file
+
+_SECTION_LINE = re.compile(r"^\s*\[([^\]]*)\]")
+_KEY_LINE = re.compile(r"^\s*([^=:#;\s][^=:]*?)\s*[=:]")
+
+
+def read_section(path: Path) -> dict[str, str]:
+    """The ``[codecarbon]`` keys of ``path`` (lower-case); {} when the file or the section is missing."""
+    return read_config_file(path) or {}
+
+
+def update_section(path: Path, changes: Mapping[str, str | None]) -> None:
+    """Set (or, with None, remove) keys under ``[codecarbon]`` in ``path``, creating file and section if needed.
+
+    Keys are compared case-insensitively; the file is replaced atomically so a crash never leaves half a file.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except FileNotFoundError:
+        lines = []
+    pending = {key.lower(): value for key, value in changes.items()}
+    changed = set(pending)
+    output: list[str] = []
+    in_section = False
+    section_seen = False
+
+    def close_section() -> None:
+        while output and not output[-1].strip():
+            output.pop()
+        output.extend(f"{key} = {value}" for key, value in pending.items() if value is not None)
+        pending.clear()
+        output.append("")
+
+    for line in lines:
+        header = _SECTION_LINE.match(line)
+        if header:
+            if in_section:
+                close_section()
+            in_section = header.group(1).strip().lower() == SECTION
+            section_seen = section_seen or in_section
+            output.append(line)
+            continue
+        key_match = _KEY_LINE.match(line) if in_section else None
+        if key_match and key_match.group(1).strip().lower() in changed:
+            key = key_match.group(1).strip().lower()
+            if key in pending:
+                value = pending.pop(key)
+                if value is not None:
+                    output.append(f"{key} = {value}")
+            continue  # a duplicate of a changed key is dropped: one line per key
+        output.append(line)
+    if in_section:
+        close_section()
+    if not section_seen and any(value is not None for value in pending.values()):
+        if output and output[-1].strip():
+            output.append("")
+        output.append(f"[{SECTION}]")
+        close_section()
+    while output and not output[-1].strip():
+        output.pop()
+    _write_atomically(path, "\n".join(output) + "\n")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".codecarbon.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        if path.exists():
+            os.chmod(temporary, path.stat().st_mode & 0o777)
+        else:
+            os.chmod(temporary, 0o600)  # may hold an API key
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,334 @@
+"""The `codecarbon` command: init, config, detect, monitor. argparse only, so the CLI needs no extra package."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Sequence, TextIO
+
+from codecarbon._version import __version__
+from codecarbon.core.config import (
+    ALIASES,
+    CLI_KEYS,
+    CONFIG_FILE_NAME,
+    PARAMETERS,
+    Settings,
+    load_settings,
+    mask_secret,
+)
+
+_SECRETS = ("api_key", "electricitymaps_api_token")
+_WIZARD_KEYS = ("project_name", "experiment_id", "api_endpoint", "api_key", "output_dir", "country_iso_code",
+                "log_level")
+
+
+class CliError(Exception):
+    """Ends the command with a one-line message on stderr and exit status 1."""
+
+
+def _local_config() -> Path:
+    return Path.cwd() / CONFIG_FILE_NAME
+
+
+def _global_config() -> Path:
+    return Path.home() / CONFIG_FILE_NAME
+
+
+# --------------------------------------------------------------------------------------------------- init
+def command_init(args: argparse.Namespace, out: TextIO) -> int:
+    """Make sure ./.codecarbon.config holds an experiment_id: keep one, ask the API for one, or make one."""
+    from codecarbon.cli.api import DEFAULT_PROJECT_ID, ApiUnavailable, create_experiment, experiment_request_body
+    from codecarbon.cli.config_file import read_section, update_section
+
+    path = _local_config()
+    local = read_section(path)
+    if local.get("experiment_id", "").strip():
+        print(f"experiment_id already set in {path}: {local['experiment_id'].strip()}", file=out)
+        return 0
+    settings = load_settings({}, offline=True)
+    if args.offline:
+        experiment_id = str(uuid.uuid4())
+        update_section(path, {"experiment_id": experiment_id})
+        print(f"Offline: wrote a new local experiment_id {experiment_id} to {path}.\n"
+              "It is not registered with the CodeCarbon API; run `codecarbon init` online to get one that is.",
+              file=out)
+        return 0
+    endpoint = args.api_endpoint or settings.api_endpoint
+    project_id = local.get("project_id") or read_section(_global_config()).get("project_id") or DEFAULT_PROJECT_ID
+    body = experiment_request_body(project_id, settings.country_iso_code, None, settings.region)
+    try:
+        experiment_id = create_experiment(endpoint, body, api_key=settings.api_key, timeout_s=args.timeout)
+    except ApiUnavailable as problem:
+        experiment_id = str(uuid.uuid4())
+        update_section(path, {"experiment_id": experiment_id})
+        print(f"Could not create an experiment on the CodeCarbon API: {problem}.", file=sys.stderr)
+        print(f"Wrote a new local experiment_id {experiment_id} to {path} instead; it is not registered with "
+              "the API (run `codecarbon init` again once it is reachable, after removing that line).", file=out)
+        return 0
+    update_section(path, {"experiment_id": experiment_id})
+    print(f"Created experiment {experiment_id} on {endpoint}; saved to {path}.", file=out)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------- config
+def _validated(key: str, value: str) -> tuple[str, str]:
+    """The canonical key and the value to write, or CliError saying what is wrong."""
+    name = key.strip().lower()
+    if name in CLI_KEYS:
+        return name, value.strip()
+    name = ALIASES.get(name, name)
+    parameter = PARAMETERS.get(name)
+    if parameter is None:
+        raise CliError(f"unknown setting {key!r}; `codecarbon config --list` shows the valid ones")
+    if not parameter.from_files:
+        raise CliError(f"{name} can only be passed to the tracker in code, not set in a config file")
+    if value.strip():
+        try:
+            parameter.convert(value.strip())
+        except ValueError as problem:
+            raise CliError(f"{name}: expected {problem}") from None
+    return name, value.strip()
+
+
+def _format(name: str, value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if name in _SECRETS:
+        return mask_secret(value)
+    if name == "log_level":
+        return logging.getLevelName(value).lower()
+    if isinstance(value, list):
+        return ",".join(getattr(item, "value", str(item)) for item in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def show_settings(settings: Settings, out: TextIO) -> None:
+    """Every file-settable key with its value and the layer it came from."""
+    for label, path in (("global", _global_config()), ("local", _local_config())):
+        print(f"# {label} config: {path}{'' if path.exists() else ' (absent)'}", file=out)
+    width = max(len(name) for name in PARAMETERS)
+    for name, parameter in PARAMETERS.items():
+        if parameter.from_files:
+            source = settings.source(name)
+            print(f"{name:<{width}} = {_format(name, settings[name])}  [{source}]", file=out)
+    from codecarbon.cli.config_file import read_section
+
+    for path in (_global_config(), _local_config()):
+        for key in sorted(CLI_KEYS & set(read_section(path))):
+            print(f"{key:<{width}} = {read_section(path)[key]}  [{path}]", file=out)
+
+
+def _wizard(target: Path, out: TextIO, ask: Callable[[str], str]) -> dict[str, str]:
+    """Ask for the common keys, showing the current value; an empty answer keeps it."""
+    settings = load_settings({}, offline=True)
+    changes: dict[str, str] = {}
+    print(f"Writing to {target}. Press Enter to keep the value in brackets.", file=out)
+    for name in _WIZARD_KEYS:
+        current = _format(name, settings[name])
+        for _attempt in range(3):
+            answer = ask(f"{name} [{current}]: ").strip()
+            if not answer:
+                break
+            try:
+                key, value = _validated(name, answer)
+            except CliError as problem:
+                print(f"  {problem}", file=out)
+                continue
+            changes[key] = value
+            break
+    return changes
+
+
+def command_config(args: argparse.Namespace, out: TextIO) -> int:
+    """Show, set or remove keys of the local (or --global) config file; a wizard when run in a terminal."""
+    from codecarbon.cli.config_file import update_section
+
+    if args.list:
+        for name, parameter in PARAMETERS.items():
+            if parameter.from_files:
+                print(f"{name}: {parameter.doc}", file=out)
+        return 0
+    target = _global_config() if args.use_global else _local_config()
+    changes: dict[str, str | None] = {}
+    for item in args.set or []:
+        key, separator, value = item.partition("=")
+        if not separator or not key.strip():
+            raise CliError(f"--set expects key=value, got {item!r}")
+        name, text = _validated(key, value)
+        changes[name] = text
+    for key in args.unset or []:
+        name = ALIASES.get(key.strip().lower(), key.strip().lower())
+        if name not in PARAMETERS and name not in CLI_KEYS:
+            raise CliError(f"unknown setting {key!r}")
+        changes[name] = None
+    if not changes and not args.show and sys.stdin is not None and sys.stdin.isatty():
+        changes.update(_wizard(target, out, input))
+    if changes:
+        update_section(target, changes)
+        for name, value in changes.items():
+            shown = "(removed)" if value is None else (mask_secret(value) if name in _SECRETS else value)
+            print(f"{target}: {name} = {shown}", file=out)
+        load_settings({}, offline=True)  # the result must still load; a ConfigError here names the problem
+    if args.show or not changes:
+        show_settings(load_settings({}, offline=True), out)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------- detect
+def command_detect(args: argparse.Namespace, out: TextIO) -> int:
+    """What the tracker would find on this machine, without measuring anything."""
+    try:
+        from codecarbon.hardware import HardwareOptions, detect_hardware
+    except ImportError as error:
+        raise CliError(f"hardware detection is not available: {error}") from None
+    hardware = detect_hardware(HardwareOptions())
+    try:
+        physical = f" ({hardware.cpu_physical_count} physical)" if hardware.cpu_physical_count else ""
+        sources = ", ".join(f"{component}: {hardware.measure_label(component)}"
+                            for component in ("cpu", "gpu", "ram") if hardware.measure_label(component))
+        lines = [
+            "Detected hardware and usage:",
+            f"  RAM:       {hardware.ram_total_size:.1f} GB",
+            f"  CPU count: {hardware.cpu_count}{physical}",
+            f"  CPU model: {hardware.cpu_model or 'unknown'}",
+            f"  GPU count: {hardware.gpu_count}",
+            f"  GPU model: {hardware.gpu_model or '(none)'}",
+            f"  Measured by: {sources or '(nothing)'}",
+        ]
+        lines += [f"  note: {note}" for note in hardware.notes]
+        print("\n".join(lines), file=out)
+    finally:
+        for source in hardware.sources:
+            try:
+                source.close()
+            except Exception:  # a probe that cannot close is not the user's problem
+                pass
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------ monitor
+def command_monitor(args: argparse.Namespace, out: TextIO) -> int:
+    """Track the machine until stopped, or one command (process mode) returning its exit code."""
+    from codecarbon.cli.monitor import MonitorError, monitor_until_signalled, plan_monitor, run_and_monitor
+
+    command = list(args.command or [])
+    try:
+        plan = plan_monitor(measure_power_secs=args.measure_power_secs, api_call_interval=args.api_call_interval,
+                            api=args.api, offline=args.offline, country_iso_code=args.country_iso_code,
+                            region=args.region, project_name=args.project_name, log_level=args.log_level,
+                            process_mode=bool(command))
+    except MonitorError as problem:
+        raise CliError(str(problem)) from None
+    if command:
+        return run_and_monitor(command, plan, out)
+    return monitor_until_signalled(plan, out)
+
+
+# ------------------------------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codecarbon", description="Track the energy and carbon emissions of your computation.")
+    parser.add_argument("-v", "--version", action="store_true", help="print the version and exit")
+    commands = parser.add_subparsers(dest="name", metavar="COMMAND")
+
+    init = commands.add_parser("init", help="make sure ./.codecarbon.config has an experiment_id",
+                               description="Print the experiment_id of ./.codecarbon.config, or create one on "
+                                           "the CodeCarbon API (a local one with --offline or when it is "
+                                           "unreachable) and save it there.")
+    init.add_argument("--offline", action="store_true", help="do not contact the API; write a local id")
+    init.add_argument("--api-endpoint", help="API base URL (default: from config, else the public API)")
+    init.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the API (default 5)")
+    init.set_defaults(handler=command_init)
+
+    config = commands.add_parser("config", help="show or change settings in .codecarbon.config",
+                                 description="Without options: a short wizard in a terminal, else the resolved "
+                                             "settings.")
+    config.add_argument("--set", action="append", metavar="KEY=VALUE", help="write a key (repeatable)")
+    config.add_argument("--unset", action="append", metavar="KEY", help="remove a key (repeatable)")
+    config.add_argument("--global", dest="use_global", action="store_true",
+                        help="write ~/.codecarbon.config instead of ./.codecarbon.config")
+    config.add_argument("--show", action="store_true", help="print every setting and where it comes from")
+    config.add_argument("--list", action="store_true", help="list the keys a config file may set")
+    config.set_defaults(handler=command_config)
+
+    detect = commands.add_parser("detect", help="print the hardware the tracker would measure")
+    detect.set_defaults(handler=command_detect)
+
+    monitor = commands.add_parser(
+        "monitor", help="track this machine until Ctrl+C, or a command: monitor -- CMD ARGS...",
+        description="Without a command, track the machine until SIGINT/SIGTERM. With one (after --), run it "
+                    "in process mode, print a report and exit with its exit code.")
+    monitor.add_argument("--measure-power-secs", type=float, help="seconds between measurements")
+    monitor.add_argument("--api-call-interval", type=int, help="measurements between live outputs")
+    api = monitor.add_mutually_exclusive_group()
+    api.add_argument("--api", dest="api", action="store_true", default=None, help="send results to the API")
+    api.add_argument("--no-api", dest="api", action="store_false", help="do not send results to the API")
+    monitor.add_argument("--offline", action="store_true", help="no network; needs a country")
+    monitor.add_argument("--country-iso-code", help="ISO alpha-3 country code (implies --offline)")
+    monitor.add_argument("--region", help="region within the country (offline)")
+    monitor.add_argument("--project-name", help="project name written in the rows")
+    monitor.add_argument("--log-level", help="debug, info, warning, error or critical")
+    monitor.add_argument("command", nargs=argparse.REMAINDER, help="the command to run and track")
+    monitor.set_defaults(handler=command_monitor)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (console scripts pass it to sys.exit)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    command: list[str] = []
+    if "--" in arguments and "monitor" in arguments[:arguments.index("--")]:
+        split = arguments.index("--")
+        arguments, command = arguments[:split], arguments[split + 1:]
+    parser = build_parser()
+    args = parser.parse_args(arguments)
+    if args.version:
+        print(f"codecarbon v{__version__}")
+        return 0
+    if not getattr(args, "name", None):
+        parser.print_help()
+        return 0
+    if command:
+        args.command = list(args.command or []) + command
+    if args.name == "monitor" and args.command[:1] == ["--"]:
+        args.command = args.command[1:]
+    try:
+        return int(args.handler(args, sys.stdout) or 0)
+    except (CliError, ValueError) as problem:  # ConfigError and invalid tracker arguments are ValueErrors
+        print(f"codecarbon: error: {problem}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `codecarbon config --show | head`: the reader left, which is fine
+        _silence_stdout()
+        return 0
+    except OSError as problem:
+        print(f"codecarbon: error: {problem}", file=sys.stderr)
+        return 1
+    except Exception as problem:  # a bug: one line for the user, the traceback in the debug log
+        from codecarbon.external.logger import logger
+
+        logger.debug("codecarbon %s failed", args.name, exc_info=True)
+        print(f"codecarbon: unexpected error in `{args.name}`: {type(problem).__name__}: {problem}",
+              file=sys.stderr)
+        return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""`codecarbon monitor`: track the machine until told to stop, or track one command and exit with its code."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence, TextIO
+
+from codecarbon.core.config import load_settings
+from codecarbon.output_methods.base_output import OutputMethod
+
+EXIT_NOT_FOUND = 127
+EXIT_NOT_EXECUTABLE = 126
+
+
+class MonitorError(Exception):
+    """A problem with the command line or the configuration, reported without a traceback."""
+
+
+@dataclass
+class MonitorPlan:
+    """Which tracker to build and with which arguments (only what the user asked for is passed)."""
+
+    offline: bool
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+
+def plan_monitor(*, measure_power_secs: float | None = None, api_call_interval: int | None = None,
+                 api: bool | None = None, offline: bool = False, country_iso_code: str | None = None,
+                 region: str | None = None, project_name: str | None = None, log_level: str | None = None,
+                 process_mode: bool = False) -> MonitorPlan:
+    """Turn the monitor options into tracker arguments; options left out leave the config files in charge."""
+    given = {"measure_power_secs": measure_power_secs, "api_call_interval": api_call_interval,
+             "project_name": project_name, "log_level": log_level}
+    arguments = {key: value for key, value in given.items() if value is not None}
+    if process_mode:
+        arguments["tracking_mode"] = "process"
+    offline = offline or country_iso_code is not None
+    if offline:
+        arguments.update({k: v for k, v in (("country_iso_code", country_iso_code), ("region", region))
+                          if v is not None})
+    elif region is not None:
+        raise MonitorError("--region needs --offline and --country-iso-code (online, the location is detected)")
+    configured = load_settings(arguments, offline=offline)
+    if offline and not configured.country_iso_code and not configured.cloud_provider:
+        raise MonitorError("offline monitoring needs a country: pass --country-iso-code (e.g. FRA) or set "
+                           "country_iso_code in .codecarbon.config")
+    if api is not None:
+        methods = [m for m in (configured.output_methods or [OutputMethod.CSV]) if m is not OutputMethod.API]
+        if api:
+            if offline:
+                raise MonitorError("--api cannot be used with --offline")
+            methods.append(OutputMethod.API)
+        arguments["output_methods"] = methods
+    sends_to_api = OutputMethod.API in (arguments.get("output_methods") or configured.output_methods or [])
+    if sends_to_api and not configured.is_set("experiment_id"):
+        raise MonitorError("sending to the API needs an experiment_id: run `codecarbon init` or `codecarbon "
+                           "config --set experiment_id=...` first")
+    return MonitorPlan(offline=offline, arguments=arguments)
+
+
+def build_tracker(plan: MonitorPlan) -> Any:
+    """The public tracker for the plan (imported here: the CLI's other commands do not need it)."""
+    from codecarbon import EmissionsTracker, OfflineEmissionsTracker
+
+    factory = OfflineEmissionsTracker if plan.offline else EmissionsTracker
+    return factory(**plan.arguments)
+
+
+def csv_path(plan: MonitorPlan) -> Path | None:
+    """Where the run's row is written when the CSV output is selected, else None."""
+    settings = load_settings(plan.arguments, offline=plan.offline)
+    methods = settings.output_methods
+    writes_csv = OutputMethod.CSV in methods if methods is not None else settings.save_to_file
+    return Path(settings.output_dir) / settings.output_file if writes_csv else None
+
+
+def monitor_until_signalled(plan: MonitorPlan, stream: TextIO = sys.stdout,
+                            make_tracker: Callable[[MonitorPlan], Any] = build_tracker) -> int:
+    """Track until SIGINT or SIGTERM, then stop (writing the outputs) and return 0."""
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        tracker = make_tracker(plan)
+        tracker.start()
+        print("codecarbon: monitoring; press Ctrl+C to stop.", file=stream, flush=True)
+        while not stop.wait(1.0):
+            pass
+        tracker.stop()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print_report(tracker, plan, stream)
+    return 0
+
+
+def run_and_monitor(command: Sequence[str], plan: MonitorPlan, stream: TextIO = sys.stdout,
+                    make_tracker: Callable[[MonitorPlan], Any] = build_tracker) -> int:
+    """Run ``command`` under a process-mode tracker; return its exit code (127 not found, 128+N killed by N)."""
+    tracker = make_tracker(plan)
+    tracker.start()
+    child: subprocess.Popen | None = None
+    previous: dict[int, Any] = {}
+
+    def forward_term(signum: int, _frame: Any) -> None:
+        if child is not None and child.poll() is None:
+            child.send_signal(signum)
+
+    def let_child_handle_interrupt(_signum: int, _frame: Any) -> None:
+        """Ctrl+C reaches the whole foreground group: the command decides, we stop when it ends."""
+
+    try:
+        previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, forward_term)
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, let_child_handle_interrupt)
+        try:
+            child = subprocess.Popen(list(command))
+        except FileNotFoundError:
+            print(f"codecarbon: command not found: {command[0]}", file=sys.stderr)
+            code = EXIT_NOT_FOUND
+        except PermissionError:
+            print(f"codecarbon: permission denied: {command[0]}", file=sys.stderr)
+            code = EXIT_NOT_EXECUTABLE
+        else:
+            returned = child.wait()
+            code = 128 - returned if returned < 0 else returned
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        tracker.stop()
+    if child is not None:
+        print_report(tracker, plan, stream)
+    return code
+
+
+def print_report(tracker: Any, plan: MonitorPlan, stream: TextIO) -> None:
+    """A few lines a person reads: emissions in grams, energy, duration, where the row went."""
+    data = getattr(tracker, "final_emissions_data", None)
+    if data is None:
+        print("codecarbon: no measurement was recorded.", file=stream)
+        return
+    energy_kwh = float(data.energy_consumed or 0.0)
+    energy = f"{energy_kwh:.4g} kWh" if energy_kwh >= 1 else f"{energy_kwh * 1000:.4g} Wh"
+    lines = [
+        "codecarbon report",
+        f"  emissions: {float(data.emissions or 0.0) * 1000:.4g} g CO2eq",
+        f"  energy:    {energy}",
+        f"  duration:  {float(data.duration or 0.0):.1f} s",
+    ]
+    path = csv_path(plan)
+    if path is not None:
+        lines.append(f"  csv:       {path.resolve()}")
+    print("\n".join(lines), file=stream, flush=True)

@@ -1,0 +1,108 @@
+"""What CPU this is and how it is laid out, read without spawning processes on Linux.
+
+Linux: one read of ``<proc_root>/cpuinfo`` gives the model name, the logical CPUs, the sockets ("physical id")
+and the physical cores ((physical id, core id) pairs). macOS: ``sysctl -n machdep.cpu.brand_string`` (one short
+process, the cheapest reliable source there). Windows: the registry's ProcessorNameString, no process at all.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class CpuInfo:
+    """Static facts about the CPUs; read once per process."""
+
+    model: Optional[str]
+    logical: int
+    physical_cores: Optional[int]
+    sockets: int
+
+
+def parse_cpuinfo(text: str) -> CpuInfo:
+    """Facts from the text of /proc/cpuinfo (x86 and ARM layouts)."""
+    model: Optional[str] = None
+    board: Optional[str] = None
+    soc: Optional[str] = None
+    logical = 0
+    sockets: set[str] = set()
+    cores: set[tuple[str, str]] = set()
+    physical_id = "0"
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        key = key.strip()
+        value = value.strip()
+        if key == "processor":
+            logical += 1
+            physical_id = "0"
+        elif key == "model name" and model is None and value:
+            model = value
+        elif key == "physical id":
+            physical_id = value
+            sockets.add(value)
+        elif key == "core id":
+            cores.add((physical_id, value))
+        elif key == "Model" and value:
+            board = value  # ARM boards (Raspberry Pi ...) name the machine here instead
+        elif key == "Hardware" and value:
+            soc = value
+    return CpuInfo(model or board or soc, logical, len(cores) or None, max(1, len(sockets)))
+
+
+def _linux(proc_root: Path) -> Optional[CpuInfo]:
+    try:
+        text = (proc_root / "cpuinfo").read_text(errors="replace")
+    except OSError:
+        return None
+    info = parse_cpuinfo(text)
+    if info.model is None:
+        info = CpuInfo(platform.processor() or None, info.logical, info.physical_cores, info.sockets)
+    return info
+
+
+def _macos_model() -> Optional[str]:
+    import subprocess
+
+    try:
+        out = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
+                             timeout=2, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _windows_model() -> Optional[str]:
+    try:
+        import winreg  # type: ignore[import-not-found]
+
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE,
+                            r"HARDWARE\DESCRIPTION\System\CentralProcessor\0") as key:
+            return str(winreg.QueryValueEx(key, "ProcessorNameString")[0]).strip() or None
+    except (ImportError, OSError):
+        return platform.processor() or None
+
+
+def read_cpu_info(proc_root: Path = Path("/proc")) -> CpuInfo:
+    """CPU model and layout for this platform; counts fall back to psutil where the OS file says nothing."""
+    info: Optional[CpuInfo] = None
+    if sys.platform.startswith("linux") or (proc_root / "cpuinfo").exists():
+        info = _linux(proc_root)
+    if info is not None and info.logical > 0:
+        return info
+    import psutil
+
+    if sys.platform == "darwin":
+        model = _macos_model()
+    elif sys.platform.startswith("win"):
+        model = _windows_model()
+    else:
+        model = (info.model if info else None) or platform.processor() or None
+    return CpuInfo(model, psutil.cpu_count() or os.cpu_count() or 1, psutil.cpu_count(logical=False), 1)

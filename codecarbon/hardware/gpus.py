@@ -1,0 +1,221 @@
+"""GPU detection across vendors, and the device-selection rules both vendors share.
+
+Which GPUs are tracked: ``gpu_ids`` when given (NVML/AMD indices, digit strings, or UUID prefixes with or
+without the ``GPU-`` prefix, MIG UUIDs included); otherwise the process's visibility variables
+(``CUDA_VISIBLE_DEVICES`` for NVIDIA; ``ROCR_VISIBLE_DEVICES``, then ``HIP_VISIBLE_DEVICES``, then
+``CUDA_VISIBLE_DEVICES`` for AMD, which HIP also honours); otherwise every GPU. The facts reported in rows
+(``gpu_count``, ``gpu_model``) describe the tracked GPUs only.
+
+Vendor libraries (pynvml, amdsmi) are imported inside the vendor modules' detection functions, never here at
+import time; their absence is the normal case on most machines.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+from codecarbon.external.logger import logger
+from codecarbon.hardware.base import EnergySource
+
+TRACKING_MODES = ("machine", "process")
+NVIDIA_VISIBILITY = ("CUDA_VISIBLE_DEVICES",)
+AMD_VISIBILITY = ("ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES")
+_ID_NOISE = re.compile(r"[^A-Za-z0-9,/-]")
+
+
+@dataclass
+class GpuInventory:
+    """What GPU detection found: the sources to read and the facts rows report about the tracked GPUs."""
+
+    sources: list[EnergySource]
+    gpu_count: int
+    gpu_model: str
+    gpu_ids: Optional[list] = None
+
+
+@dataclass
+class VendorGpus:
+    """One vendor's share of the inventory (internal to detection)."""
+
+    source: Optional[EnergySource]
+    names: list[str]
+    indices: list[int]
+    selection_applied: bool
+    unmatched: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Selection:
+    """The result of matching requested ids against one vendor's devices."""
+
+    indices: list[int]
+    shared: set[int]
+    unmatched: list[str]
+
+
+# --------------------------------------------------------------------------------------- parsing the request
+
+def validate_gpu_ids(gpu_ids: Any) -> Optional[list[str]]:
+    """Turn ``gpu_ids`` into a list of id strings, or None for "not set"; ValueError on anything else.
+
+    Accepts a comma-separated string ("0, 1"), or a list/tuple of non-negative ints and strings (a string item
+    may itself hold several ids separated by commas). Characters that cannot be part of an index or UUID
+    (brackets, quotes, spaces) are dropped, as the reference does.
+    """
+    if gpu_ids is None:
+        return None
+    if isinstance(gpu_ids, str):
+        items: Sequence[Any] = [gpu_ids]
+    elif isinstance(gpu_ids, (list, tuple)):
+        items = gpu_ids
+    else:
+        raise ValueError(f"gpu_ids: expected a list of GPU indices or UUID prefixes, or a comma-separated "
+                         f"string such as \"0,1\"; got {type(gpu_ids).__name__} {gpu_ids!r}")
+    ids: list[str] = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise ValueError(f"gpu_ids: each item must be an int index or a string id; got {item!r}")
+        if isinstance(item, int):
+            if item < 0:
+                raise ValueError(f"gpu_ids: GPU indices start at 0; got {item}")
+            ids.append(str(item))
+            continue
+        cleaned = _ID_NOISE.sub("", item)  # "[0, 1]" → "0,1"; keeps the "/" of legacy MIG ids
+        ids.extend(part for part in cleaned.split(",") if part)
+    return ids
+
+
+def parse_visible_devices(value: str) -> list[str]:
+    """Ids listed in a CUDA/ROCR/HIP visibility variable, following CUDA's rules: an empty value hides every
+    GPU, and a negative index hides that entry and every entry after it."""
+    ids: list[str] = []
+    for part in value.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if part.lstrip("-").isdigit() and part.startswith("-"):
+            break
+        ids.append(part)
+    return ids
+
+
+def requested_ids(gpu_ids: Any, environ: Mapping[str, str],
+                  variables: Sequence[str]) -> tuple[Optional[list[str]], str]:
+    """The ids to select (None = every GPU) and where they came from: "gpu_ids" or a variable's name."""
+    explicit = validate_gpu_ids(gpu_ids)
+    if explicit is not None:
+        return explicit, "gpu_ids"
+    for name in variables:
+        value = environ.get(name)
+        if value is not None:
+            return parse_visible_devices(value), name
+    return None, ""
+
+
+# ---------------------------------------------------------------------------------------------- matching ids
+
+def _uuid_key(text: str) -> str:
+    """Compare UUIDs case-insensitively and with or without NVML's "GPU-" prefix."""
+    text = text.strip().lower()
+    return text[4:] if text.startswith("gpu-") else text
+
+
+def match_ids(requested: Sequence[str], uuids: Sequence[str],
+              mig_parent: Optional[Callable[[str], Optional[int]]] = None) -> Selection:
+    """Map requested ids to device indices.
+
+    A digit string is an index; ``MIG-GPU-<uuid>/<gi>/<ci>`` (legacy MIG form) names its parent GPU;
+    another ``MIG-`` id is looked up through ``mig_parent`` (NVIDIA only); anything else is a UUID prefix.
+    Devices reached through a MIG slice are reported as shared: the GPU's energy covers every slice on it.
+    """
+    chosen: set[int] = set()
+    shared: set[int] = set()
+    unmatched: list[str] = []
+    keys = [_uuid_key(u) for u in uuids]
+    for raw in requested:
+        ident = raw.strip()
+        if ident.isdigit():
+            index = int(ident)
+            if index < len(uuids):
+                chosen.add(index)
+            else:
+                unmatched.append(raw)
+            continue
+        lowered = ident.lower()
+        if lowered.startswith("mig-"):
+            rest = ident[4:]
+            found: list[int] = []
+            if rest.lower().startswith("gpu-"):
+                parent_key = _uuid_key(rest.split("/")[0])
+                found = [i for i, k in enumerate(keys) if parent_key and k.startswith(parent_key)]
+            elif mig_parent is not None:
+                parent = mig_parent(ident)
+                found = [parent] if parent is not None else []
+            if found:
+                chosen.update(found)
+                shared.update(found)
+            else:
+                unmatched.append(raw)
+            continue
+        key = _uuid_key(ident)
+        found = [i for i, k in enumerate(keys) if key and k.startswith(key)]
+        if found:
+            chosen.update(found)
+        else:
+            unmatched.append(raw)
+    return Selection(sorted(chosen), shared, unmatched)
+
+
+def describe_models(names: Sequence[str]) -> str:
+    """"2 x NVIDIA A100-SXM4-40GB, 1 x NVIDIA T4": one entry per distinct name, in order of appearance."""
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    return ", ".join(f"{count} x {name}" for name, count in counts.items())
+
+
+def as_text(value: Any) -> str:
+    """NVML and amdsmi return str in current releases and bytes in older ones."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+# ------------------------------------------------------------------------------------------------- detection
+
+def detect_gpus(gpu_ids: Any, *, environ: Optional[Mapping[str, str]] = None, nvml: Any = None,
+                amdsmi: Any = None, tracking_mode: str = "machine", pid: Optional[int] = None) -> GpuInventory:
+    """Find NVIDIA and AMD GPUs and build one energy source per vendor for the tracked ones.
+
+    ``nvml``/``amdsmi`` are module seams: None imports ``pynvml``/``amdsmi`` lazily; a missing library or one
+    that fails to initialise means "no GPU of that vendor" (debug log only). ``gpu_ids`` is validated here:
+    a bad value raises ValueError naming the parameter.
+    """
+    if tracking_mode not in TRACKING_MODES:
+        raise ValueError(f"tracking_mode: expected one of {', '.join(TRACKING_MODES)}; got {tracking_mode!r}")
+    validate_gpu_ids(gpu_ids)
+    env: Mapping[str, str] = os.environ if environ is None else environ
+
+    from codecarbon.hardware.amd import detect_amd
+    from codecarbon.hardware.nvidia import detect_nvidia
+
+    found = [
+        detect_nvidia(gpu_ids, environ=env, nvml=nvml, tracking_mode=tracking_mode, pid=pid),
+        detect_amd(gpu_ids, environ=env, amdsmi=amdsmi, tracking_mode=tracking_mode, pid=pid),
+    ]
+    present = [v for v in found if v is not None]
+    sources = [v.source for v in present if v.source is not None]
+    names = [name for v in present for name in v.names]
+    if present:
+        unmatched = set(present[0].unmatched)
+        for vendor in present[1:]:
+            unmatched &= set(vendor.unmatched)
+        for ident in sorted(unmatched):
+            logger.warning("GPU id %r matches no GPU on this machine; it is ignored", ident)
+    selection_applied = any(v.selection_applied for v in present)
+    tracked_ids = [i for v in present for i in v.indices] if selection_applied else None
+    return GpuInventory(sources=sources, gpu_count=len(names), gpu_model=describe_models(names),
+                        gpu_ids=tracked_ids)

@@ -1,0 +1,194 @@
+"""Find where an online tracker runs: IP geolocation and cloud instance metadata, all at once, bounded.
+
+Every probe runs on its own daemon thread and the caller waits at most `timeout_s` in total, so a machine
+without network (or outside any cloud, where 169.254.169.254 never answers) costs one timeout, not five.
+When nothing answers the location is unknown and the world average applies, with a warning: the location
+is never silently made up.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable, Optional
+
+from codecarbon.external.logger import log_once, logger
+from codecarbon.intensity import _http, tables
+from codecarbon.intensity.location import Location, country_name_of
+
+GEOJS_URL = "https://get.geojs.io/v1/ip/geo.json"
+IPINFO_URL = "https://ipinfo.io/json"
+METADATA_BASE = "http://169.254.169.254"
+
+_GCP_ZONE_PATH = "/computeMetadata/v1/instance/zone"
+_AWS_TOKEN_PATH = "/latest/api/token"
+_AWS_DOCUMENT_PATH = "/latest/dynamic/instance-identity/document"
+_AZURE_COMPUTE_PATH = "/metadata/instance/compute?api-version=2021-02-01"
+
+
+def _float(value: Any) -> Optional[float]:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number else None  # NaN is no coordinate
+
+
+def _region(value: Any) -> Optional[str]:
+    text = " ".join(str(value or "").split()).lower()
+    return text or None
+
+
+def geo_from_geojs(timeout_s: float) -> Optional[dict[str, Any]]:
+    """{"iso3", "name", "region", "latitude", "longitude", "iso2"} from get.geojs.io, or None."""
+    answer = _http.get_json(GEOJS_URL, timeout_s=timeout_s)
+    if not isinstance(answer, dict):
+        return None
+    iso3 = str(answer.get("country_code3") or "").upper()
+    if len(iso3) != 3:
+        return None
+    return {"iso3": iso3, "name": answer.get("country") or None, "region": _region(answer.get("region")),
+            "latitude": _float(answer.get("latitude")), "longitude": _float(answer.get("longitude")),
+            "iso2": str(answer.get("country_code") or "").upper() or None}
+
+
+def geo_from_ipinfo(timeout_s: float) -> Optional[dict[str, Any]]:
+    """The same fields from ipinfo.io, whose country is an alpha-2 code and coordinates a "lat,lon" string."""
+    answer = _http.get_json(IPINFO_URL, timeout_s=timeout_s)
+    if not isinstance(answer, dict):
+        return None
+    iso2 = str(answer.get("country") or "").upper()
+    iso3 = tables.alpha3_of(iso2) if len(iso2) == 2 else None
+    if iso3 is None:
+        return None
+    lat, _, lon = str(answer.get("loc") or "").partition(",")
+    return {"iso3": iso3, "name": None, "region": _region(answer.get("region")),
+            "latitude": _float(lat), "longitude": _float(lon), "iso2": iso2}
+
+
+def geo_by_ip(timeout_s: float) -> Optional[dict[str, Any]]:
+    """get.geojs.io first, ipinfo.io only when that gives nothing: one third party asked when all is well."""
+    deadline = time.monotonic() + timeout_s
+    try:
+        found = geo_from_geojs(timeout_s)
+    except Exception as error:
+        logger.debug("Geolocation by get.geojs.io failed: %s", error)
+        found = None
+    left = deadline - time.monotonic()
+    if found is None and left > 0:
+        found = geo_from_ipinfo(left)
+    return found
+
+
+def cloud_from_gcp(timeout_s: float) -> Optional[tuple[str, str]]:
+    """("gcp", region) from the instance's zone, e.g. projects/1/zones/europe-west1-b → europe-west1."""
+    answer = _http.request(METADATA_BASE + _GCP_ZONE_PATH, timeout_s=timeout_s, headers={"Metadata-Flavor": "Google"})
+    if answer.headers.get("metadata-flavor", "").lower() != "google":
+        return None  # something else answered at that address
+    zone = answer.body.decode("utf-8", "replace").strip().rsplit("/", 1)[-1]
+    region, dash, suffix = zone.rpartition("-")
+    return ("gcp", region.lower()) if dash and region and suffix else None
+
+
+def cloud_from_aws(timeout_s: float) -> Optional[tuple[str, str]]:
+    """("aws", region) from the instance identity document; IMDSv2 token first, IMDSv1 if that is refused."""
+    headers = {}
+    try:
+        token = _http.request(METADATA_BASE + _AWS_TOKEN_PATH, timeout_s=timeout_s, method="PUT",
+                              headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+        headers["X-aws-ec2-metadata-token"] = token.body.decode("ascii", "replace").strip()
+    except _http.HttpError as error:
+        if error.status is None:
+            raise  # nothing listens: no point asking again
+    document = _http.get_json(METADATA_BASE + _AWS_DOCUMENT_PATH, timeout_s=timeout_s, headers=headers)
+    region = str(document.get("region") or "").strip().lower() if isinstance(document, dict) else ""
+    return ("aws", region) if region else None
+
+
+def cloud_from_azure(timeout_s: float) -> Optional[tuple[str, str]]:
+    """("azure", location) from the instance metadata service, e.g. westeurope."""
+    compute = _http.get_json(METADATA_BASE + _AZURE_COMPUTE_PATH, timeout_s=timeout_s, headers={"Metadata": "true"})
+    region = str(compute.get("location") or "").strip().lower() if isinstance(compute, dict) else ""
+    return ("azure", region) if region else None
+
+
+class _Probes:
+    """Run lookups in parallel daemon threads; collect what answered before the deadline."""
+
+    def __init__(self) -> None:
+        self._results: dict[str, Any] = {}
+        self._pending = 0
+        self._done = threading.Condition()
+
+    def start(self, name: str, probe: Callable[[float], Any], timeout_s: float) -> None:
+        with self._done:
+            self._pending += 1
+        threading.Thread(target=self._run, args=(name, probe, timeout_s), name=f"codecarbon-geo-{name}",
+                         daemon=True).start()
+
+    def _run(self, name: str, probe: Callable[[float], Any], timeout_s: float) -> None:
+        try:
+            result = probe(timeout_s)
+        except Exception as error:  # every failure means "this probe knows nothing"
+            logger.debug("Location probe %s: %s", name, error)
+            result = None
+        with self._done:
+            self._results[name] = result
+            self._pending -= 1
+            self._done.notify_all()
+
+    def wait(self, deadline: float) -> dict[str, Any]:
+        with self._done:
+            while self._pending > 0:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._done.wait(left)
+            return dict(self._results)
+
+
+def _location(geo: Optional[dict[str, Any]], cloud: Optional[tuple[str, str]]) -> Location:
+    provider, cloud_region = cloud if cloud else (None, None)
+    record = tables.cloud_region(provider, cloud_region) if cloud else None
+    if cloud and record is None:
+        log_once(f"intensity.cloud-detected.{provider}.{cloud_region}", logging.INFO,
+                 "Running on %s region %s, which has no figure in the bundled cloud table; the grid of the "
+                 "location is used.", provider, cloud_region)
+    if geo is not None:
+        iso3 = geo["iso3"]
+        known = tables.is_iso_country(iso3)
+        return Location(
+            country_iso_code=iso3 if known else None,
+            country_name=country_name_of(iso3) or geo["name"],
+            region=geo["region"],
+            cloud_provider=provider, cloud_region=cloud_region, on_cloud="Y" if cloud else "N",
+            latitude=geo["latitude"], longitude=geo["longitude"],
+            country_2letter_iso_code=geo["iso2"] or (tables.alpha2_of(iso3) if known else None),
+        )
+    iso3 = record["iso3"] if record else None
+    return Location(country_iso_code=iso3, country_name=country_name_of(iso3), region=None,
+                    cloud_provider=provider, cloud_region=cloud_region, on_cloud="Y" if cloud else "N",
+                    country_2letter_iso_code=tables.alpha2_of(iso3) if iso3 else None)
+
+
+def detect_online_location(timeout_s: float = 1.0) -> Location:
+    """Geolocate by IP and detect the cloud, in parallel, in at most about `timeout_s`; never raises."""
+    try:
+        deadline = time.monotonic() + max(float(timeout_s), 0.0)
+        probes = _Probes()
+        for name, probe in (("geo", geo_by_ip), ("gcp", cloud_from_gcp),
+                            ("aws", cloud_from_aws), ("azure", cloud_from_azure)):
+            probes.start(name, probe, timeout_s)
+        found = probes.wait(deadline)
+        geo = found.get("geo")
+        cloud = found.get("gcp") or found.get("aws") or found.get("azure")
+        location = _location(geo, cloud)
+    except Exception as error:  # the contract: never raises
+        logger.debug("Location detection failed: %s", error)
+        location = Location(None, None, None, None, None, "N")
+    if location.country_iso_code is None:
+        log_once("intensity.geolocation-failed", logging.WARNING,
+                 "Could not find the country this runs in (no answer from the geolocation services); the world "
+                 "average carbon intensity applies. Set country_iso_code to fix this.")
+    return location

@@ -1,0 +1,143 @@
+"""Which outputs a tracker writes to, built from its settings, in the documented order."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+
+from codecarbon.external.logger import log_once
+from codecarbon.output_methods.base_output import BaseOutput, OutputMethod
+
+# The deprecated flags and the method each one stands for, in the documented order.
+DEPRECATED_FLAGS: dict[str, OutputMethod] = {
+    "save_to_file": OutputMethod.CSV,
+    "save_to_logger": OutputMethod.LOGGER,
+    "save_to_api": OutputMethod.API,
+    "save_to_prometheus": OutputMethod.PROMETHEUS,
+    "save_to_logfire": OutputMethod.LOGFIRE,
+}
+METHOD_ORDER = (OutputMethod.CSV, OutputMethod.LOGGER, OutputMethod.API, OutputMethod.PROMETHEUS,
+                OutputMethod.LOGFIRE, OutputMethod.BOAMPS)
+
+
+def _setting(settings: Any, name: str, default: Any = None) -> Any:
+    return getattr(settings, name, default)
+
+
+def _is_set(settings: Any, name: str) -> bool:
+    check = getattr(settings, "is_set", None)
+    return bool(check(name)) if callable(check) else False
+
+
+def selected_methods(settings: Any) -> list[OutputMethod]:
+    """The methods in effect: ``output_methods`` when given, else the deprecated flags, else CSV alone."""
+    flags_set = [flag for flag in DEPRECATED_FLAGS if _is_set(settings, flag)]
+    methods = _setting(settings, "output_methods")
+    if methods is not None:
+        if flags_set:
+            warnings.warn(f"{', '.join(flags_set)} ignored because output_methods is set; the save_to_* flags "
+                          "are deprecated", DeprecationWarning, stacklevel=4)
+        chosen = {OutputMethod.parse(m) for m in methods}
+    elif flags_set:
+        wanted = [m.value for flag, m in DEPRECATED_FLAGS.items() if _setting(settings, flag, flag == "save_to_file")]
+        warnings.warn(f"{', '.join(flags_set)} deprecated; use output_methods={wanted!r} instead",
+                      DeprecationWarning, stacklevel=4)
+        chosen = {m for flag, m in DEPRECATED_FLAGS.items() if _setting(settings, flag, flag == "save_to_file")}
+    else:
+        chosen = {OutputMethod.CSV}
+    return [m for m in METHOD_ORDER if m in chosen]
+
+
+def logger_output(logging_logger: Any) -> BaseOutput:
+    """The LOGGER output from ``logging_logger``: a LoggerOutput as given, or a logger wrapped in one."""
+    from codecarbon.output_methods.logger import GoogleCloudLoggerOutput, LoggerOutput
+
+    if logging_logger is None:
+        raise ValueError("the logger output needs logging_logger: pass logging_logger=LoggerOutput(your_logger)")
+    if isinstance(logging_logger, BaseOutput):
+        return logging_logger
+    if isinstance(logging_logger, logging.Logger):
+        return LoggerOutput(logging_logger)
+    if callable(getattr(logging_logger, "log_struct", None)):
+        return GoogleCloudLoggerOutput(logging_logger)
+    raise ValueError(f"logging_logger must be a LoggerOutput, a logging.Logger or a Cloud Logging logger, "
+                     f"got {type(logging_logger).__name__}")
+
+
+def boamps_metadata(metadata: Any) -> dict[str, Any] | None:
+    """The BoAmps context in ``metadata`` (a dict or a JSON file path): its ``boamps`` key, else all of it."""
+    if metadata is None:
+        return None
+    if isinstance(metadata, str):
+        import json
+
+        try:
+            with open(metadata, encoding="utf-8") as handle:
+                metadata = json.load(handle)
+        except (OSError, ValueError) as error:
+            raise ValueError(f"metadata: {metadata!r} is not a readable JSON file ({error})") from None
+    if not isinstance(metadata, dict):
+        raise ValueError(f"metadata must be a dict or the path of a JSON file, got {type(metadata).__name__}")
+    inner = metadata.get("boamps", metadata)
+    if not isinstance(inner, dict):
+        raise ValueError("metadata['boamps'] must be a JSON object")
+    return inner
+
+
+def build_outputs(settings: Any, user_handlers: list[BaseOutput]) -> list[BaseOutput]:
+    """The tracker's outputs: the user's handlers first, then CSV, logger, HTTP, API, Prometheus, Logfire, BoAmps.
+
+    Raises ValueError naming the parameter for a bad or missing setting, and naming the extra to install when a
+    selected output's library is missing. The caller's list is never changed.
+    """
+    outputs: list[BaseOutput] = list(user_handlers or [])
+    methods = selected_methods(settings)
+    output_dir = str(_setting(settings, "output_dir", "."))
+    timeout = float(_setting(settings, "delivery_timeout_secs", 5.0))
+
+    if OutputMethod.CSV in methods:
+        from codecarbon.output_methods.file import FileOutput
+
+        outputs.append(FileOutput(output_file_name=_setting(settings, "output_file", "emissions.csv"),
+                                  output_dir=output_dir,
+                                  on_csv_write=_setting(settings, "on_csv_write", "append")))
+    if OutputMethod.LOGGER in methods:
+        outputs.append(logger_output(_setting(settings, "logging_logger")))
+    endpoint = _setting(settings, "emissions_endpoint")
+    if endpoint:
+        from codecarbon.output_methods.http import HTTPOutput
+
+        outputs.append(HTTPOutput(endpoint, output_dir=output_dir, delivery_timeout_secs=timeout))
+    if OutputMethod.API in methods:
+        from codecarbon.output_methods.api import CodeCarbonAPIOutput
+
+        api_key = _setting(settings, "api_key")
+        if not api_key:
+            log_once("api-no-key", logging.WARNING, "the API output has no api_key; the API will likely refuse "
+                     "the data (set api_key or CODECARBON_API_KEY)")
+        outputs.append(CodeCarbonAPIOutput(
+            _setting(settings, "api_endpoint", "https://api.codecarbon.io"), _setting(settings, "experiment_id"),
+            api_key, output_dir=output_dir, delivery_timeout_secs=timeout))
+    if OutputMethod.PROMETHEUS in methods:
+        from codecarbon.output_methods.metrics.prometheus import PrometheusOutput
+
+        outputs.append(PrometheusOutput(
+            _setting(settings, "prometheus_url", "localhost:9091"), job_name="codecarbon",
+            project_name=_setting(settings, "project_name"),
+            delete_on_exit=bool(_setting(settings, "prometheus_delete_on_exit", False)),
+            output_dir=output_dir, delivery_timeout_secs=timeout))
+    if OutputMethod.LOGFIRE in methods:
+        from codecarbon.output_methods.metrics.logfire import LogfireOutput
+
+        outputs.append(LogfireOutput())
+    if OutputMethod.BOAMPS in methods:
+        from codecarbon.output_methods.boamps import BoAmpsOutput
+
+        if any(isinstance(handler, BoAmpsOutput) for handler in user_handlers or []):
+            log_once("boamps-user-handler", logging.DEBUG, "BoAmps: using the BoAmpsOutput from output_handlers")
+        else:
+            context = boamps_metadata(_setting(settings, "metadata"))
+            outputs.append(BoAmpsOutput.from_dict(context, output_dir=output_dir) if context is not None
+                           else BoAmpsOutput(output_dir=output_dir))
+    return outputs

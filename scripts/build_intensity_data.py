@@ -1,0 +1,361 @@
+#!/usr/bin/env python3
+"""Build the package's carbon-intensity table from the public figures in ../shared/reference-data.
+
+Why a script: the bundled table must be traceable to its sources and rebuildable when they are updated, and it
+is written in this package's own compact format (one JSON file, sorted keys), never as a copy of a source file.
+A test checks that the committed file equals what this script builds.
+
+Usage: python scripts/build_intensity_data.py [--reference DIR] [--output FILE] [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_REFERENCE = REPO_ROOT.parent / "shared" / "reference-data"
+DEFAULT_OUTPUT = REPO_ROOT / "codecarbon" / "data" / "carbon_intensity.json"
+FORMAT_VERSION = 1
+
+LB_PER_MWH_TO_G_PER_KWH = 0.45359237  # 1 lb = 453.59237 g and 1 MWh = 1000 kWh
+WORLD_AVERAGE_KEY = "world_average"
+
+# Generation sources of the country table (TWh columns) → key of the life-cycle factor table.
+COUNTRY_SOURCE_FACTORS = {
+    "coal_TWh": "coal",
+    "gas_TWh": "natural_gas",
+    "oil_TWh": "petroleum",
+    "hydroelectricity_TWh": "hydroelectricity",
+    "nuclear_TWh": "nuclear",
+    "solar_TWh": "solar",
+    "wind_TWh": "wind",
+}
+# Share of generation that the factors must cover for a computed country figure to be trusted.
+MIN_COVERED_SHARE = 0.9
+
+# Sources of the Canadian provincial mix (percent) → key of the life-cycle factor table. Biomass, tidal and
+# "other" have no factor in the reference table and contribute nothing (recorded in the sources block).
+CANADA_SOURCE_FACTORS = {
+    "coal": "coal",
+    "petroleum": "petroleum",
+    "naturalGas": "natural_gas",
+    "nuclear": "nuclear",
+    "hydro": "hydroelectricity",
+    "solar": "solar",
+    "wind": "wind",
+}
+
+# Nordic bidding-zone prefix → the country it belongs to.
+NORDIC_ZONE_COUNTRY = {"SE": "SWE", "NO": "NOR", "DK": "DNK", "FI": "FIN"}
+
+# Region ids misspelt in the compiled cloud table, and their real names.
+CLOUD_REGION_FIXES = {"me-cenrtal1": "me-central1"}
+
+# Google Cloud regions published in the region-carbon files but absent from the compiled cloud table:
+# region → (country iso3, country name, state, city).
+GCP_EXTRA_REGIONS = {
+    "europe-north2": ("SWE", "Sweden", "", "Stockholm"),
+    "northamerica-south1": ("MEX", "Mexico", "Queretaro", "Queretaro"),
+    "us-central2": ("USA", "USA", "Oklahoma", "Pryor"),
+    "us-east2": ("USA", "USA", "Georgia", ""),  # the region file names the state only
+}
+
+# ISO 3166-1 alpha-3 → alpha-2 (facts of the standard), five characters a pair.
+ISO_ALPHA3_ALPHA2 = """
+ABWAW AFGAF AGOAO AIAAI ALAAX ALBAL ANDAD AREAE ARGAR ARMAM ASMAS ATAAQ ATFTF ATGAG AUSAU AUTAT AZEAZ BDIBI
+BELBE BENBJ BESBQ BFABF BGDBD BGRBG BHRBH BHSBS BIHBA BLMBL BLRBY BLZBZ BMUBM BOLBO BRABR BRBBB BRNBN BTNBT
+BVTBV BWABW CAFCF CANCA CCKCC CHECH CHLCL CHNCN CIVCI CMRCM CODCD COGCG COKCK COLCO COMKM CPVCV CRICR CUBCU
+CUWCW CXRCX CYMKY CYPCY CZECZ DEUDE DJIDJ DMADM DNKDK DOMDO DZADZ ECUEC EGYEG ERIER ESHEH ESPES ESTEE ETHET
+FINFI FJIFJ FLKFK FRAFR FROFO FSMFM GABGA GBRGB GEOGE GGYGG GHAGH GIBGI GINGN GLPGP GMBGM GNBGW GNQGQ GRCGR
+GRDGD GRLGL GTMGT GUFGF GUMGU GUYGY HKGHK HMDHM HNDHN HRVHR HTIHT HUNHU IDNID IMNIM INDIN IOTIO IRLIE IRNIR
+IRQIQ ISLIS ISRIL ITAIT JAMJM JEYJE JORJO JPNJP KAZKZ KENKE KGZKG KHMKH KIRKI KNAKN KORKR KWTKW LAOLA LBNLB
+LBRLR LBYLY LCALC LIELI LKALK LSOLS LTULT LUXLU LVALV MACMO MAFMF MARMA MCOMC MDAMD MDGMG MDVMV MEXMX MHLMH
+MKDMK MLIML MLTMT MMRMM MNEME MNGMN MNPMP MOZMZ MRTMR MSRMS MTQMQ MUSMU MWIMW MYSMY MYTYT NAMNA NCLNC NERNE
+NFKNF NGANG NICNI NIUNU NLDNL NORNO NPLNP NRUNR NZLNZ OMNOM PAKPK PANPA PCNPN PERPE PHLPH PLWPW PNGPG POLPL
+PRIPR PRKKP PRTPT PRYPY PSEPS PYFPF QATQA REURE ROURO RUSRU RWARW SAUSA SDNSD SENSN SGPSG SGSGS SHNSH SJMSJ
+SLBSB SLESL SLVSV SMRSM SOMSO SPMPM SRBRS SSDSS STPST SURSR SVKSK SVNSI SWESE SWZSZ SXMSX SYCSC SYRSY TCATC
+TCDTD TGOTG THATH TJKTJ TKLTK TKMTM TLSTL TONTO TTOTT TUNTN TURTR TUVTV TWNTW TZATZ UGAUG UKRUA UMIUM URYUY
+USAUS UZBUZ VATVA VCTVC VENVE VGBVG VIRVI VNMVN VUTVU WLFWF WSMWS YEMYE ZAFZA ZMBZM ZWEZW
+"""
+
+SOURCES: dict[str, dict[str, Any]] = {
+    "owid-energy": {
+        "title": "Our World in Data energy dataset (data from Ember and the Energy Institute), "
+                 "carbon intensity of electricity, latest year per country",
+        "url": "https://github.com/owid/energy-data",
+        "licence": "CC BY 4.0",
+    },
+    "owid-energy-mix": {
+        "title": "Our World in Data generation mix (TWh by source) weighted by the life-cycle factors of "
+                 "'lifecycle-factors', for countries without a published intensity",
+        "url": "https://github.com/owid/energy-data",
+        "licence": "CC BY 4.0",
+    },
+    "lifecycle-factors": {
+        "title": "Life-cycle gCO2eq/kWh per generation source: coal, petroleum, natural gas (energy-usage "
+                 "project / US EPA eGRID), hydro, nuclear, solar, wind, geothermal (World Nuclear Association, "
+                 "comparison of life-cycle emissions)",
+        "url": "https://world-nuclear.org/",
+        "licence": "facts",
+    },
+    "egrid-2016": {
+        "title": "US EPA eGRID 2016, state CO2 output emission rate (lbs/MWh) converted to g/kWh",
+        "url": "https://www.epa.gov/egrid",
+        "licence": "US public domain",
+        "year": 2016,
+    },
+    "cer-2023-mix": {
+        "title": "Canada Energy Regulator 2023 provincial generation mix weighted by the life-cycle factors of "
+                 "'lifecycle-factors' (coal, petroleum, natural gas, nuclear, hydro, solar, wind); biomass, "
+                 "tidal and other sources have no factor and count as zero",
+        "url": "https://www.cer-rec.gc.ca/en/data-analysis/energy-markets/provincial-territorial-energy-profiles/",
+        "licence": "facts",
+        "year": 2023,
+    },
+    "entsoe-nordic": {
+        "title": "Nordic bidding-zone emission factors, historical averages from ENTSO-E data",
+        "url": "https://transparency.entsoe.eu/",
+        "licence": "facts",
+    },
+    "gcp-region-carbon": {
+        "title": "Google Cloud region carbon information, grid carbon intensity (gCO2eq/kWh)",
+        "url": "https://github.com/GoogleCloudPlatform/region-carbon-info",
+        "licence": "Apache-2.0",
+    },
+    "cloud-impact": {
+        "title": "Cloud region carbon intensity as compiled in the CodeCarbon repository from providers' "
+                 "published region data",
+        "url": "https://github.com/mlco2/codecarbon",
+        "licence": "MIT",
+    },
+    "world-average": {
+        "title": "World average carbon intensity of electricity (IEA Global Energy & CO2 Status Report 2019)",
+        "url": "https://www.iea.org/reports/global-energy-co2-status-report-2019/emissions",
+        "licence": "facts",
+        "year": 2019,
+    },
+}
+
+
+def _round(value: float) -> float:
+    """Three decimals: finer than any source's precision, and stable across platforms."""
+    return round(float(value), 3)
+
+
+def _read_json(path: Path) -> Any:
+    with path.open(encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return [{k.strip(): (v or "").strip() for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def iso_alpha2_table() -> dict[str, str]:
+    pairs = ISO_ALPHA3_ALPHA2.split()
+    return {pair[:3]: pair[3:] for pair in pairs}
+
+
+def lifecycle_factors(reference: Path) -> dict[str, float]:
+    """The per-source life-cycle factors (g/kWh), numbers only."""
+    raw = _read_json(reference / "codecarbon-3.x" / "carbon_intensity_per_source.json")
+    return {k: float(v) for k, v in raw.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def build_countries(reference: Path, factors: dict[str, float]) -> dict[str, dict[str, Any]]:
+    """ISO alpha-3 → name, alpha-2, g/kWh, year, source. The published figure wins; the mix only fills gaps."""
+    mix = _read_json(reference / "codecarbon-3.x" / "global_energy_mix.json")
+    alpha2 = iso_alpha2_table()
+    countries: dict[str, dict[str, Any]] = {}
+    for iso3, row in mix.items():
+        iso3 = iso3.upper()
+        entry: dict[str, Any] = {"name": row.get("country_name") or iso3, "year": row.get("year")}
+        if iso3 in alpha2:
+            entry["iso2"] = alpha2[iso3]
+        published = row.get("carbon_intensity")
+        total = float(row.get("total_TWh") or 0.0)
+        if isinstance(published, (int, float)) and published > 0:
+            entry["g"] = _round(published)
+            entry["src"] = "owid-energy"
+        elif total > 0:
+            covered = sum(float(row.get(col) or 0.0) for col in COUNTRY_SOURCE_FACTORS)
+            if covered / total < MIN_COVERED_SHARE:
+                continue  # too little of the mix has a factor: no trustworthy figure
+            weighted = sum(float(row.get(col) or 0.0) * factors[key] for col, key in COUNTRY_SOURCE_FACTORS.items())
+            entry["g"] = _round(weighted / total)
+            entry["src"] = "owid-energy-mix"
+        else:
+            continue
+        countries[iso3] = entry
+    return countries
+
+
+def build_us_states(reference: Path) -> dict[str, dict[str, Any]]:
+    """Lower-case state name → 2-letter code and g/kWh (eGRID 2016 lbs/MWh × 0.45359237)."""
+    raw = _read_json(reference / "codecarbon-3.x" / "2016_usa_emissions.json")
+    states: dict[str, dict[str, Any]] = {}
+    for name, row in raw.items():
+        if name.startswith("_") or not isinstance(row, dict):
+            continue
+        code = str(row.get("regionCode", ""))
+        if len(code) != 2 or not code.isalpha():
+            continue  # the national "usa" row: the country figure covers that
+        states[name.strip().lower()] = {
+            "code": code.upper(),
+            "g": _round(float(row["emissions"]) * LB_PER_MWH_TO_G_PER_KWH),
+            "year": 2016,
+            "src": "egrid-2016",
+        }
+    return states
+
+
+def build_canadian_provinces(reference: Path, factors: dict[str, float]) -> dict[str, dict[str, Any]]:
+    """Lower-case province/territory → g/kWh = Σ share × life-cycle factor over the 2023 mix."""
+    raw = _read_json(reference / "codecarbon-3.x" / "2023_canada_energy_mix.json")
+    provinces: dict[str, dict[str, Any]] = {}
+    for name, mix in raw.items():
+        total = float(mix.get("total") or 0.0)
+        if total <= 0:
+            continue
+        weighted = sum(float(mix.get(col) or 0.0) * factors[key] for col, key in CANADA_SOURCE_FACTORS.items())
+        provinces[name.strip().lower()] = {"g": _round(weighted / total), "year": 2023, "src": "cer-2023-mix"}
+    return provinces
+
+
+def build_nordic_zones(reference: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """Country iso3 → lower-case zone → g/kWh and year."""
+    raw = _read_json(reference / "codecarbon-3.x" / "nordic_emissions.json")
+    zones: dict[str, dict[str, dict[str, Any]]] = {}
+    for zone, row in raw.get("data", {}).items():
+        country = NORDIC_ZONE_COUNTRY.get(zone.upper()[:2])
+        if country is None:
+            continue
+        zones.setdefault(country, {})[zone.lower()] = {
+            "g": _round(row["emission_factor"]),
+            "year": row.get("year"),
+            "src": "entsoe-nordic",
+            "name": row.get("description", ""),
+        }
+    return zones
+
+
+def _latest_gcp_figures(reference: Path) -> tuple[int | None, dict[str, dict[str, Any]]]:
+    """The newest google-cloud-region-carbon year: region → location and grid g/kWh."""
+    folder = reference / "google-cloud-region-carbon"
+    files = sorted(folder.glob("[0-9][0-9][0-9][0-9].csv")) if folder.is_dir() else []
+    if not files:
+        return None, {}
+    latest = files[-1]
+    figures: dict[str, dict[str, Any]] = {}
+    for row in _read_csv(latest):
+        region = row.get("Google Cloud Region", "")
+        grid = next((v for k, v in row.items() if k.lower().startswith("grid carbon intensity")), "")
+        if region and grid:
+            figures[region] = {"location": row.get("Location", ""), "g": _round(float(grid))}
+    return int(latest.stem), figures
+
+
+def build_cloud_regions(reference: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """Provider → region id → country, state, city, g/kWh, year, source."""
+    regions: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in _read_csv(reference / "codecarbon-3.x" / "cloud_impact.csv"):
+        provider = row["provider"].lower()
+        region = CLOUD_REGION_FIXES.get(row["region"], row["region"])
+        if not provider or not region or not row.get("impact"):
+            continue
+        regions.setdefault(provider, {})[region] = {
+            "iso3": row["countryIsoCode"].upper(),
+            "country": row["country_name"],
+            "state": row.get("state", ""),
+            "city": row.get("city", ""),
+            "g": _round(float(row["impact"])),
+            "year": None,
+            "src": "cloud-impact",
+        }
+    year, gcp = _latest_gcp_figures(reference)
+    gcp_table = regions.setdefault("gcp", {})
+    for region, figure in gcp.items():
+        entry = gcp_table.get(region)
+        if entry is None:
+            if region not in GCP_EXTRA_REGIONS:
+                continue  # no country known for it: cannot place it
+            iso3, country, state, city = GCP_EXTRA_REGIONS[region]
+            entry = {"iso3": iso3, "country": country, "state": state, "city": city}
+            gcp_table[region] = entry
+        entry.update({"g": figure["g"], "year": year, "src": "gcp-region-carbon"})
+    return regions
+
+
+def build(reference: Path) -> dict[str, Any]:
+    """The whole table, as written to codecarbon/data/carbon_intensity.json."""
+    factors = lifecycle_factors(reference)
+    nordic = _read_json(reference / "codecarbon-3.x" / "nordic_emissions.json")
+    sources = json.loads(json.dumps(SOURCES))  # a copy: the constant stays untouched across calls
+    sources["lifecycle-factors"]["factors"] = {k: v for k, v in factors.items() if k != WORLD_AVERAGE_KEY}
+    nordic_source = nordic.get("metadata", {}).get("source")
+    if nordic_source:
+        sources["entsoe-nordic"]["title"] = f"Nordic bidding-zone emission factors: {nordic_source}"
+    gcp_year, _ = _latest_gcp_figures(reference)
+    if gcp_year:
+        sources["gcp-region-carbon"]["year"] = gcp_year
+    regions: dict[str, Any] = {"USA": build_us_states(reference), "CAN": build_canadian_provinces(reference, factors)}
+    regions.update(build_nordic_zones(reference))
+    return {
+        "format": FORMAT_VERSION,
+        "unit": "gCO2eq/kWh",
+        "world_average": {"g": _round(factors.get(WORLD_AVERAGE_KEY, 475.0)), "year": 2019, "src": "world-average"},
+        "iso_alpha2": iso_alpha2_table(),
+        "countries": build_countries(reference, factors),
+        "regions": regions,
+        "cloud": build_cloud_regions(reference),
+        "sources": sources,
+    }
+
+
+def _depth(value: Any) -> int:
+    return 1 + max(map(_depth, value.values()), default=0) if isinstance(value, dict) else 0
+
+
+def _render(value: Any, indent: str) -> str:
+    """Dicts of records go one record a line; records themselves stay on one line."""
+    if _depth(value) < 2:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    inner = indent + " "
+    items = [f"{inner}{json.dumps(key, ensure_ascii=False)}:{_render(value[key], inner)}" for key in sorted(value)]
+    return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+
+
+def render(table: dict[str, Any]) -> str:
+    """Deterministic text: sorted keys, one record a line, so that a data update reads well in a diff."""
+    return _render(table, "") + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reference", type=Path, default=DEFAULT_REFERENCE, help="reference-data folder")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="file to write")
+    parser.add_argument("--check", action="store_true", help="exit 1 when the output file is out of date")
+    args = parser.parse_args(argv)
+    if not (args.reference / "codecarbon-3.x").is_dir():
+        parser.error(f"--reference {args.reference}: no codecarbon-3.x folder there (see its README.md)")
+    text = render(build(args.reference))
+    if args.check:
+        current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+        if current != text:
+            print(f"{args.output} is out of date; rerun scripts/build_intensity_data.py", file=sys.stderr)
+            return 1
+        return 0
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text, encoding="utf-8")
+    print(f"wrote {args.output} ({len(text.encode())} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""cgroup limits (v1, v2, nested, namespaced), the process tree's CPU time, and share apportioning."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from codecarbon.core.attribution import CpuClock, CpuShare, MemoryShare, ProcessTreeMeter, read_cgroup_limits
+from codecarbon.hardware.cpu_estimate import CpuLoadModelSource
+from codecarbon.hardware.process_share import ProcessShareSource
+from codecarbon.hardware.rapl import RaplSource, discover_rapl
+from tests.fakes.sysfs import FakeSysfs
+
+BURN = "import time\nwhile time.process_time() < {seconds}: pass\n"
+
+
+def test_no_cgroup_means_no_limits(tmp_path: Path) -> None:
+    fs = FakeSysfs(tmp_path)
+    limits = read_cgroup_limits(fs.proc, fs.sys / "fs" / "cgroup")
+    assert (limits.cpu_limit, limits.memory_limit_bytes) == (None, None)
+
+
+def test_v2_limits_and_unlimited_values(tmp_path: Path) -> None:
+    fs = FakeSysfs(tmp_path)
+    fs.cgroup_v2("/user.slice/job", cpu_max="150000 100000", memory_max="1073741824")
+    limits = read_cgroup_limits(fs.proc, fs.sys / "fs" / "cgroup")
+    assert (limits.version, limits.cpu_limit, limits.memory_limit_bytes) == (2, 1.5, 1024 ** 3)
+    fs.cgroup_v2("/user.slice/job", cpu_max="max 100000", memory_max="max")
+    limits = read_cgroup_limits(fs.proc, fs.sys / "fs" / "cgroup")
+    assert (limits.cpu_limit, limits.memory_limit_bytes) == (None, None)
+
+
+def test_v2_parent_limit_binds_the_child(tmp_path: Path) -> None:
+    fs = FakeSysfs(tmp_path)
+    fs.cgroup_v2("/kubepods/pod1", cpu_max="max 100000")
+    parent = fs.sys / "fs" / "cgroup" / "kubepods"
+    (parent / "cpu.max").write_text("400000 100000\n")
+    (parent / "memory.max").write_text(f"{8 * 1024 ** 3}\n")
+    limits = read_cgroup_limits(fs.proc, fs.sys / "fs" / "cgroup")
+    assert (limits.cpu_limit, limits.memory_limit_bytes) == (4.0, 8 * 1024 ** 3)
+
+
+def test_v2_inside_a_cgroup_namespace_reads_the_mount_root(tmp_path: Path) -> None:
+    fs = FakeSysfs(tmp_path)
+    fs.cgroup_v2("/", cpu_max="50000 100000")
+    (fs.proc / "self" / "cgroup").write_text("0::/../../host/path\n")
+    assert read_cgroup_limits(fs.proc, fs.sys / "fs" / "cgroup").cpu_limit == 0.5
+
+
+def test_v1_limits(tmp_path: Path) -> None:
+    fs = FakeSysfs(tmp_path)
+    fs.cgroup_v1("/docker/abc", quota_us=250_000, period_us=100_000, limit_bytes=3 * 1024 ** 3)
+    limits = read_cgroup_limits(fs.proc, fs.sys / "fs" / "cgroup")
+    assert (limits.version, limits.cpu_limit, limits.memory_limit_bytes) == (1, 2.5, 3 * 1024 ** 3)
+    fs.cgroup_v1("/docker/abc")  # quota -1, limit = the kernel's "unlimited" page-rounded 2**63
+    limits = read_cgroup_limits(fs.proc, fs.sys / "fs" / "cgroup")
+    assert (limits.cpu_limit, limits.memory_limit_bytes) == (None, None)
+
+
+def test_tree_counts_live_and_reaped_children() -> None:
+    meter = ProcessTreeMeter()
+    meter.RESCAN_S = 0.0  # look for new descendants at every call
+    meter.start()
+    live = subprocess.Popen([sys.executable, "-c", BURN.format(seconds=0.3) + "print('burnt', flush=True)\n"
+                             "import sys; sys.stdin.read()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert live.stdout.readline().strip() == b"burnt"  # the child has spent its CPU time
+        assert meter.cpu_seconds_delta() >= 0.25  # /proc rounds each of user/system down to 10 ms ticks
+        assert meter.rss_bytes() > psutil.Process().memory_info().rss
+    finally:
+        live.stdin.close()
+        live.wait()
+        live.stdout.close()
+    subprocess.run([sys.executable, "-c", BURN.format(seconds=0.2)], check=True)  # exits and is reaped
+    assert meter.cpu_seconds_delta() >= 0.15
+
+
+class ScriptedTree:
+    """Stands in for the process tree only (not the thing under test): CPU seconds per step, RSS."""
+
+    def __init__(self, steps: list[float], rss: int = 0) -> None:
+        self.steps = list(steps)
+        self.rss = rss
+
+    def start(self) -> None:
+        return None
+
+    def cpu_seconds_delta(self) -> float:
+        return self.steps.pop(0)
+
+    def rss_bytes(self) -> int:
+        return self.rss
+
+
+def test_rapl_energy_is_apportioned_by_cpu_time_share(tmp_path: Path) -> None:
+    fs = FakeSysfs(tmp_path)
+    hz = CpuClock(fs.proc)._hz
+    fs.write_stat(user=0, system=0, idle=0)
+    zone = fs.add_zone("intel-rapl:0", "package-0", 0)
+    machine = RaplSource(discover_rapl(fs.sys).cpu_zones)
+    source = ProcessShareSource(machine, CpuShare(ScriptedTree([2.0, 1.0]), CpuClock(fs.proc)))
+    assert source.method == "rapl+process-share"
+    source.open()
+    zone.advance(100_000_000)                       # 100 J while the machine was busy 8 CPU-s, we 2
+    fs.write_stat(user=int(6 * hz), system=int(2 * hz), idle=0)
+    assert source.read_joules() == pytest.approx(25.0)
+    zone.advance(40_000_000)                        # 40 J, machine 4 CPU-s, we 1
+    fs.write_stat(user=int(10 * hz), system=int(2 * hz), idle=int(4 * hz))
+    assert source.read_joules() == pytest.approx(35.0)
+
+
+def test_model_energy_is_apportioned_the_same_way(tmp_path: Path) -> None:
+    fs = FakeSysfs(tmp_path)
+    hz = CpuClock(fs.proc)._hz
+    fs.write_stat(user=0, system=0, idle=0)
+    ticks = [0.0]
+    clock = CpuClock(fs.proc, monotonic=lambda: ticks[0])
+    source = ProcessShareSource(CpuLoadModelSource(100.0, clock), CpuShare(ScriptedTree([1.0]), clock))
+    assert source.method == "tdp-model+process-share"
+    source.open()
+    fs.write_stat(user=int(4 * hz), system=0, idle=int(4 * hz))  # 50 % load, machine busy 4 CPU-s
+    ticks[0] = 4.0
+    assert source.read_joules() == pytest.approx(100 * (0.1 + 0.9 * 0.125) * 4 / 4)
+
+
+def test_memory_share() -> None:
+    share = MemoryShare(ScriptedTree([], rss=256 * 1024 ** 2), 1024 ** 3)
+    assert share.step() == 0.25
+    assert MemoryShare(ScriptedTree([], rss=4 * 1024 ** 3), 1024 ** 3).step() == 1.0

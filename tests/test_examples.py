@@ -1,0 +1,25 @@
+"""Every script in examples/ runs as a user would run it, offline, and writes what it says it writes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((REPO / "examples").glob("*.py"))
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_runs(script: Path, isolated_environment: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO), CODECARBON_OUTPUT_DIR=str(isolated_environment))
+    result = subprocess.run([sys.executable, str(script)], cwd=isolated_environment, env=env,
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    produced = list(isolated_environment.glob("*.csv")) + list(isolated_environment.glob("*.json")) + \
+        list(isolated_environment.glob("*.log"))
+    assert produced, f"{script.name} wrote nothing"

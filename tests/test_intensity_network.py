@@ -1,0 +1,396 @@
+"""Electricity Maps and location detection, driven against local HTTP servers on 127.0.0.1.
+
+The servers answer what the real services document (Electricity Maps v3 `carbon-intensity/latest`, get.geojs.io,
+ipinfo.io, GCP/AWS/Azure instance metadata); the code under test makes real HTTP requests to them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import sys
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from codecarbon.intensity import Intensity, IntensityResolver, Location, detect_online_location, geolocation
+
+# ---------------------------------------------------------------- local servers
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    query: dict
+    headers: dict
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    body: object = None  # dict/list → JSON; str → text
+    headers: dict = field(default_factory=dict)
+
+
+class LocalServer:
+    """A threaded HTTP server whose answer to each (method, path) is set by the test; records every request."""
+
+    def __init__(self) -> None:
+        self.routes: dict[tuple[str, str], Callable[[Seen], Answer] | Answer] = {}
+        self.seen: list[Seen] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                parts = urlsplit(self.path)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                seen = Seen(self.command, parts.path, parse_qs(parts.query), headers)
+                owner.seen.append(seen)
+                route = owner.routes.get((self.command, parts.path), Answer(404, {"error": "not found"}))
+                answer = route(seen) if callable(route) else route
+                body = answer.body if isinstance(answer.body, str) else json.dumps(answer.body)
+                data = body.encode()
+                self.send_response(answer.status)
+                for key, value in answer.headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_PUT = _serve
+
+            def log_message(self, *args) -> None:  # keep test output clean
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self._thread.start()
+
+    def paths(self) -> list[str]:
+        return [s.path for s in self.seen]
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class SilentServer:
+    """Accepts TCP connections (through the listen backlog) and never answers: a hung service."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.base = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def closed_port_base() -> str:
+    """A loopback address where nothing listens: connections are refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def server():
+    srv = LocalServer()
+    yield srv
+    srv.close()
+
+
+@pytest.fixture
+def silent():
+    srv = SilentServer()
+    yield srv
+    srv.close()
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+FRANCE = Location("FRA", "France", None, None, None, "N", country_2letter_iso_code="FR")
+STATIC_FRANCE = Intensity(56.039, "owid-energy", 2023)
+EM_PATH = "/v3/carbon-intensity/latest"
+
+
+def em_answer(value: float) -> Answer:
+    return Answer(200, {"zone": "FR", "carbonIntensity": value, "datetime": "2024-05-01T10:00:00.000Z",
+                        "updatedAt": "2024-05-01T09:51:58.000Z", "isEstimated": False})
+
+
+def resolver_for(server_base: str, clock: FakeClock, location: Location = FRANCE, **kwargs) -> IntensityResolver:
+    return IntensityResolver(location, electricitymaps_api_token="secret-token",
+                             electricitymaps_url=server_base + EM_PATH, clock=clock, **kwargs)
+
+
+# ---------------------------------------------------------------- Electricity Maps
+
+
+def test_live_figure_is_fetched_in_background_then_served(server):
+    server.routes[("GET", EM_PATH)] = em_answer(123.0)
+    clock = FakeClock()
+    resolver = resolver_for(server.base, clock)
+    assert resolver.current() == STATIC_FRANCE  # nothing cached yet: the bundled figure, refresh started
+    resolver.live.wait(10)
+    assert resolver.current() == Intensity(123.0, "electricitymaps", 2024)
+    (request,) = server.seen
+    assert request.headers["auth-token"] == "secret-token"
+    assert request.query == {"countryCode": ["FR"]}
+
+
+def test_coordinates_are_preferred_to_the_country(server):
+    server.routes[("GET", EM_PATH)] = em_answer(80.0)
+    location = Location("FRA", "France", None, None, None, "N", latitude=48.85, longitude=2.35,
+                        country_2letter_iso_code="FR")
+    resolver = resolver_for(server.base, FakeClock(), location)
+    resolver.current()
+    resolver.live.wait(10)
+    assert server.seen[0].query == {"lat": ["48.85"], "lon": ["2.35"]}
+
+
+def test_cache_is_used_for_sixty_seconds_then_refreshed(server):
+    server.routes[("GET", EM_PATH)] = em_answer(100.0)
+    clock = FakeClock()
+    resolver = resolver_for(server.base, clock)
+    resolver.current()
+    resolver.live.wait(10)
+    clock.now += 59
+    assert resolver.current().g_co2e_per_kwh == 100.0
+    assert len(server.seen) == 1  # fresh: no request
+    server.routes[("GET", EM_PATH)] = em_answer(200.0)
+    clock.now += 2
+    # Stale: the last live figure still beats the bundled one while the refresh runs.
+    assert resolver.current().g_co2e_per_kwh == 100.0
+    resolver.live.wait(10)
+    assert resolver.current().g_co2e_per_kwh == 200.0
+    assert len(server.seen) == 2
+
+
+def test_failures_back_off_from_30_s_doubling_to_one_hour(server, codecarbon_log):
+    server.routes[("GET", EM_PATH)] = Answer(500, {"error": "boom"})
+    clock = FakeClock()
+    resolver = resolver_for(server.base, clock)
+    feed = resolver.live
+    delays = []
+    for _ in range(9):
+        assert resolver.current() == STATIC_FRANCE
+        feed.wait(10)
+        delays.append(feed.next_attempt_at - clock.now)
+        clock.now += 1
+        resolver.current()  # inside the back-off: no new request
+        clock.now = feed.next_attempt_at
+    assert delays == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
+    assert len(server.seen) == 9
+    assert "HTTP 500" in feed.last_error
+    warnings = [r for r in codecarbon_log.records
+                if r.levelno == logging.WARNING and "Electricity Maps" in r.getMessage()]
+    assert len(warnings) == 1  # one warning per failure streak, the rest at debug level
+    server.routes[("GET", EM_PATH)] = em_answer(42.0)
+    resolver.current()
+    feed.wait(10)
+    assert resolver.current().g_co2e_per_kwh == 42.0 and feed.consecutive_failures == 0
+
+
+def test_rejected_token_is_named_in_the_error(server):
+    server.routes[("GET", EM_PATH)] = Answer(401, {"message": "invalid token"})
+    resolver = resolver_for(server.base, FakeClock())
+    resolver.current()
+    resolver.live.wait(10)
+    assert "electricitymaps_api_token" in resolver.live.last_error
+    assert resolver.current() == STATIC_FRANCE
+
+
+@pytest.mark.parametrize("body", [{"carbonIntensity": None}, {"carbonIntensity": -5}, "not json", [1, 2]])
+def test_unusable_answers_count_as_failures(server, body):
+    server.routes[("GET", EM_PATH)] = Answer(200, body)
+    resolver = resolver_for(server.base, FakeClock())
+    resolver.current()
+    resolver.live.wait(10)
+    assert resolver.live.consecutive_failures == 1
+    assert resolver.current() == STATIC_FRANCE
+
+
+def test_hung_server_never_blocks_current_and_hits_the_hard_limit(silent):
+    clock = FakeClock()
+    resolver = resolver_for(silent.base, clock, timeout_s=2.0)
+    assert resolver.current() == STATIC_FRANCE
+    feed = resolver.live
+    assert feed._thread.is_alive()  # current() came back while the request is still waiting for an answer
+    clock.now += 5  # past twice the timeout: the stuck request counts as failed
+    assert resolver.current() == STATIC_FRANCE
+    assert feed.consecutive_failures == 1 and "no answer within" in feed.last_error
+    feed.wait(10)  # the socket timeout ends the stuck request; its late failure is not counted twice
+    assert not feed._thread.is_alive()
+    assert feed.consecutive_failures == 1
+
+
+def test_socket_timeout_is_a_failure(silent):
+    resolver = resolver_for(silent.base, FakeClock(), timeout_s=0.3)
+    resolver.current()
+    resolver.live.wait(10)
+    assert resolver.live.consecutive_failures == 1
+    assert "timed out" in resolver.live.last_error.lower()
+
+
+def test_no_live_feed_on_known_cloud_region_or_without_token(server):
+    gcp = Location("FRA", "France", None, "gcp", "europe-west9", "Y", country_2letter_iso_code="FR")
+    assert resolver_for(server.base, FakeClock(), gcp).live is None
+    assert IntensityResolver(FRANCE, electricitymaps_api_token="  ").live is None
+    nowhere = Location(None, None, None, None, None, "N")
+    assert resolver_for(server.base, FakeClock(), nowhere).live is None
+
+
+# ---------------------------------------------------------------- no network when offline
+
+_connects: list = []
+_recording = threading.Event()
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event == "socket.connect" and _recording.is_set():
+        _connects.append(args[1])
+
+
+sys.addaudithook(_audit)
+
+
+def test_offline_resolver_opens_no_socket_even_with_a_token(server):
+    server.routes[("GET", EM_PATH)] = em_answer(123.0)
+    _connects.clear()
+    _recording.set()
+    try:
+        offline = resolver_for(server.base, FakeClock(), allow_network=False)
+        for _ in range(5):
+            assert offline.current() == STATIC_FRANCE
+        assert offline.live is None
+        assert _connects == []
+        # Control: the same hook does see the connection an online resolver makes.
+        online = resolver_for(server.base, FakeClock())
+        online.current()
+        online.live.wait(10)
+    finally:
+        _recording.clear()
+    assert server.seen and len(server.seen) == 1
+    assert any(address[0] == "127.0.0.1" for address in _connects)
+
+
+# ---------------------------------------------------------------- detect_online_location
+
+
+@pytest.fixture
+def endpoints(server, monkeypatch):
+    """Point geolocation and instance metadata at the local server; unrouted paths answer 404."""
+    monkeypatch.setattr(geolocation, "GEOJS_URL", server.base + "/geojs/v1/ip/geo.json")
+    monkeypatch.setattr(geolocation, "IPINFO_URL", server.base + "/ipinfo/json")
+    monkeypatch.setattr(geolocation, "METADATA_BASE", server.base)
+    return server
+
+
+GEOJS_PARIS = {"country_code3": "FRA", "country": "France", "region": "Île-de-France", "latitude": "48.8582",
+               "longitude": "2.3387", "country_code": "FR", "city": "Paris", "ip": "192.0.2.1"}
+
+
+def test_geojs_and_gcp_metadata(endpoints):
+    endpoints.routes[("GET", "/geojs/v1/ip/geo.json")] = Answer(200, GEOJS_PARIS)
+    endpoints.routes[("GET", "/computeMetadata/v1/instance/zone")] = Answer(
+        200, "projects/123456/zones/europe-west1-b", {"Metadata-Flavor": "Google", "Content-Type": "text/plain"})
+    location = detect_online_location(timeout_s=5)
+    assert location == Location("FRA", "France", "île-de-france", "gcp", "europe-west1", "Y",
+                                latitude=48.8582, longitude=2.3387, country_2letter_iso_code="FR")
+    assert IntensityResolver(location).current() == Intensity(103.37, "gcp-region-carbon", 2024)
+    gcp_request = next(s for s in endpoints.seen if s.path.startswith("/computeMetadata"))
+    assert gcp_request.headers["metadata-flavor"] == "Google"
+    assert "/ipinfo/json" not in endpoints.paths()  # the fallback is not asked when geojs answers
+
+
+def test_ipinfo_is_the_fallback_and_us_state_applies(endpoints):
+    endpoints.routes[("GET", "/geojs/v1/ip/geo.json")] = Answer(503, {"error": "down"})
+    endpoints.routes[("GET", "/ipinfo/json")] = Answer(200, {"ip": "192.0.2.2", "city": "Mountain View",
+                                                             "region": "California", "country": "US",
+                                                             "loc": "37.4056,-122.0775"})
+    location = detect_online_location(timeout_s=5)
+    assert (location.country_iso_code, location.country_name, location.region) == ("USA", "United States", "california")
+    assert (location.latitude, location.longitude, location.on_cloud) == (37.4056, -122.0775, "N")
+    assert IntensityResolver(location).current() == Intensity(205.269, "egrid-2016", 2016)
+
+
+def test_gcp_address_answered_by_something_else_is_not_gcp(endpoints):
+    endpoints.routes[("GET", "/geojs/v1/ip/geo.json")] = Answer(200, GEOJS_PARIS)
+    endpoints.routes[("GET", "/computeMetadata/v1/instance/zone")] = Answer(200, "projects/1/zones/europe-west1-b")
+    assert detect_online_location(timeout_s=5).cloud_provider is None
+
+
+def test_aws_imdsv2_region_is_kept(endpoints):
+    endpoints.routes[("GET", "/geojs/v1/ip/geo.json")] = Answer(200, dict(GEOJS_PARIS, country_code3="USA",
+                                                                          country="United States", region="Virginia",
+                                                                          country_code="US"))
+    endpoints.routes[("PUT", "/latest/api/token")] = Answer(200, "AQAEAtoken==")
+    endpoints.routes[("GET", "/latest/dynamic/instance-identity/document")] = lambda seen: (
+        Answer(200, {"region": "us-east-1", "availabilityZone": "us-east-1a"})
+        if seen.headers.get("x-aws-ec2-metadata-token") == "AQAEAtoken==" else Answer(401, {}))
+    location = detect_online_location(timeout_s=5)
+    assert (location.cloud_provider, location.cloud_region, location.on_cloud) == ("aws", "us-east-1", "Y")
+    # The cloud table has no AWS figure: the grid of the state applies.
+    assert IntensityResolver(location).current().source == "egrid-2016"
+
+
+def test_azure_location(endpoints):
+    endpoints.routes[("GET", "/geojs/v1/ip/geo.json")] = Answer(200, GEOJS_PARIS)
+    endpoints.routes[("GET", "/metadata/instance/compute")] = lambda seen: (
+        Answer(200, {"location": "westeurope", "vmSize": "Standard_D2s_v3"})
+        if seen.headers.get("metadata") == "true" else Answer(400, {}))
+    location = detect_online_location(timeout_s=5)
+    assert (location.cloud_provider, location.cloud_region, location.on_cloud) == ("azure", "westeurope", "Y")
+    assert IntensityResolver(location).current() == STATIC_FRANCE
+
+
+def test_gcp_without_geolocation_takes_country_from_the_cloud_table(endpoints):
+    endpoints.routes[("GET", "/computeMetadata/v1/instance/zone")] = Answer(
+        200, "projects/1/zones/us-west1-a", {"Metadata-Flavor": "Google"})
+    location = detect_online_location(timeout_s=5)
+    assert (location.country_iso_code, location.cloud_region, location.latitude) == ("USA", "us-west1", None)
+
+
+def test_everything_refused_means_unknown_country_and_world_average(monkeypatch, codecarbon_log):
+    base = closed_port_base()
+    monkeypatch.setattr(geolocation, "GEOJS_URL", base + "/geo.json")
+    monkeypatch.setattr(geolocation, "IPINFO_URL", base + "/json")
+    monkeypatch.setattr(geolocation, "METADATA_BASE", base)
+    location = detect_online_location(timeout_s=5)
+    assert location == Location(None, None, None, None, None, "N")
+    assert IntensityResolver(location).current() == Intensity(475.0, "world-average", 2019)
+    assert any(r.levelno == logging.WARNING and "world average" in r.getMessage() for r in codecarbon_log.records)
+
+
+def test_everything_hung_is_bounded_by_the_timeout(silent, monkeypatch):
+    monkeypatch.setattr(geolocation, "GEOJS_URL", silent.base + "/geo.json")
+    monkeypatch.setattr(geolocation, "IPINFO_URL", silent.base + "/json")
+    monkeypatch.setattr(geolocation, "METADATA_BASE", silent.base)
+    # No answer ever comes: the call still returns (pytest-timeout would fail a hang), with nothing known.
+    location = detect_online_location(timeout_s=0.5)
+    assert location.country_iso_code is None and location.on_cloud == "N"
+
+
+def test_garbage_answers_never_raise(endpoints):
+    endpoints.routes[("GET", "/geojs/v1/ip/geo.json")] = Answer(200, "<html>captive portal</html>")
+    endpoints.routes[("GET", "/ipinfo/json")] = Answer(200, ["not", "an", "object"])
+    endpoints.routes[("GET", "/computeMetadata/v1/instance/zone")] = Answer(200, "", {"Metadata-Flavor": "Google"})
+    location = detect_online_location(timeout_s=5)
+    assert location.country_iso_code is None and location.cloud_provider is None

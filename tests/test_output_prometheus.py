@@ -1,0 +1,130 @@
+"""The Prometheus output against the real Pushgateway: what it exposes, and that trackers never collide."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from codecarbon.output_methods.metrics import labelnames
+from codecarbon.output_methods.metrics.prometheus import GAUGES, PrometheusOutput, gateway_url
+from tests.fakes.pushgateway import basic_auth_proxy, pushgateway, pushgateway_available
+from tests.fakes.servers import wait_until
+from tests.test_output_records import make_record
+
+pytestmark = pytest.mark.skipif(not pushgateway_available(), reason="prometheus-pushgateway not installed")
+
+
+@pytest.fixture
+def gateway(tmp_path: Path):
+    with pushgateway(tmp_path / "gateway") as running:
+        yield running
+
+
+def test_push_exposes_every_gauge_and_label_from_the_data(gateway, tmp_path: Path) -> None:
+    total = make_record()
+    delta = replace(total, duration=15.0, cpu_power=31.5, energy_consumed=0.0005)
+    output = PrometheusOutput(gateway.url.removeprefix("http://"), project_name="demo", hostname="node-a",
+                              output_dir=str(tmp_path))
+    output.out(total, delta)
+    output.exit()
+    [(labels, value)] = gateway.samples("codecarbon_cpu_power")
+    assert value == 31.5
+    assert labels["job"] == "codecarbon" and labels["instance"] == "node-a" and labels["project"] == "demo"
+    assert set(labelnames) <= set(labels)
+    assert labels["country_iso_code"] == "FRA" and labels["cpu_model"] == total.cpu_model
+    assert labels["gpu_count"] == "1" and labels["ram_total_size"] == "32.0" and labels["region"] == ""
+    for name in GAUGES:
+        assert gateway.samples(name), name
+    assert gateway.samples("codecarbon_duration")[0][1] == 15.0
+    assert gateway.samples("codecarbon_energy_total")[0][1] == pytest.approx(0.0005)
+
+
+def test_values_stay_after_exit_and_the_counter_accumulates(gateway, tmp_path: Path) -> None:
+    total = make_record()
+    output = PrometheusOutput(gateway.url, project_name="demo", hostname="node-a", output_dir=str(tmp_path))
+    output.live_out(total, replace(total, energy_consumed=0.001))
+    output.out(total, replace(total, energy_consumed=0.002, emissions=0.5))
+    output.exit()
+    assert gateway.samples("codecarbon_energy_total")[0][1] == pytest.approx(0.003)
+    assert gateway.samples("codecarbon_emissions")[0][1] == 0.5
+
+
+def test_two_machines_never_overwrite_each_other(gateway, tmp_path: Path) -> None:
+    outputs = {host: PrometheusOutput(gateway.url, project_name="demo", hostname=host, output_dir=str(tmp_path))
+               for host in ("node-a", "node-b")}
+    for number, (host, output) in enumerate(outputs.items(), start=1):
+        record = make_record(cpu_power=10.0 * number)
+        output.out(record, record)
+    for output in outputs.values():
+        output.exit()
+    found = {labels["instance"]: value for labels, value in gateway.samples("codecarbon_cpu_power")}
+    assert found == {"node-a": 10.0, "node-b": 20.0}
+
+
+def test_a_machines_next_run_replaces_its_previous_one(gateway, tmp_path: Path) -> None:
+    for power in (10.0, 11.0):
+        output = PrometheusOutput(gateway.url, project_name="demo", hostname="node-a", output_dir=str(tmp_path))
+        record = make_record(cpu_power=power)
+        output.out(record, record)
+        output.exit()
+    assert [value for _, value in gateway.samples("codecarbon_cpu_power")] == [11.0]
+
+
+def test_delete_on_exit_removes_the_group(gateway, tmp_path: Path) -> None:
+    keep = PrometheusOutput(gateway.url, project_name="demo", hostname="keeper", output_dir=str(tmp_path))
+    drop = PrometheusOutput(gateway.url, project_name="demo", hostname="leaver", delete_on_exit=True,
+                            output_dir=str(tmp_path))
+    for output in (keep, drop):
+        output.out(make_record(), make_record())
+        output.exit()
+    assert [labels["instance"] for labels, _ in gateway.samples("codecarbon_cpu_power")] == ["keeper"]
+
+
+def test_basic_auth_from_the_environment(gateway, tmp_path: Path, monkeypatch, codecarbon_log) -> None:
+    with basic_auth_proxy(gateway.url, "alice", "s3cr3t-pass") as proxy:
+        monkeypatch.setenv("PROMETHEUS_USERNAME", "alice")
+        monkeypatch.setenv("PROMETHEUS_PASSWORD", "wrong-pass")
+        refused = PrometheusOutput(proxy, project_name="demo", hostname="h", output_dir=str(tmp_path),
+                                   delivery_timeout_secs=1.0)
+        refused.out(make_record(), make_record())
+        refused.exit()
+        assert gateway.samples("codecarbon_cpu_power") == []
+        monkeypatch.setenv("PROMETHEUS_PASSWORD", "s3cr3t-pass")
+        allowed = PrometheusOutput(proxy, project_name="demo", hostname="h", output_dir=str(tmp_path))
+        allowed.out(make_record(cpu_power=7.0), make_record(cpu_power=7.0))
+        allowed.exit()
+    assert [value for _, value in gateway.samples("codecarbon_cpu_power")] == [7.0]
+    assert "wrong-pass" not in codecarbon_log.text and "s3cr3t-pass" not in codecarbon_log.text
+
+
+def test_unreachable_gateway_keeps_only_the_latest_push_for_later(gateway, tmp_path: Path) -> None:
+    from tests.fakes.servers import refused_url
+
+    output = PrometheusOutput(refused_url(), project_name="demo", hostname="h", output_dir=str(tmp_path),
+                              delivery_timeout_secs=0.5)
+    for power in (1.0, 2.0, 3.0):
+        record = make_record(cpu_power=power)
+        output.live_out(record, record)
+    output.exit()
+    saved = list((tmp_path / ".codecarbon" / "undelivered").glob("prometheus-*.jsonl"))
+    assert len(saved) == 1
+    lines = saved[0].read_text().splitlines()
+    assert len(lines) <= 2 and '"codecarbon_cpu_power": 3.0' in lines[-1]
+
+
+def test_gateway_url_accepts_host_port_and_urls() -> None:
+    assert gateway_url("localhost:9091") == "http://localhost:9091"
+    assert gateway_url("https://gw.example.org/") == "https://gw.example.org"
+    with pytest.raises(ValueError, match="prometheus_url"):
+        PrometheusOutput("")
+
+
+def test_module_keeps_registry_and_labelnames_for_old_code() -> None:
+    import codecarbon.output_methods.metrics.prometheus as module
+    from prometheus_client import CollectorRegistry
+
+    assert isinstance(module.registry, CollectorRegistry)
+    assert module.labelnames[0] == "project_name" and len(module.labelnames) == 14
+    assert wait_until(lambda: True)
