@@ -5,18 +5,12 @@ Names are resolved on first use so that ``import codecarbon`` costs close to not
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from codecarbon._version import __app_name__, __version__
 
 __all__ = ["EmissionsTracker", "OfflineEmissionsTracker", "OutputMethod", "track_emissions", "__version__"]
 
-if TYPE_CHECKING:
-    from codecarbon.emissions_tracker import EmissionsTracker, OfflineEmissionsTracker, track_emissions
-    from codecarbon.output_methods.base_output import OutputMethod
 
-
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in ("EmissionsTracker", "OfflineEmissionsTracker", "track_emissions"):
         from codecarbon import emissions_tracker
 

@@ -18,7 +18,6 @@ import time
 import uuid
 import weakref
 from abc import ABC
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -30,6 +29,30 @@ from codecarbon.output_methods.base_output import BaseOutput
 from codecarbon.output_methods.emissions_data import EmissionsData, TaskEmissionsData
 
 _sentinel: Any = object()
+
+
+class _Pending:
+    """A value another thread will provide (where the computation runs), waited for with a bound."""
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._value: Any = None
+        self._error: Optional[BaseException] = None
+
+    def set_result(self, value: Any) -> None:
+        self._value = value
+        self._done.set()
+
+    def set_exception(self, error: BaseException) -> None:
+        self._error = error
+        self._done.set()
+
+    def result(self, timeout: Optional[float] = None) -> Any:
+        if not self._done.wait(timeout):
+            raise TimeoutError("location not known yet")
+        if self._error is not None:
+            raise self._error
+        return self._value
 CHECKPOINT_EVERY_S = 5.0
 LOCATION_WAIT_S = 2.0
 
@@ -161,7 +184,7 @@ class BaseEmissionsTracker(ABC):
                              "is not an existing directory")
         self._project_name = settings.project_name
         self.force_carbon_intensity_g_co2e_kwh = settings.force_carbon_intensity_g_co2e_kwh
-        self._location_future: Future = self._start_location()
+        self._location_future: _Pending = self._start_location()
 
         from codecarbon.output_methods.selection import build_outputs
 
@@ -178,7 +201,7 @@ class BaseEmissionsTracker(ABC):
         self.final_emissions: Optional[float] = None
         self.final_emissions_data: Optional[EmissionsData] = None
 
-    def _start_location(self) -> Future:
+    def _start_location(self) -> _Pending:
         """Where the computation runs; offline this is resolved (and validated) now."""
         raise NotImplementedError
 
@@ -485,14 +508,14 @@ class OfflineEmissionsTracker(BaseEmissionsTracker):
         super().__init__(*args, country_iso_code=country_iso_code, region=region, cloud_provider=cloud_provider,
                          cloud_region=cloud_region, country_2letter_iso_code=country_2letter_iso_code, **kwargs)
 
-    def _start_location(self) -> Future:
+    def _start_location(self) -> _Pending:
         from codecarbon.intensity import resolve_offline_location
 
         s = self._settings
         if not s.country_iso_code and not s.cloud_provider:
             logger.warning("no country_iso_code given to the offline tracker: the world average intensity "
                            "(475 g/kWh) is used")
-        future: Future = Future()
+        future = _Pending()
         future.set_result(resolve_offline_location(
             s.country_iso_code, region=s.region, cloud_provider=s.cloud_provider, cloud_region=s.cloud_region,
             country_2letter_iso_code=s.country_2letter_iso_code))
@@ -502,8 +525,8 @@ class OfflineEmissionsTracker(BaseEmissionsTracker):
 class EmissionsTracker(BaseEmissionsTracker):
     """A tracker that finds where it runs (geolocation, cloud metadata) in the background, bounded in time."""
 
-    def _start_location(self) -> Future:
-        future: Future = Future()
+    def _start_location(self) -> _Pending:
+        future = _Pending()
 
         def locate() -> None:
             try:

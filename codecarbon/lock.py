@@ -7,10 +7,19 @@ when the holding process ends, however it ends, so a crashed run never leaves a 
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Optional
 
-LOCKFILE = os.path.join(tempfile.gettempdir(), ".codecarbon.lock")
+
+def _default_lockfile() -> str:
+    import tempfile
+
+    return os.path.join(tempfile.gettempdir(), ".codecarbon.lock")
+
+
+def __getattr__(name: str) -> str:
+    if name == "LOCKFILE":  # computed on first use: finding the temp dir touches the disk
+        return _default_lockfile()
+    raise AttributeError(name)
 
 
 class LockError(RuntimeError):
@@ -20,8 +29,8 @@ class LockError(RuntimeError):
 class Lock:
     """Exclusive, non-blocking, released by ``release()`` or by the process ending."""
 
-    def __init__(self, path: str = LOCKFILE):
-        self.lockfile_path = path
+    def __init__(self, path: Optional[str] = None):
+        self.lockfile_path = path or _default_lockfile()
         self._fd: Optional[int] = None
 
     @property

@@ -154,6 +154,7 @@ def test_reopen_starts_from_zero_and_close_reinitialises():
     assert source.read_joules() == pytest.approx(7)
     source.close()
     assert nvml.initialised == 0
+    assert source.read_joules() == pytest.approx(7)  # reading after close keeps the figure, drops nothing
     source.open()  # a new run after stop()
     assert nvml.initialised == 1
     nvml.devices[0].advance(3)

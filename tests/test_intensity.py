@@ -101,9 +101,14 @@ def test_unknown_us_region_is_an_error_listing_regions():
 
 
 def test_unknown_cloud_pair_and_incomplete_cloud_settings():
-    pair = r"cloud_provider/cloud_region pair 'aws'/'us-east-1'.*codecarbon.intensity cloud"
+    pair = r"cloud_provider/cloud_region pair 'gcp'/'us-nowhere9'.*codecarbon.intensity cloud"
     with pytest.raises(ValueError, match=pair):
-        resolve_offline_location("USA", cloud_provider="aws", cloud_region="us-east-1")
+        resolve_offline_location("USA", cloud_provider="gcp", cloud_region="us-nowhere9")
+    # providers without bundled region figures are not typos: the country's grid is used, the cloud is kept
+    aws = resolve_offline_location("USA", cloud_provider="aws", cloud_region="us-east-1")
+    assert (aws.cloud_provider, aws.cloud_region, aws.on_cloud, aws.country_iso_code) == \
+        ("aws", "us-east-1", "Y", "USA")
+    assert IntensityResolver(aws, allow_network=False).current().source != "world-average"
     with pytest.raises(ValueError, match="cloud_provider 'gcp' needs cloud_region"):
         resolve_offline_location("USA", cloud_provider="gcp")
     with pytest.raises(ValueError, match="cloud_region 'us-west1' needs cloud_provider"):

@@ -204,6 +204,8 @@ class AmdGpuSource(EnergySource):
                 self._drop(device, error)
 
     def read_joules(self) -> float:
+        if not self._initialised:  # closed: the library is shut down; keep the last figures
+            return sum(device.joules for device in self._devices)
         now = self._clock()
         for device in self._devices:
             if not device.alive:
@@ -220,6 +222,8 @@ class AmdGpuSource(EnergySource):
         return sum(device.joules for device in self._devices)
 
     def utilization_percent(self) -> Optional[float]:
+        if not self._initialised:
+            return None
         values = []
         for device in self._devices:
             if not device.alive:

@@ -311,6 +311,8 @@ class NvidiaGpuSource(EnergySource):
 
     # --- readings --------------------------------------------------------------------------------------------
     def read_joules(self) -> float:
+        if not self._initialised:  # closed: the library is shut down; keep the last figures
+            return sum(device.joules for device in self._devices)
         now = self._clock()
         tree: Optional[set[int]] = None
         for device in self._devices:
@@ -386,6 +388,8 @@ class NvidiaGpuSource(EnergySource):
         return sum(1 for s in samples if int(s.pid) in tree) / len(samples)
 
     def utilization_percent(self) -> Optional[float]:
+        if not self._initialised:
+            return None
         values = []
         for device in self._devices:
             if not device.alive:

@@ -104,9 +104,13 @@ def resolve_offline_location(country_iso_code: Optional[str], region: Optional[s
     if provider and cloud_id:
         provider, cloud_id = provider.lower(), cloud_id.lower()
         record = tables.cloud_region(provider, cloud_id)
-        if record is None:
+        if record is None and tables.list_cloud_regions(provider):
             raise ValueError(f"unknown cloud_provider/cloud_region pair {provider!r}/{cloud_id!r}; {LIST_CLOUD_HINT}")
-        if iso3 is None:
+        if record is None:  # a provider with no published region figures bundled (aws, azure): not a typo
+            log_once(f"intensity.cloud-provider.{provider}", logging.WARNING,
+                     "No bundled carbon intensity for %s regions; %s/%s uses the country's grid figure%s.",
+                     provider, provider, cloud_id, "" if iso3 else " (world average: no country_iso_code)")
+        elif iso3 is None:
             iso3 = record["iso3"]
         elif iso3 != record["iso3"]:
             log_once(f"intensity.cloud-country.{provider}.{cloud_id}.{iso3}", logging.WARNING,

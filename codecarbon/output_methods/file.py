@@ -11,7 +11,6 @@ import csv
 import io
 import math
 import os
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -134,6 +133,8 @@ class CsvTable:
                     logger.warning("%s has %d rows for %s=%s; appending instead of updating",
                                    path, len(matches), key, record.get(key))
                 rows.append(new_row)
+            import tempfile
+
             fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
             try:
                 with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
@@ -194,6 +195,8 @@ class FileOutput(BaseOutput):
     def exit(self) -> None:
         if not self._pending:
             return
+        import tempfile
+
         fallback = Path(tempfile.gettempdir()) / f"codecarbon-unwritten-{os.getpid()}.csv"
         try:
             self._table.append(self._pending)
