@@ -82,6 +82,7 @@ def test_delete_on_exit_removes_the_group(gateway, tmp_path: Path) -> None:
     assert [labels["instance"] for labels, _ in gateway.samples("codecarbon_cpu_power")] == ["keeper"]
 
 
+@pytest.mark.filterwarnings("ignore::ResourceWarning")  # prometheus_client leaves the 401 response open
 def test_basic_auth_from_the_environment(gateway, tmp_path: Path, monkeypatch, codecarbon_log) -> None:
     with basic_auth_proxy(gateway.url, "alice", "s3cr3t-pass") as proxy:
         monkeypatch.setenv("PROMETHEUS_USERNAME", "alice")
@@ -104,8 +105,9 @@ def test_unreachable_gateway_keeps_only_the_latest_push_for_later(gateway, tmp_p
 
     output = PrometheusOutput(refused_url(), project_name="demo", hostname="h", output_dir=str(tmp_path),
                               delivery_timeout_secs=0.5)
+    run_id = make_record().run_id
     for power in (1.0, 2.0, 3.0):
-        record = make_record(cpu_power=power)
+        record = make_record(cpu_power=power, run_id=run_id)
         output.live_out(record, record)
     output.exit()
     saved = list((tmp_path / ".codecarbon" / "undelivered").glob("prometheus-*.jsonl"))

@@ -62,12 +62,12 @@ def test_stop_is_bounded_when_every_endpoint_hangs(tmp_path: Path) -> None:
         tracker = tracker_module.OfflineEmissionsTracker(
             country_iso_code="FRA", measure_power_secs=0.1, output_dir=str(tmp_path),
             output_methods=["csv", "api", "prometheus"], api_endpoint=url, api_key="k",
-            emissions_endpoint=url, prometheus_url=url, delivery_timeout_secs=1.0)
+            emissions_endpoint=url, prometheus_url=url, delivery_timeout_secs=2.0)
         tracker.start()
         time.sleep(1.1)
         started = time.monotonic()
         tracker.stop()
-        assert time.monotonic() - started < 1.0 + 3.0
+        assert time.monotonic() - started < 2.0 + 2.0  # one bound shared by the three network outputs
     assert (tmp_path / "emissions.csv").exists()
     saved = list((tmp_path / UNDELIVERED_SUBDIR).glob("*.jsonl"))
     assert {path.name.split("-")[0] for path in saved} == {"http", "api", "prometheus"}

@@ -18,6 +18,7 @@ from codecarbon.output_methods.base_output import BaseOutput
 from codecarbon.output_methods.delivery import (
     DEFAULT_DELIVERY_TIMEOUT_SECS,
     Channel,
+    StopWindow,
     DeliveryFailed,
     channel_key,
     json_safe,
@@ -73,7 +74,8 @@ class CodeCarbonAPIOutput(BaseOutput):
 
     def __init__(self, endpoint_url: str, experiment_id: str, api_key: str | None,
                  conf: Mapping[str, Any] | None = None, *, output_dir: str = ".",
-                 delivery_timeout_secs: float = DEFAULT_DELIVERY_TIMEOUT_SECS):
+                 delivery_timeout_secs: float = DEFAULT_DELIVERY_TIMEOUT_SECS,
+                 stop_window: StopWindow | None = None):
         self.endpoint_url = check_url("api_endpoint", endpoint_url).rstrip("/")
         if not isinstance(experiment_id, str) or not experiment_id.strip():
             raise ValueError(f"experiment_id must be a non-empty string (the API experiment's id), "
@@ -91,7 +93,7 @@ class CodeCarbonAPIOutput(BaseOutput):
         self._channel = Channel(channel_key("api", self.endpoint_url, experiment_id), self._send,
                                 output_dir=output_dir, timeout=delivery_timeout_secs,
                                 description=f"CodeCarbon API at {redact_url(self.endpoint_url)}",
-                                prepare_for_spool=self._annotate)
+                                prepare_for_spool=self._annotate, stop_window=stop_window)
 
     def __repr__(self) -> str:
         return (f"CodeCarbonAPIOutput(endpoint_url={redact_url(self.endpoint_url)!r}, "

@@ -3,8 +3,9 @@
 Network outputs (HTTP, CodeCarbon API, Prometheus Pushgateway) hand each payload to a :class:`Channel` and return
 at once. One daemon thread per process (started on the first send) delivers every channel's payloads in order,
 with a per-request timeout and exponential backoff between retries. ``Channel.close()`` — called from an output's
-``exit()`` — waits for what is still pending, but never past a deadline shared by every channel closing at the
-same time, so a ``stop()`` with several unreachable services still returns within one ``delivery_timeout_secs``.
+``exit()`` — waits for what is still pending, but never past a deadline shared by the outputs of one tracker (a
+:class:`StopWindow`), so a ``stop()`` with several unreachable services returns within one
+``delivery_timeout_secs``.
 
 What could not be delivered is not dropped: it is written as JSON lines to
 ``<output_dir>/.codecarbon/undelivered/<channel>-<run_id>.jsonl``, the path is logged once, and the next channel
@@ -112,6 +113,28 @@ class _Item:
 Deliver = Callable[[dict[str, Any], float], None]
 
 
+class StopWindow:
+    """One bound shared by the outputs of one tracker at stop(): the first close() opens it, the others join.
+
+    New payloads reopen it, so a tracker that is started and stopped again gets a fresh bound each time.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._deadline: float | None = None
+
+    def deadline(self, timeout: float) -> float:
+        now = time.monotonic()
+        with self._lock:
+            if self._deadline is None:
+                self._deadline = now + timeout
+            return min(self._deadline, now + timeout)
+
+    def reopen(self) -> None:
+        with self._lock:
+            self._deadline = None
+
+
 class Channel:
     """One output's ordered lane to one endpoint: payloads go out oldest first, one at a time.
 
@@ -121,7 +144,8 @@ class Channel:
 
     def __init__(self, key: str, deliver: Deliver, *, output_dir: str | os.PathLike[str] = ".",
                  timeout: float = DEFAULT_DELIVERY_TIMEOUT_SECS, description: str = "",
-                 coalesce: bool = False, prepare_for_spool: Callable[[dict[str, Any]], dict[str, Any]] | None = None):
+                 coalesce: bool = False, prepare_for_spool: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+                 stop_window: StopWindow | None = None):
         if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 <= timeout < math.inf:
             raise ValueError(f"delivery_timeout_secs must be a number of seconds >= 0, got {timeout!r}")
         self.key = key
@@ -130,6 +154,7 @@ class Channel:
         self.request_timeout = self.timeout or DEFAULT_DELIVERY_TIMEOUT_SECS
         self.spool_dir = Path(output_dir) / UNDELIVERED_SUBDIR
         self._deliver = deliver
+        self._window = stop_window or StopWindow()
         self._coalesce = coalesce
         self._prepare_for_spool = prepare_for_spool
         self._pending: deque[_Item] = deque()
@@ -143,23 +168,24 @@ class Channel:
 
     # ---- the user's side: never blocks, never raises ----------------------------------------------------
 
-    def submit(self, payload: dict[str, Any], run_id: str) -> None:
-        """Queue one payload for delivery and return at once."""
+    def submit(self, payload: dict[str, Any], run_id: str, *, closing: bool = False) -> None:
+        """Queue one payload for delivery and return at once (``closing``: a last payload sent from exit())."""
         item = _Item(payload=payload, run_id=run_id or "unknown")
         overflow: list[_Item] = []
+        if not closing:
+            self._window.reopen()
         with _SENDER.cond:
-            if self._closed:
-                overflow.append(item)
-            else:
-                if self._coalesce:
-                    self._pending = deque(i for i in self._pending if i is self._inflight)
-                self._pending.append(item)
-                while len(self._pending) > MAX_PENDING_PER_CHANNEL:
-                    oldest = self._pending.popleft() if self._pending[0] is not self._inflight else None
-                    if oldest is None:
-                        break
-                    overflow.append(oldest)
-                _SENDER.register(self)
+            self._closed = self._closing = False  # a tracker started again after stop() sends again
+            self._deadline = math.inf
+            if self._coalesce:
+                self._pending = deque(i for i in self._pending if i is self._inflight)
+            self._pending.append(item)
+            while len(self._pending) > MAX_PENDING_PER_CHANNEL:
+                oldest = self._pending.popleft() if self._pending[0] is not self._inflight else None
+                if oldest is None:
+                    break
+                overflow.append(oldest)
+            _SENDER.register(self)
         if overflow:
             path = self._persist(overflow)
             if path is not None:
@@ -169,7 +195,7 @@ class Channel:
 
     def close(self, timeout: float | None = None) -> bool:
         """Wait (bounded) for pending payloads; save the rest to the undelivered file. True when all arrived."""
-        deadline = _SENDER.shared_deadline(self.timeout if timeout is None else timeout)
+        deadline = self._window.deadline(self.timeout if timeout is None else timeout)
         with _SENDER.cond:
             self._closing = True
             self._deadline = deadline
@@ -339,7 +365,6 @@ class _Sender:
         self.cond = threading.Condition()
         self._channels: list[Channel] = []
         self._thread: threading.Thread | None = None
-        self._window_end = 0.0
         self._next = 0
 
     def register(self, channel: Channel) -> None:
@@ -355,14 +380,6 @@ class _Sender:
     def unregister(self, channel: Channel) -> None:
         if channel in self._channels:
             self._channels.remove(channel)
-
-    def shared_deadline(self, timeout: float) -> float:
-        """Channels closing together share one deadline, so stop() waits one timeout, not one per output."""
-        now = time.monotonic()
-        with self.cond:
-            if self._window_end <= now:
-                self._window_end = now + timeout
-            return min(self._window_end, now + timeout)
 
     def _pick(self) -> tuple[Channel, _Item] | None:
         now = time.monotonic()

@@ -9,6 +9,7 @@ from codecarbon.output_methods.base_output import BaseOutput
 from codecarbon.output_methods.delivery import (
     DEFAULT_DELIVERY_TIMEOUT_SECS,
     Channel,
+    StopWindow,
     DeliveryFailed,
     channel_key,
     json_safe,
@@ -41,12 +42,13 @@ class HTTPOutput(BaseOutput):
     """
 
     def __init__(self, endpoint_url: str, *, output_dir: str = ".",
-                 delivery_timeout_secs: float = DEFAULT_DELIVERY_TIMEOUT_SECS):
+                 delivery_timeout_secs: float = DEFAULT_DELIVERY_TIMEOUT_SECS,
+                 stop_window: StopWindow | None = None):
         self.endpoint_url = check_url("emissions_endpoint", endpoint_url)
         self._user = login_name()
         self._channel = Channel(channel_key("http", endpoint_url), self._send, output_dir=output_dir,
                                 timeout=delivery_timeout_secs,
-                                description=f"HTTP output to {redact_url(endpoint_url)}")
+                                description=f"HTTP output to {redact_url(endpoint_url)}", stop_window=stop_window)
 
     def _send(self, payload: dict[str, Any], timeout: float) -> None:
         status, _ = post_json(self.endpoint_url, payload, timeout=timeout)

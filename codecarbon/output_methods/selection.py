@@ -8,6 +8,7 @@ from typing import Any
 
 from codecarbon.external.logger import log_once
 from codecarbon.output_methods.base_output import BaseOutput, OutputMethod
+from codecarbon.output_methods.delivery import StopWindow
 
 # The deprecated flags and the method each one stands for, in the documented order.
 DEPRECATED_FLAGS: dict[str, OutputMethod] = {
@@ -95,6 +96,7 @@ def build_outputs(settings: Any, user_handlers: list[BaseOutput]) -> list[BaseOu
     methods = selected_methods(settings)
     output_dir = str(_setting(settings, "output_dir", "."))
     timeout = float(_setting(settings, "delivery_timeout_secs", 5.0))
+    window = StopWindow()  # the network outputs of one tracker share one bound at stop()
 
     if OutputMethod.CSV in methods:
         from codecarbon.output_methods.file import FileOutput
@@ -108,7 +110,8 @@ def build_outputs(settings: Any, user_handlers: list[BaseOutput]) -> list[BaseOu
     if endpoint:
         from codecarbon.output_methods.http import HTTPOutput
 
-        outputs.append(HTTPOutput(endpoint, output_dir=output_dir, delivery_timeout_secs=timeout))
+        outputs.append(HTTPOutput(endpoint, output_dir=output_dir, delivery_timeout_secs=timeout,
+                                  stop_window=window))
     if OutputMethod.API in methods:
         from codecarbon.output_methods.api import CodeCarbonAPIOutput
 
@@ -118,7 +121,7 @@ def build_outputs(settings: Any, user_handlers: list[BaseOutput]) -> list[BaseOu
                      "the data (set api_key or CODECARBON_API_KEY)")
         outputs.append(CodeCarbonAPIOutput(
             _setting(settings, "api_endpoint", "https://api.codecarbon.io"), _setting(settings, "experiment_id"),
-            api_key, output_dir=output_dir, delivery_timeout_secs=timeout))
+            api_key, output_dir=output_dir, delivery_timeout_secs=timeout, stop_window=window))
     if OutputMethod.PROMETHEUS in methods:
         from codecarbon.output_methods.metrics.prometheus import PrometheusOutput
 
@@ -126,7 +129,7 @@ def build_outputs(settings: Any, user_handlers: list[BaseOutput]) -> list[BaseOu
             _setting(settings, "prometheus_url", "localhost:9091"), job_name="codecarbon",
             project_name=_setting(settings, "project_name"),
             delete_on_exit=bool(_setting(settings, "prometheus_delete_on_exit", False)),
-            output_dir=output_dir, delivery_timeout_secs=timeout))
+            output_dir=output_dir, delivery_timeout_secs=timeout, stop_window=window))
     if OutputMethod.LOGFIRE in methods:
         from codecarbon.output_methods.metrics.logfire import LogfireOutput
 

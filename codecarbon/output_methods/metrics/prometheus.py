@@ -17,6 +17,7 @@ from codecarbon.output_methods.base_output import BaseOutput
 from codecarbon.output_methods.delivery import (
     DEFAULT_DELIVERY_TIMEOUT_SECS,
     Channel,
+    StopWindow,
     DeliveryFailed,
     channel_key,
     redact_url,
@@ -75,7 +76,8 @@ class PrometheusOutput(BaseOutput):
 
     def __init__(self, prometheus_url: str = "localhost:9091", job_name: str = "codecarbon", *,
                  project_name: str | None = None, hostname: str | None = None, delete_on_exit: bool = False,
-                 output_dir: str = ".", delivery_timeout_secs: float = DEFAULT_DELIVERY_TIMEOUT_SECS):
+                 output_dir: str = ".", delivery_timeout_secs: float = DEFAULT_DELIVERY_TIMEOUT_SECS,
+                 stop_window: StopWindow | None = None):
         if push_to_gateway is None:
             raise ValueError(f"the Prometheus output needs prometheus_client: {INSTALL_HINT}")
         self.prometheus_url = gateway_url(prometheus_url)
@@ -92,7 +94,7 @@ class PrometheusOutput(BaseOutput):
         self._channel = Channel(
             channel_key("prometheus", self.prometheus_url, job_name, self.hostname, project_name or ""),
             self._send, output_dir=output_dir, timeout=delivery_timeout_secs, coalesce=True,
-            description=f"Prometheus Pushgateway at {redact_url(self.prometheus_url)}")
+            description=f"Prometheus Pushgateway at {redact_url(self.prometheus_url)}", stop_window=stop_window)
 
     def __repr__(self) -> str:
         return f"PrometheusOutput(prometheus_url={redact_url(self.prometheus_url)!r}, job_name={self.job_name!r})"
@@ -119,7 +121,8 @@ class PrometheusOutput(BaseOutput):
 
     def exit(self) -> None:
         if self.delete_on_exit and self._last_grouping is not None:
-            self._channel.submit({"op": "delete", "grouping_key": self._last_grouping}, "delete")
+            self._channel.submit({"op": "delete", "grouping_key": self._last_grouping}, "delete",
+                                 closing=True)
         self._channel.close()
 
     # ---- on the delivery thread -------------------------------------------------------------------------
