@@ -21,13 +21,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 PHASES = r"""
-import json, time, os, tempfile
+import json, sys, time, os, tempfile
+WAIT = float(sys.argv[1])
 os.chdir(tempfile.mkdtemp())
 t0 = time.perf_counter()
 from codecarbon import OfflineEmissionsTracker
 t1 = time.perf_counter()
 tracker = OfflineEmissionsTracker(country_iso_code="FRA", measure_power_secs=1)
 t2 = time.perf_counter()
+if WAIT:
+    time.sleep(WAIT)  # a script usually does its own set-up between construction and start()
+    t2 = time.perf_counter()
 tracker.start()
 t3 = time.perf_counter()
 tracker.stop()
@@ -41,17 +45,17 @@ import psutil
 os.chdir(tempfile.mkdtemp())
 from codecarbon import OfflineEmissionsTracker
 me = psutil.Process()
-tracker = OfflineEmissionsTracker(country_iso_code="FRA", measure_power_secs=1)
 threads_before = me.num_threads()
-cpu_before = time.process_time()
+tracker = OfflineEmissionsTracker(country_iso_code="FRA", measure_power_secs=1)
 tracker.start()
+cpu_started = time.process_time()
 peak_threads = me.num_threads()
 deadline = time.monotonic() + float(sys.argv[1])
 while time.monotonic() < deadline:
     time.sleep(0.25)
     peak_threads = max(peak_threads, me.num_threads())
+cpu = time.process_time() - cpu_started  # the run itself: the sampling thread (main thread sleeps)
 tracker.stop()
-cpu = time.process_time() - cpu_before
 print(json.dumps({"threads_added": peak_threads - threads_before, "cpu_s": cpu,
                   "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
@@ -86,16 +90,19 @@ def main() -> None:
     print(f"import codecarbon over bare interpreter: "
           f"{(statistics.median(imported) - statistics.median(bare)) * 1000:.1f} ms")
 
-    phases = [json.loads(python(PHASES).stdout) for _ in range(args.runs)]
+    phases = [json.loads(python(PHASES, "0").stdout) for _ in range(args.runs)]
     for name, label in (("import_tracker", "from codecarbon import OfflineEmissionsTracker"),
                         ("construct", "OfflineEmissionsTracker(country_iso_code='FRA')"),
-                        ("start", "start()"), ("stop", "stop()")):
+                        ("start", "start() right after construction"), ("stop", "stop()")):
         print(f"{label}: {statistics.median(p[name] for p in phases) * 1000:.2f} ms")
+    later = [json.loads(python(PHASES, "0.2").stdout) for _ in range(args.runs)]
+    print(f"start() 200 ms after construction: {statistics.median(p['start'] for p in later) * 1000:.2f} ms")
 
     steady = json.loads(python(STEADY, str(args.seconds)).stdout)
     bare_rss = json.loads(python(BARE_RSS).stdout)["maxrss_kb"]
     print(f"threads added during a {args.seconds:.0f} s run at 1 s: {steady['threads_added']}")
-    print(f"process CPU time during that run (tracker + interpreter idle): {steady['cpu_s'] * 1000:.1f} ms")
+    print(f"process CPU time between start() and stop() (sampling thread; main thread asleep): "
+          f"{steady['cpu_s'] * 1000:.1f} ms")
     print(f"peak RSS over a bare interpreter: {(steady['maxrss_kb'] - bare_rss) / 1024:.1f} MiB "
           "(includes psutil)")
 

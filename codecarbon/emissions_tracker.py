@@ -11,11 +11,9 @@ from __future__ import annotations
 import atexit
 import functools
 import os
-import platform
 import signal
 import threading
 import time
-import uuid
 import weakref
 from abc import ABC
 from dataclasses import dataclass, field
@@ -53,7 +51,7 @@ class _Pending:
         if self._error is not None:
             raise self._error
         return self._value
-CHECKPOINT_EVERY_S = 5.0
+CHECKPOINT_EVERY_S = 10.0  # a kill loses at most this much of a run's tail
 LOCATION_WAIT_S = 2.0
 
 _LIVE: "weakref.WeakSet[BaseEmissionsTracker]" = weakref.WeakSet()
@@ -89,8 +87,16 @@ def _install_exit_hooks() -> None:
         pass
 
 
+def _new_id() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
+
+
 @functools.lru_cache(maxsize=1)
 def _platform_facts() -> tuple[str, str]:
+    import platform
+
     return platform.platform(), platform.python_version()
 
 
@@ -189,6 +195,8 @@ class BaseEmissionsTracker(ABC):
         from codecarbon.output_methods.selection import build_outputs
 
         self._output_handlers: list[BaseOutput] = build_outputs(settings, list(settings.output_handlers or []))
+        # only outputs that do something with live rows cost the sampling thread a record
+        self._live_outputs = [o for o in self._output_handlers if type(o).live_out is not BaseOutput.live_out]
         self._hardware = None
         self._sampler: Optional[Sampler] = None
         self._resolver = None
@@ -200,6 +208,18 @@ class BaseEmissionsTracker(ABC):
         self.run_id: Optional[str] = None
         self.final_emissions: Optional[float] = None
         self.final_emissions_data: Optional[EmissionsData] = None
+        self._detect_lock = threading.Lock()
+        self._warmup = threading.Thread(target=self._warm_up, name="codecarbon-warmup", daemon=True)
+        self._warmup.start()
+
+    def _warm_up(self) -> None:
+        """Off the user's thread, between construction and start(): detect hardware, read static facts."""
+        try:
+            self._detect()
+            _platform_facts()
+            from codecarbon.hardware import UtilizationMeter  # noqa: F401 - imported for start()
+        except Exception as error:  # start() does it again and reports
+            logger.debug("warm-up failed: %s", error)
 
     def _start_location(self) -> _Pending:
         """Where the computation runs; offline this is resolved (and validated) now."""
@@ -229,6 +249,10 @@ class BaseEmissionsTracker(ABC):
 
     # --- hardware -----------------------------------------------------------------------------------------------
     def _detect(self):
+        with self._detect_lock:
+            return self._detect_locked()
+
+    def _detect_locked(self):
         if self._hardware is None:
             from codecarbon.hardware import HardwareOptions, detect_hardware
 
@@ -256,6 +280,7 @@ class BaseEmissionsTracker(ABC):
                     return
                 if not self._settings.allow_multiple_runs and not self._take_machine_lock():
                     return
+                self._warmup.join()  # its work is start()'s; no thread of ours outlives start() but one
                 hardware = self._detect()
                 from codecarbon.hardware import UtilizationMeter
 
@@ -264,7 +289,7 @@ class BaseEmissionsTracker(ABC):
                                         intensity_g_per_kwh=self._intensity_now, pue=self._settings.pue,
                                         utilization=meter.sample, on_tick=self._on_tick)
                 reading = self._sampler.open()
-                self.run_id = str(uuid.uuid4())
+                self.run_id = _new_id()
                 self._run = _Run(self.run_id, reading, reading, ticks_since_live=1)
                 self._prepare_checkpoint()
                 _LIVE.add(self)
@@ -309,10 +334,11 @@ class BaseEmissionsTracker(ABC):
                 return
             run.ticks_since_live += 1
             interval = self._settings.api_call_interval
-            if interval != -1 and run.ticks_since_live >= interval:
+            if interval != -1 and run.ticks_since_live >= interval and self._live_outputs:
                 run.ticks_since_live = 0
                 total, delta = self._total_and_delta(run, reading)
-                self._call_outputs("live_out", total, delta)
+                for output in self._live_outputs:
+                    self._call(output, "live_out", total, delta)
             if self._checkpoint is not None and reading.at - run.last_checkpoint >= CHECKPOINT_EVERY_S:
                 run.last_checkpoint = reading.at
                 self._checkpoint.save(dict(self._record(run.start, reading).values))
@@ -391,9 +417,9 @@ class BaseEmissionsTracker(ABC):
                 run = self._run
                 if run is None:
                     return
-                name = task_name or str(uuid.uuid4())
+                name = task_name or _new_id()
                 if name in run.tasks:
-                    name = f"{name}_{uuid.uuid4()}"
+                    name = f"{name}_{_new_id()}"
                     logger.warning("a task named %r exists already; this one is %r", task_name, name)
                 run.tasks[name] = _Task(name, self._sampler.read())
         except Exception as error:

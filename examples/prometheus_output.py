@@ -16,5 +16,5 @@ tracker = OfflineEmissionsTracker(country_iso_code="FRA", project_name="promethe
                                   output_methods=["csv", "prometheus"], prometheus_url="localhost:9091",
                                   measure_power_secs=1, api_call_interval=2)
 tracker.start()
-time.sleep(5)  # your computation; a push every 2 measurements, and one at stop()
+time.sleep(3)  # your computation; a push every 2 measurements, and one at stop()
 tracker.stop()  # returns within delivery_timeout_secs (5 s) even if the gateway is down

@@ -15,7 +15,8 @@ EXAMPLES = sorted((REPO / "examples").glob("*.py"))
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_example_runs(script: Path, isolated_environment: Path) -> None:
-    env = dict(os.environ, PYTHONPATH=str(REPO), CODECARBON_OUTPUT_DIR=str(isolated_environment))
+    env = dict(os.environ, PYTHONPATH=str(REPO), CODECARBON_OUTPUT_DIR=str(isolated_environment),
+               CODECARBON_DELIVERY_TIMEOUT_SECS="1")
     result = subprocess.run([sys.executable, str(script)], cwd=isolated_environment, env=env,
                             capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr

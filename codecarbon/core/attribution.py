@@ -19,6 +19,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
+_OPEN_FILES: dict = {}
+
+
+def _pread_head(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of a procfs/sysfs file through a descriptor kept open (no open/close per tick)."""
+    if not str(path).startswith("/proc/"):  # only the kernel's own files are regenerated in place
+        with open(path, "rb") as handle:
+            return handle.read(size)
+    fd = _OPEN_FILES.get(path)
+    if fd is None:
+        fd = _OPEN_FILES[path] = os.open(path, os.O_RDONLY)
+    try:
+        return os.pread(fd, size, 0)
+    except OSError:
+        _OPEN_FILES.pop(path, None)
+        os.close(fd)
+        raise
+
+
+#: /proc/stat readings shared by every CpuClock within this many seconds (its counters tick at 100 Hz anyway).
+_PROC_STAT_REUSE_S = 0.002
+_PROC_STAT_CACHE: dict = {}
+
 #: Limits at or above this are the kernel's way of saying "no limit" (v1 writes 2**63 rounded to pages).
 _UNLIMITED_BYTES = 1 << 60
 
@@ -218,16 +241,23 @@ class CpuClock:
             return None
 
     def _proc_stat(self) -> tuple[float, float]:
+        # The CPU estimate and the utilisation meter both read the machine's CPU time in the same tick:
+        # one read of /proc/stat serves every clock for a couple of milliseconds.
+        now = self._monotonic()
+        cached = _PROC_STAT_CACHE.get(self._stat) if str(self._stat) == "/proc/stat" else None
+        if cached is not None and 0.0 <= now - cached[0] < _PROC_STAT_REUSE_S:
+            return cached[1], cached[2]
         try:
-            with open(self._stat, "rb") as handle:
-                first = handle.readline()
+            first = _pread_head(self._stat, 512).split(b"\n", 1)[0]
         except OSError:
             return self._psutil_times()
         fields = [int(x) for x in first.split()[1:]]
         fields += [0] * (8 - len(fields))
         user, nice, system, idle, iowait, irq, softirq, steal = fields[:8]
         busy = user + nice + system + irq + softirq + steal  # guest time is already inside user/nice
-        return busy / self._hz, (busy + idle + iowait) / self._hz
+        result = busy / self._hz, (busy + idle + iowait) / self._hz
+        _PROC_STAT_CACHE[self._stat] = (now, *result)
+        return result
 
     @staticmethod
     def _psutil_times() -> tuple[float, float]:

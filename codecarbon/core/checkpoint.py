@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 from typing import Any, Optional
 
 from codecarbon.external.logger import logger
 
 FOLDER = Path(".codecarbon") / "runs"
+
+
+def _hostname() -> str:
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return _hostname()
 
 
 def _process_alive(pid: int) -> bool:
@@ -40,7 +47,7 @@ class Checkpoint:
 
     def save(self, record: dict[str, Any]) -> None:
         """Atomically replace the checkpoint; a failure (read-only dir, full disk) is logged once, not raised."""
-        payload = {"pid": os.getpid(), "host": socket.gethostname(), "csv": self.csv_path, "row": record}
+        payload = {"pid": os.getpid(), "host": _hostname(), "csv": self.csv_path, "row": record}
         temp = self.path.with_suffix(".tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,7 +73,7 @@ def recover_orphans(output_dir: str) -> list[Path]:
     if not folder.is_dir():
         return []
     written: list[Path] = []
-    host = socket.gethostname()
+    host = _hostname()
     for path in sorted(folder.glob("*.json")):
         try:
             payload = json.loads(path.read_text(encoding="utf-8"))

@@ -12,6 +12,8 @@ A GPU that starts failing is dropped with one log line and keeps the energy meas
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
@@ -39,7 +41,17 @@ class AmdDevice:
     last_t: Optional[float] = None
 
 
+def amd_driver_visible() -> bool:
+    """A cheap look for the amdgpu kernel driver (its compute node /dev/kfd) before loading amdsmi on Linux."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.path.exists(p) for p in ("/dev/kfd", "/sys/module/amdgpu"))
+
+
 def _import_amdsmi() -> Any:
+    if not amd_driver_visible():
+        logger.debug("no amdgpu driver on this machine: no AMD GPU tracking")
+        return None
     try:
         import amdsmi  # type: ignore[import-not-found]
     except ImportError:

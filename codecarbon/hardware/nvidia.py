@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
@@ -55,7 +56,20 @@ class NvidiaDevice:
         return ENERGY if self.has_counter else POWER
 
 
+def nvidia_driver_visible() -> bool:
+    """A cheap look for the NVIDIA driver before paying for NVML's import (tens of ms) on GPU-less Linux.
+
+    Linux drivers expose /dev/nvidiactl (containers included) or /proc/driver/nvidia; WSL2 exposes /dev/dxg.
+    Elsewhere the only reliable test is loading NVML, so this says yes."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.path.exists(p) for p in ("/dev/nvidiactl", "/proc/driver/nvidia/version", "/dev/dxg"))
+
+
 def _import_pynvml() -> Any:
+    if not nvidia_driver_visible():
+        logger.debug("no NVIDIA driver on this machine: no NVIDIA GPU tracking")
+        return None
     try:
         import pynvml  # type: ignore[import-not-found]
     except ImportError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from codecarbon.core.attribution import (CgroupLimits, CpuClock, CpuTimes, load_fraction,
+from codecarbon.core.attribution import (CgroupLimits, CpuClock, CpuTimes, _pread_head, load_fraction,
                                          read_cgroup_limits, read_cgroup_memory_used)
 from codecarbon.hardware.base import Utilization
 
@@ -42,14 +42,13 @@ class UtilizationMeter:
             return 100.0 * used_container / self._limits.memory_limit_bytes, used_container / _GIB
         total = available = None
         try:
-            with open(self._meminfo, "rb") as handle:
-                for line in handle:
-                    if line.startswith(b"MemTotal:"):
-                        total = int(line.split()[1]) * 1024
-                    elif line.startswith(b"MemAvailable:"):
-                        available = int(line.split()[1]) * 1024
-                    if total is not None and available is not None:
-                        break
+            for line in _pread_head(self._meminfo, 256).splitlines():  # MemTotal, MemFree, MemAvailable lead
+                if line.startswith(b"MemTotal:"):
+                    total = int(line.split()[1]) * 1024
+                elif line.startswith(b"MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+                if total is not None and available is not None:
+                    break
         except (OSError, ValueError, IndexError):
             pass
         if total is None or available is None:

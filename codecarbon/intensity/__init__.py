@@ -5,11 +5,26 @@
 Importing this package reads nothing: the bundled table is parsed on first need.
 """
 
-from codecarbon.intensity.geolocation import detect_online_location
-from codecarbon.intensity.location import Location, resolve_offline_location
-from codecarbon.intensity.resolver import IntensityResolver, static_intensity
-from codecarbon.intensity.tables import list_cloud_regions, list_countries, list_regions
-from codecarbon.intensity.types import Intensity
+from importlib import import_module
+
+_HOMES = {
+    "detect_online_location": "geolocation",  # network code: loaded only by the online tracker
+    "Location": "location",
+    "resolve_offline_location": "location",
+    "IntensityResolver": "resolver",
+    "static_intensity": "resolver",
+    "list_cloud_regions": "tables",
+    "list_countries": "tables",
+    "list_regions": "tables",
+    "Intensity": "types",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _HOMES:
+        return getattr(import_module(f"codecarbon.intensity.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'codecarbon.intensity' has no attribute {name!r}")
+
 
 __all__ = [
     "Intensity",

@@ -10,13 +10,15 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from codecarbon.external.logger import log_once
 from codecarbon.intensity import tables
-from codecarbon.intensity.electricitymaps import ElectricityMapsFeed
 from codecarbon.intensity.location import Location
 from codecarbon.intensity.types import Intensity
+
+if TYPE_CHECKING:  # the live feed (and urllib) load only when a token is set
+    from codecarbon.intensity.electricitymaps import ElectricityMapsFeed
 
 
 def _parse_forced(value: Optional[float]) -> Optional[float]:
@@ -95,6 +97,8 @@ class IntensityResolver:
             log_once("intensity.electricitymaps.nowhere", logging.WARNING,
                      "Electricity Maps needs a location (coordinates or a country); none is known.")
             return None
+        from codecarbon.intensity.electricitymaps import ElectricityMapsFeed
+
         return ElectricityMapsFeed(token, latitude=loc.latitude if has_coordinates else None,
                                    longitude=loc.longitude if has_coordinates else None,
                                    country_code=None if has_coordinates else country_code,

@@ -8,7 +8,6 @@ from typing import Any
 
 from codecarbon.external.logger import log_once
 from codecarbon.output_methods.base_output import BaseOutput, OutputMethod
-from codecarbon.output_methods.delivery import StopWindow
 
 # The deprecated flags and the method each one stands for, in the documented order.
 DEPRECATED_FLAGS: dict[str, OutputMethod] = {
@@ -96,7 +95,12 @@ def build_outputs(settings: Any, user_handlers: list[BaseOutput]) -> list[BaseOu
     methods = selected_methods(settings)
     output_dir = str(_setting(settings, "output_dir", "."))
     timeout = float(_setting(settings, "delivery_timeout_secs", 5.0))
-    window = StopWindow()  # the network outputs of one tracker share one bound at stop()
+    endpoint = _setting(settings, "emissions_endpoint")
+    window = None
+    if endpoint or {OutputMethod.API, OutputMethod.PROMETHEUS} & set(methods):
+        from codecarbon.output_methods.delivery import StopWindow
+
+        window = StopWindow()  # the network outputs of one tracker share one bound at stop()
 
     if OutputMethod.CSV in methods:
         from codecarbon.output_methods.file import FileOutput
@@ -106,7 +110,6 @@ def build_outputs(settings: Any, user_handlers: list[BaseOutput]) -> list[BaseOu
                                   on_csv_write=_setting(settings, "on_csv_write", "append")))
     if OutputMethod.LOGGER in methods:
         outputs.append(logger_output(_setting(settings, "logging_logger")))
-    endpoint = _setting(settings, "emissions_endpoint")
     if endpoint:
         from codecarbon.output_methods.http import HTTPOutput
 
