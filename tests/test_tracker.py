@@ -284,3 +284,26 @@ def test_process_mode_row() -> None:
 def test_the_online_tracker_class_exists_with_the_same_parameters() -> None:
     assert issubclass(EmissionsTracker, BaseEmissionsTracker)
     assert issubclass(OfflineEmissionsTracker, BaseEmissionsTracker)
+
+
+def test_online_tracker_with_nothing_answering_uses_the_world_average(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from codecarbon.intensity import geolocation
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there: every request is refused at once
+    base = f"http://127.0.0.1:{port}"
+    monkeypatch.setattr(geolocation, "GEOJS_URL", f"{base}/geo.json")
+    monkeypatch.setattr(geolocation, "IPINFO_URL", f"{base}/json")
+    monkeypatch.setattr(geolocation, "METADATA_BASE", base)
+    tracker = EmissionsTracker(measure_power_secs=0.1, force_cpu_power=100.0, force_ram_power=10.0)
+    tracker.start()
+    burn(0.2)
+    kg = tracker.stop()
+    (row,) = rows()
+    assert kg > 0 and row["country_iso_code"] == "" and row["on_cloud"] == "N"
+    assert float(row["carbon_intensity"]) == pytest.approx(475.0)
+    assert "world" in row["intensity_source"]

@@ -12,15 +12,13 @@ A GPU that starts failing is dropped with one log line and keeps the energy meas
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
 from codecarbon.external.logger import log_once, logger
 from codecarbon.hardware.base import EnergySource
-from codecarbon.hardware.gpus import AMD_VISIBILITY, VendorGpus, as_text, match_ids, requested_ids
+from codecarbon.hardware.gpus import AMD_VISIBILITY, driver_visible, VendorGpus, as_text, match_ids, requested_ids
 
 METHOD = "amdsmi"
 #: counter widths tried, narrowest first, when the accumulator goes backwards
@@ -42,10 +40,8 @@ class AmdDevice:
 
 
 def amd_driver_visible() -> bool:
-    """A cheap look for the amdgpu kernel driver (its compute node /dev/kfd) before loading amdsmi on Linux."""
-    if not sys.platform.startswith("linux"):
-        return True
-    return any(os.path.exists(p) for p in ("/dev/kfd", "/sys/module/amdgpu"))
+    """The amdgpu kernel driver exposes its compute node /dev/kfd and /sys/module/amdgpu."""
+    return driver_visible("/dev/kfd", "/sys/module/amdgpu")
 
 
 def _import_amdsmi() -> Any:

@@ -26,6 +26,17 @@ AMD_VISIBILITY = ("ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "CUDA_VISIBLE_D
 _ID_NOISE = re.compile(r"[^A-Za-z0-9,/-]")
 
 
+
+def driver_visible(*paths: str) -> bool:
+    """A cheap look for a vendor's kernel driver before paying for its library's import on GPU-less Linux.
+
+    Elsewhere the only reliable test is loading the library, so this says yes."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.path.exists(path) for path in paths)
+
 @dataclass
 class GpuInventory:
     """What GPU detection found: the sources to read and the facts rows report about the tracked GPUs."""

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
 from codecarbon.external.logger import log_once, logger
 from codecarbon.hardware.base import EnergySource
-from codecarbon.hardware.gpus import NVIDIA_VISIBILITY, VendorGpus, as_text, match_ids, requested_ids
+from codecarbon.hardware.gpus import NVIDIA_VISIBILITY, driver_visible, VendorGpus, as_text, match_ids, requested_ids
 
 ENERGY = "nvml-energy"
 POWER = "nvml-power"
@@ -57,13 +56,8 @@ class NvidiaDevice:
 
 
 def nvidia_driver_visible() -> bool:
-    """A cheap look for the NVIDIA driver before paying for NVML's import (tens of ms) on GPU-less Linux.
-
-    Linux drivers expose /dev/nvidiactl (containers included) or /proc/driver/nvidia; WSL2 exposes /dev/dxg.
-    Elsewhere the only reliable test is loading NVML, so this says yes."""
-    if not sys.platform.startswith("linux"):
-        return True
-    return any(os.path.exists(p) for p in ("/dev/nvidiactl", "/proc/driver/nvidia/version", "/dev/dxg"))
+    """Linux drivers expose /dev/nvidiactl (containers too) or /proc/driver/nvidia; WSL2 exposes /dev/dxg."""
+    return driver_visible("/dev/nvidiactl", "/proc/driver/nvidia/version", "/dev/dxg")
 
 
 def _import_pynvml() -> Any:
