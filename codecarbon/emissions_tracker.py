@@ -125,7 +125,7 @@ class _Run:
 class BaseEmissionsTracker(ABC):
     """Measures the energy drawn between ``start()`` and ``stop()`` and the emissions it caused."""
 
-    _offline = False
+    _OFFLINE = False
     #: where hardware is read from (a SystemSeams); None is the real machine. Tests point it at fake trees.
     _system_seams: Any = None
 
@@ -178,7 +178,7 @@ class BaseEmissionsTracker(ABC):
 
     # --- construction -----------------------------------------------------------------------------------------
     def _init(self, arguments: dict[str, Any]) -> None:
-        settings = load_settings(arguments, offline=self._offline)
+        settings = load_settings(arguments, offline=self._OFFLINE)
         self._settings = settings
         self._conf = settings.as_dict()
         for name, value in self._conf.items():
@@ -217,6 +217,8 @@ class BaseEmissionsTracker(ABC):
         try:
             self._detect()
             _platform_facts()
+            if self._OFFLINE:  # the online tracker's location may still be on its way; never wait for it here
+                self._intensity_resolver()
             from codecarbon.hardware import UtilizationMeter  # noqa: F401 - imported for start()
         except Exception as error:  # start() does it again and reports
             logger.debug("warm-up failed: %s", error)
@@ -235,13 +237,19 @@ class BaseEmissionsTracker(ABC):
             return Location(None, None, None, None, None, "N")
 
     def _intensity_resolver(self):
+        if self._resolver is not None:
+            return self._resolver
+        with self._detect_lock:
+            return self._make_resolver()
+
+    def _make_resolver(self):
         if self._resolver is None:
             from codecarbon.intensity import IntensityResolver
 
             s = self._settings
             self._resolver = IntensityResolver(
                 self._location(), force_g_co2e_per_kwh=s.force_carbon_intensity_g_co2e_kwh,
-                electricitymaps_api_token=s.electricitymaps_api_token, allow_network=not self._offline)
+                electricitymaps_api_token=s.electricitymaps_api_token, allow_network=not self._OFFLINE)
         return self._resolver
 
     def _intensity_now(self) -> float:
@@ -290,7 +298,8 @@ class BaseEmissionsTracker(ABC):
                                         utilization=meter.sample, on_tick=self._on_tick)
                 reading = self._sampler.open()
                 self.run_id = _new_id()
-                self._run = _Run(self.run_id, reading, reading, ticks_since_live=1)
+                self._run = _Run(self.run_id, reading, reading, ticks_since_live=1,
+                                last_checkpoint=reading.at - CHECKPOINT_EVERY_S + 1.0)  # first after ~1 s
                 self._prepare_checkpoint()
                 _LIVE.add(self)
                 _install_exit_hooks()
@@ -526,7 +535,7 @@ def _round1(value: Optional[float]) -> Optional[float]:
 class OfflineEmissionsTracker(BaseEmissionsTracker):
     """A tracker that opens no network connection; where it runs comes from its arguments or config."""
 
-    _offline = True
+    _OFFLINE = True
 
     def __init__(self, *args: Any, country_iso_code: Optional[str] = _sentinel, region: Optional[str] = _sentinel,
                  cloud_provider: Optional[str] = _sentinel, cloud_region: Optional[str] = _sentinel,

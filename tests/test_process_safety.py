@@ -50,8 +50,12 @@ def test_offline_tracker_and_offline_decorator_open_no_network_connection(isolat
 from codecarbon import OfflineEmissionsTracker, track_emissions
 tracker = OfflineEmissionsTracker(country_iso_code="FRA", measure_power_secs=0.1, api_call_interval=1)
 tracker.start()
-sum(i for i in range(300000))
+import time
+deadline = time.monotonic() + 0.6
+while time.monotonic() < deadline:
+    sum(i for i in range(10000))
 tracker.stop()
+time.sleep(0.5)  # time for any background refresh to try the network
 
 @track_emissions(offline=True, country_iso_code="USA", region="texas", measure_power_secs=0.1)
 def f():
