@@ -12,6 +12,7 @@ import atexit
 import functools
 import os
 import signal
+import sys
 import threading
 import time
 import weakref
@@ -95,9 +96,22 @@ def _new_id() -> str:
 
 @functools.lru_cache(maxsize=1)
 def _platform_facts() -> tuple[str, str]:
+    """The ``os`` and ``python_version`` columns, in ``platform.platform()``'s format.
+
+    On Linux it is composed from uname and the C library's own version string: ``platform.platform()`` runs
+    ``uname -p`` in a subprocess for a field it then drops."""
     import platform
 
-    return platform.platform(), platform.python_version()
+    python_version = platform.python_version()
+    if sys.platform.startswith("linux") and hasattr(os, "confstr"):
+        uname = os.uname()
+        try:
+            libc = (os.confstr("CS_GNU_LIBC_VERSION") or "").split()
+        except (ValueError, OSError):
+            libc = []
+        suffix = f"-with-{libc[0]}{libc[1]}" if len(libc) == 2 else ""
+        return f"{uname.sysname}-{uname.release}-{uname.machine}{suffix}", python_version
+    return platform.platform(), python_version
 
 
 @dataclass

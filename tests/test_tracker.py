@@ -307,3 +307,11 @@ def test_online_tracker_with_nothing_answering_uses_the_world_average(monkeypatc
     assert kg > 0 and row["country_iso_code"] == "" and row["on_cloud"] == "N"
     assert float(row["carbon_intensity"]) == pytest.approx(475.0)
     assert "world" in row["intensity_source"]
+
+
+def test_os_column_matches_platform_platform() -> None:
+    import platform
+
+    from codecarbon.emissions_tracker import _platform_facts
+
+    assert _platform_facts() == (platform.platform(), platform.python_version())
