@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from codecarbon.external.logger import log_once, logger
 from codecarbon.hardware.base import EnergySource
-from codecarbon.hardware.gpus import AMD_VISIBILITY, driver_visible, VendorGpus, as_text, match_ids, requested_ids
+from codecarbon.hardware.gpus import AMD_VISIBILITY, import_vendor_library, VendorGpus, as_text, match_ids, requested_ids
 
 METHOD = "amdsmi"
 #: counter widths tried, narrowest first, when the accumulator goes backwards
@@ -39,24 +39,12 @@ class AmdDevice:
     last_t: Optional[float] = None
 
 
-def amd_driver_visible() -> bool:
-    """The amdgpu kernel driver exposes its compute node /dev/kfd and /sys/module/amdgpu."""
-    return driver_visible("/dev/kfd", "/sys/module/amdgpu")
+#: The amdgpu kernel driver exposes its compute node /dev/kfd and /sys/module/amdgpu.
+AMD_DRIVER_PATHS = ("/dev/kfd", "/sys/module/amdgpu")
 
 
 def _import_amdsmi() -> Any:
-    if not amd_driver_visible():
-        logger.debug("no amdgpu driver on this machine: no AMD GPU tracking")
-        return None
-    try:
-        import amdsmi  # type: ignore[import-not-found]
-    except ImportError:
-        logger.debug("amdsmi is not installed: no AMD GPU tracking")
-        return None
-    except Exception as error:  # the bindings load libamd_smi.so at import and may fail there
-        logger.debug("amdsmi could not be loaded (%s): no AMD GPU tracking", error)
-        return None
-    return amdsmi
+    return import_vendor_library("amdsmi", "AMD", AMD_DRIVER_PATHS)
 
 
 def read_energy_count(amdsmi: Any, handle: Any) -> tuple[int, float]:

@@ -26,7 +26,6 @@ AMD_VISIBILITY = ("ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "CUDA_VISIBLE_D
 _ID_NOISE = re.compile(r"[^A-Za-z0-9,/-]")
 
 
-
 def driver_visible(*paths: str) -> bool:
     """A cheap look for a vendor's kernel driver before paying for its library's import on GPU-less Linux.
 
@@ -36,6 +35,24 @@ def driver_visible(*paths: str) -> bool:
     if not sys.platform.startswith("linux"):
         return True
     return any(os.path.exists(path) for path in paths)
+
+
+def import_vendor_library(module: str, vendor: str, driver_paths: Sequence[str]) -> Any:
+    """The vendor's Python bindings, or None (debug log only) when the driver or the bindings are absent —
+    the normal case on most machines."""
+    if not driver_visible(*driver_paths):
+        logger.debug("no %s driver on this machine: no %s GPU tracking", vendor, vendor)
+        return None
+    try:
+        import importlib
+
+        return importlib.import_module(module)
+    except ImportError:
+        logger.debug("%s is not installed: no %s GPU tracking", module, vendor)
+    except Exception as error:  # bindings that load the vendor's shared library at import may fail there
+        logger.debug("%s could not be loaded (%s): no %s GPU tracking", module, error, vendor)
+    return None
+
 
 @dataclass
 class GpuInventory:

@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from codecarbon.external.logger import log_once, logger
 from codecarbon.hardware.base import EnergySource
-from codecarbon.hardware.gpus import NVIDIA_VISIBILITY, driver_visible, VendorGpus, as_text, match_ids, requested_ids
+from codecarbon.hardware.gpus import NVIDIA_VISIBILITY, import_vendor_library, VendorGpus, as_text, match_ids, requested_ids
 
 ENERGY = "nvml-energy"
 POWER = "nvml-power"
@@ -55,21 +55,12 @@ class NvidiaDevice:
         return ENERGY if self.has_counter else POWER
 
 
-def nvidia_driver_visible() -> bool:
-    """Linux drivers expose /dev/nvidiactl (containers too) or /proc/driver/nvidia; WSL2 exposes /dev/dxg."""
-    return driver_visible("/dev/nvidiactl", "/proc/driver/nvidia/version", "/dev/dxg")
+#: Linux drivers expose /dev/nvidiactl (containers too) or /proc/driver/nvidia; WSL2 exposes /dev/dxg.
+NVIDIA_DRIVER_PATHS = ("/dev/nvidiactl", "/proc/driver/nvidia/version", "/dev/dxg")
 
 
 def _import_pynvml() -> Any:
-    if not nvidia_driver_visible():
-        logger.debug("no NVIDIA driver on this machine: no NVIDIA GPU tracking")
-        return None
-    try:
-        import pynvml  # type: ignore[import-not-found]
-    except ImportError:
-        logger.debug("pynvml (nvidia-ml-py) is not installed: no NVIDIA GPU tracking")
-        return None
-    return pynvml
+    return import_vendor_library("pynvml", "NVIDIA", NVIDIA_DRIVER_PATHS)
 
 
 def _error_code(nvml: Any, name: str) -> Optional[int]:
