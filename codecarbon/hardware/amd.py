@@ -18,7 +18,8 @@ from typing import Any, Callable, Mapping, Optional
 
 from codecarbon.external.logger import log_once, logger
 from codecarbon.hardware.base import EnergySource
-from codecarbon.hardware.gpus import AMD_VISIBILITY, import_vendor_library, VendorGpus, as_text, match_ids, requested_ids
+from codecarbon.hardware.gpus import (AMD_DRIVER_PATHS, AMD_VISIBILITY, VendorGpus, as_text,
+                                     import_vendor_library, match_ids, requested_ids)
 
 METHOD = "amdsmi"
 #: counter widths tried, narrowest first, when the accumulator goes backwards
@@ -39,8 +40,6 @@ class AmdDevice:
     last_t: Optional[float] = None
 
 
-#: The amdgpu kernel driver exposes its compute node /dev/kfd and /sys/module/amdgpu.
-AMD_DRIVER_PATHS = ("/dev/kfd", "/sys/module/amdgpu")
 
 
 def _import_amdsmi() -> Any:

@@ -23,6 +23,10 @@ from codecarbon.hardware.base import EnergySource
 TRACKING_MODES = ("machine", "process")
 NVIDIA_VISIBILITY = ("CUDA_VISIBLE_DEVICES",)
 AMD_VISIBILITY = ("ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES")
+#: Linux NVIDIA drivers expose /dev/nvidiactl (containers too) or /proc/driver/nvidia; WSL2 exposes /dev/dxg.
+NVIDIA_DRIVER_PATHS = ("/dev/nvidiactl", "/proc/driver/nvidia/version", "/dev/dxg")
+#: The amdgpu kernel driver exposes its compute node /dev/kfd and /sys/module/amdgpu.
+AMD_DRIVER_PATHS = ("/dev/kfd", "/sys/module/amdgpu")
 _ID_NOISE = re.compile(r"[^A-Za-z0-9,/-]")
 
 
@@ -227,13 +231,15 @@ def detect_gpus(gpu_ids: Any, *, environ: Optional[Mapping[str, str]] = None, nv
     validate_gpu_ids(gpu_ids)
     env: Mapping[str, str] = os.environ if environ is None else environ
 
-    from codecarbon.hardware.amd import detect_amd
-    from codecarbon.hardware.nvidia import detect_nvidia
+    found = []
+    if nvml is not None or driver_visible(*NVIDIA_DRIVER_PATHS):  # no driver: not even our module is loaded
+        from codecarbon.hardware.nvidia import detect_nvidia
 
-    found = [
-        detect_nvidia(gpu_ids, environ=env, nvml=nvml, tracking_mode=tracking_mode, pid=pid),
-        detect_amd(gpu_ids, environ=env, amdsmi=amdsmi, tracking_mode=tracking_mode, pid=pid),
-    ]
+        found.append(detect_nvidia(gpu_ids, environ=env, nvml=nvml, tracking_mode=tracking_mode, pid=pid))
+    if amdsmi is not None or driver_visible(*AMD_DRIVER_PATHS):
+        from codecarbon.hardware.amd import detect_amd
+
+        found.append(detect_amd(gpu_ids, environ=env, amdsmi=amdsmi, tracking_mode=tracking_mode, pid=pid))
     present = [v for v in found if v is not None]
     sources = [v.source for v in present if v.source is not None]
     names = [name for v in present for name in v.names]

@@ -26,7 +26,8 @@ from typing import Any, Callable, Mapping, Optional
 
 from codecarbon.external.logger import log_once, logger
 from codecarbon.hardware.base import EnergySource
-from codecarbon.hardware.gpus import NVIDIA_VISIBILITY, import_vendor_library, VendorGpus, as_text, match_ids, requested_ids
+from codecarbon.hardware.gpus import (NVIDIA_DRIVER_PATHS, NVIDIA_VISIBILITY, VendorGpus, as_text, import_vendor_library,
+                                     match_ids, requested_ids)
 
 ENERGY = "nvml-energy"
 POWER = "nvml-power"
@@ -55,8 +56,6 @@ class NvidiaDevice:
         return ENERGY if self.has_counter else POWER
 
 
-#: Linux drivers expose /dev/nvidiactl (containers too) or /proc/driver/nvidia; WSL2 exposes /dev/dxg.
-NVIDIA_DRIVER_PATHS = ("/dev/nvidiactl", "/proc/driver/nvidia/version", "/dev/dxg")
 
 
 def _import_pynvml() -> Any:
