@@ -86,7 +86,7 @@ def test_vendor_bindings_are_not_loaded_where_no_driver_is_visible(tmp_path) -> 
     import sys
     from pathlib import Path
 
-    from codecarbon.hardware.gpus import AMD_DRIVER_PATHS, NVIDIA_DRIVER_PATHS
+    from codecarbon.hardware.base import AMD_DRIVER_PATHS, NVIDIA_DRIVER_PATHS
 
     if any(os.path.exists(p) for p in NVIDIA_DRIVER_PATHS + AMD_DRIVER_PATHS) or not sys.platform.startswith("linux"):
         import pytest

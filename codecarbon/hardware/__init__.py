@@ -133,8 +133,9 @@ def _facts(options: HardwareOptions, seams: SystemSeams) -> _Facts:
     machine = platform.machine().lower()
     facts = _Facts(cpu=cpu, limits=limits, ram_total_bytes=read_total_bytes(seams.proc_root, limits),
                    arm="arm" in machine or "aarch" in machine, rapl=None, tdp=None)
-    if _wants_rapl(options):
-        from codecarbon.hardware.rapl import discover_rapl
+    powercap = ("class/powercap", "devices/virtual/powercap")
+    if _wants_rapl(options) and any((seams.sysfs_root / folder).is_dir() for folder in powercap):
+        from codecarbon.hardware.rapl import discover_rapl  # only where the kernel has a powercap tree
 
         facts.rapl = discover_rapl(seams.sysfs_root, prefer_psys=options.rapl_prefer_psys,
                                    include_dram=options.rapl_include_dram)
@@ -269,10 +270,15 @@ def detect_hardware(options: Optional[HardwareOptions] = None, seams: Optional[S
 
     gpu_sources: list = []
     gpu_count, gpu_model, gpu_ids = 0, "", None
-    try:
-        from codecarbon.hardware.gpus import detect_gpus
-    except ImportError:
-        detect_gpus = None  # type: ignore[assignment]
+    from codecarbon.hardware.base import AMD_DRIVER_PATHS, NVIDIA_DRIVER_PATHS, driver_visible
+
+    detect_gpus = None
+    if seams.nvml is not None or seams.amdsmi is not None or \
+            driver_visible(*NVIDIA_DRIVER_PATHS, *AMD_DRIVER_PATHS):  # GPU-less Linux loads no GPU code
+        try:
+            from codecarbon.hardware.gpus import detect_gpus
+        except ImportError:
+            detect_gpus = None
     if detect_gpus is not None:
         environ = seams.environ if seams.environ is not None else os.environ
         try:

@@ -14,6 +14,23 @@ from typing import Literal, Optional
 
 Component = Literal["cpu", "gpu", "ram"]
 
+#: Linux NVIDIA drivers expose /dev/nvidiactl (containers too) or /proc/driver/nvidia; WSL2 exposes /dev/dxg.
+NVIDIA_DRIVER_PATHS = ("/dev/nvidiactl", "/proc/driver/nvidia/version", "/dev/dxg")
+#: The amdgpu kernel driver exposes its compute node /dev/kfd and /sys/module/amdgpu.
+AMD_DRIVER_PATHS = ("/dev/kfd", "/sys/module/amdgpu")
+
+
+def driver_visible(*paths: str) -> bool:
+    """A cheap look for a vendor's kernel driver before paying for its library's import on GPU-less Linux.
+
+    Elsewhere the only reliable test is loading the library, so this says yes."""
+    import os
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.path.exists(path) for path in paths)
+
 
 class EnergySource(ABC):
     """Cumulative energy of one component (cpu, gpu or ram) over one or more devices."""

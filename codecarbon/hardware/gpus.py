@@ -18,27 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from codecarbon.external.logger import logger
-from codecarbon.hardware.base import EnergySource
+from codecarbon.hardware.base import AMD_DRIVER_PATHS, NVIDIA_DRIVER_PATHS, EnergySource, driver_visible
 
 TRACKING_MODES = ("machine", "process")
 NVIDIA_VISIBILITY = ("CUDA_VISIBLE_DEVICES",)
 AMD_VISIBILITY = ("ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES")
-#: Linux NVIDIA drivers expose /dev/nvidiactl (containers too) or /proc/driver/nvidia; WSL2 exposes /dev/dxg.
-NVIDIA_DRIVER_PATHS = ("/dev/nvidiactl", "/proc/driver/nvidia/version", "/dev/dxg")
-#: The amdgpu kernel driver exposes its compute node /dev/kfd and /sys/module/amdgpu.
-AMD_DRIVER_PATHS = ("/dev/kfd", "/sys/module/amdgpu")
 _ID_NOISE = re.compile(r"[^A-Za-z0-9,/-]")
-
-
-def driver_visible(*paths: str) -> bool:
-    """A cheap look for a vendor's kernel driver before paying for its library's import on GPU-less Linux.
-
-    Elsewhere the only reliable test is loading the library, so this says yes."""
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return True
-    return any(os.path.exists(path) for path in paths)
 
 
 def import_vendor_library(module: str, vendor: str, driver_paths: Sequence[str]) -> Any:

@@ -26,8 +26,8 @@ from typing import Any, Callable, Mapping, Optional
 
 from codecarbon.external.logger import log_once, logger
 from codecarbon.hardware.base import EnergySource
-from codecarbon.hardware.gpus import (NVIDIA_DRIVER_PATHS, NVIDIA_VISIBILITY, VendorGpus, as_text, import_vendor_library,
-                                     match_ids, requested_ids)
+from codecarbon.hardware.gpus import (NVIDIA_DRIVER_PATHS, NVIDIA_VISIBILITY, VendorGpus, as_text,
+                                     import_vendor_library, match_ids, requested_ids)
 
 ENERGY = "nvml-energy"
 POWER = "nvml-power"
