@@ -341,7 +341,7 @@ _TABLE: tuple[Parameter, ...] = (
     _p("project_name", "str", "codecarbon", parse_str, "Name of the project, written in every row.", _G_RUN),
     _p("experiment_id", "str", DEFAULT_EXPERIMENT_ID, _non_empty,
        "Experiment the runs belong to (CSV column, API runs); `codecarbon init` creates one.", _G_RUN),
-    _p("experiment_name", "str", "base", parse_str, "Experiment name: task CSV name, Prometheus job suffix.",
+    _p("experiment_name", "str", "base", parse_str, "Experiment name: names the task CSV, emissions_<experiment_name>_<run_id>.csv.",
        _G_RUN),
     _p("allow_multiple_runs", "bool", True, parse_bool,
        "Allow several trackers at once on this machine; false refuses a second one.", _G_RUN),
