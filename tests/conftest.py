@@ -25,6 +25,28 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     return work
 
 
+@pytest.fixture(autouse=True)
+def fresh_hardware_detection():
+    """Hardware facts are cached per process; each test detects its own (fake) machine afresh."""
+    from codecarbon.hardware import clear_cache
+
+    clear_cache()
+    yield
+    clear_cache()
+
+
+@pytest.fixture
+def home(isolated_environment: Path) -> Path:
+    """The HOME every test runs with (where ~/.codecarbon.config lives)."""
+    return isolated_environment.parent / "home"
+
+
+@pytest.fixture
+def cwd(isolated_environment: Path) -> Path:
+    """The working directory every test runs in (where ./.codecarbon.config lives)."""
+    return isolated_environment
+
+
 @pytest.fixture
 def codecarbon_log(caplog: pytest.LogCaptureFixture):
     """Capture the codecarbon logger (which does not propagate to root) through caplog."""

@@ -33,16 +33,6 @@ def run_cli(*args: str, cwd: Path, home: Path, timeout: float = 60, env: dict | 
                           capture_output=True, timeout=timeout, stdin=stdin)
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def cwd(isolated_environment: Path) -> Path:
-    return isolated_environment
-
-
 # --------------------------------------------------------------------------------------- version and help
 def test_version_and_help_through_python_m(cwd: Path, home: Path):
     for flag in ("--version", "-v"):

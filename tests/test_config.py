@@ -30,16 +30,6 @@ def write_config(folder: Path, body: str) -> Path:
     return path
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def cwd(isolated_environment: Path) -> Path:
-    return isolated_environment
-
-
 def load(arguments: dict | None = None, environ: dict | None = None, **kwargs) -> Settings:
     return load_settings(arguments or {}, environ=environ or {}, **kwargs)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from codecarbon.core.attribution import CpuClock, read_cgroup_limits
-from codecarbon.hardware import HardwareOptions, SystemSeams, clear_cache, detect_hardware
+from codecarbon.hardware import HardwareOptions, SystemSeams, detect_hardware
 from codecarbon.hardware.cpu_estimate import CpuLoadModelSource, power_at_load
 from codecarbon.hardware.cpu_model import parse_cpuinfo, read_cpu_info
 from codecarbon.hardware.cpu_tdp import TdpTable, bundled_table, normalise_cpu_name
@@ -17,13 +17,6 @@ from tests.fakes.sysfs import FakeSysfs
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO.parent / "shared" / "reference-data" / "codecarbon-3.x"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_detection():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 class Ticks:

@@ -12,13 +12,6 @@ from codecarbon.hardware import HardwareOptions, SystemSeams, clear_cache, detec
 from tests.fakes.sysfs import FakeSysfs
 
 
-@pytest.fixture(autouse=True)
-def _fresh_detection():
-    clear_cache()
-    yield
-    clear_cache()
-
-
 @pytest.fixture
 def seams(tmp_path: Path) -> SystemSeams:
     fs = FakeSysfs(tmp_path)

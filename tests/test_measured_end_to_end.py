@@ -9,7 +9,7 @@ import pytest
 
 from codecarbon import OfflineEmissionsTracker
 from codecarbon.core.units import JOULES_PER_KWH
-from codecarbon.hardware import SystemSeams, clear_cache
+from codecarbon.hardware import SystemSeams
 from tests.fakes.fake_pynvml import FakeGpu, FakeNVML, fake_uuid
 from tests.fakes.sysfs import FakeSysfs
 
@@ -17,8 +17,6 @@ RANGE_UJ = 262_143_328_850
 
 
 def tracker_on(seams: SystemSeams, **arguments) -> OfflineEmissionsTracker:
-    clear_cache()
-
     class FakeMachineTracker(OfflineEmissionsTracker):
         _system_seams = seams
 

@@ -7,17 +7,10 @@ from pathlib import Path
 import pytest
 
 from codecarbon.core.attribution import CpuClock, read_cgroup_limits
-from codecarbon.hardware import HardwareOptions, SystemSeams, clear_cache, detect_hardware
+from codecarbon.hardware import HardwareOptions, SystemSeams, detect_hardware
 from codecarbon.hardware.ram import ConstantPowerSource, dimm_count, ram_power_w, read_total_bytes
 from codecarbon.hardware.utilization import UtilizationMeter
 from tests.fakes.sysfs import FakeSysfs
-
-
-@pytest.fixture(autouse=True)
-def _fresh_detection():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 @pytest.mark.parametrize("size_gb, dimms", [(1, 1), (2, 1), (8, 2), (16, 2), (32, 4), (64, 4), (128, 8),

@@ -10,16 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from codecarbon.hardware import HardwareOptions, SystemSeams, clear_cache, detect_hardware
+from codecarbon.hardware import HardwareOptions, SystemSeams, detect_hardware
 from codecarbon.hardware.rapl import RaplSource, discover_rapl
 from tests.fakes.sysfs import FakeSysfs, make_world_traversable
-
-
-@pytest.fixture(autouse=True)
-def _fresh_detection():
-    clear_cache()
-    yield
-    clear_cache()
 
 
 @pytest.fixture

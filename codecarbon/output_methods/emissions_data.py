@@ -27,8 +27,20 @@ _ADDITIVE = ("duration", "emissions", "cpu_energy", "gpu_energy", "ram_energy", 
              "water_consumed")
 
 
+class _Record:
+    """What both record types offer their readers: the fields in column order, and JSON."""
+
+    @property
+    def values(self) -> "OrderedDict[str, Any]":
+        """Fields in column order (the 38, then our extras)."""
+        return OrderedDict((f.name, getattr(self, f.name)) for f in fields(self))  # type: ignore[arg-type]
+
+    def toJSON(self) -> str:  # noqa: N802 - name kept from CodeCarbon
+        return json.dumps(self.values, sort_keys=True, indent=4, default=str)
+
+
 @dataclass
-class EmissionsData:
+class EmissionsData(_Record):
     """One window of measurement. Units: s, kg CO2eq, kg/s, W (window mean), kWh, L, GB, %."""
 
     timestamp: str
@@ -75,14 +87,6 @@ class EmissionsData:
     carbon_intensity: Optional[float] = None
     intensity_source: str = ""
 
-    @property
-    def values(self) -> "OrderedDict[str, Any]":
-        """Fields in column order (the 38, then our extras)."""
-        return OrderedDict((f.name, getattr(self, f.name)) for f in fields(self))
-
-    def toJSON(self) -> str:  # noqa: N802 - name kept from CodeCarbon
-        return json.dumps(self.values, sort_keys=True, indent=4, default=str)
-
     def compute_delta_emission(self, previous: "EmissionsData") -> "EmissionsData":
         """This record minus an earlier one of the same run: the window between them."""
         changes = {name: getattr(self, name) - getattr(previous, name) for name in _ADDITIVE}
@@ -96,7 +100,7 @@ class EmissionsData:
 
 
 @dataclass
-class TaskEmissionsData:
+class TaskEmissionsData(_Record):
     """One task's window: ``task_name`` first, then the run fields minus ``experiment_id``."""
 
     task_name: str
@@ -142,13 +146,6 @@ class TaskEmissionsData:
     ram_measure: str = ""
     carbon_intensity: Optional[float] = None
     intensity_source: str = ""
-
-    @property
-    def values(self) -> "OrderedDict[str, Any]":
-        return OrderedDict((f.name, getattr(self, f.name)) for f in fields(self))
-
-    def toJSON(self) -> str:  # noqa: N802
-        return json.dumps(self.values, sort_keys=True, indent=4, default=str)
 
     @classmethod
     def from_emissions(cls, task_name: str, data: EmissionsData) -> "TaskEmissionsData":
