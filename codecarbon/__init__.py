@@ -5,7 +5,7 @@ Names are resolved on first use so that ``import codecarbon`` costs close to not
 
 from __future__ import annotations
 
-from codecarbon._version import __app_name__, __version__
+from codecarbon._version import __app_name__, __version__  # noqa: F401 - __app_name__ is public in 3.x
 
 __all__ = ["EmissionsTracker", "OfflineEmissionsTracker", "OutputMethod", "track_emissions", "__version__"]
 

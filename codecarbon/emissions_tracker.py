@@ -17,8 +17,9 @@ import threading
 import time
 import weakref
 from abc import ABC
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from codecarbon._version import __version__
 from codecarbon.core.config import load_settings
@@ -55,7 +56,7 @@ class _Pending:
 CHECKPOINT_EVERY_S = 10.0  # a kill loses at most this much of a run's tail
 LOCATION_WAIT_S = 2.0
 
-_LIVE: "weakref.WeakSet[BaseEmissionsTracker]" = weakref.WeakSet()
+_LIVE: weakref.WeakSet[BaseEmissionsTracker] = weakref.WeakSet()
 _exit_hooks_installed = False
 
 
@@ -136,7 +137,7 @@ class _Run:
     tasks: dict[str, _Task] = field(default_factory=dict)
 
 
-class BaseEmissionsTracker(ABC):
+class BaseEmissionsTracker(ABC):  # noqa: B024 - abstract by intent (3.x users subclass it)
     """Measures the energy drawn between ``start()`` and ``stop()`` and the emissions it caused."""
 
     _OFFLINE = False
@@ -423,7 +424,7 @@ class BaseEmissionsTracker(ABC):
             logger.error("stop failed: %s", error)
             return self.final_emissions
 
-    def __enter__(self) -> "BaseEmissionsTracker":
+    def __enter__(self) -> BaseEmissionsTracker:
         self.start()
         return self
 
@@ -641,7 +642,7 @@ class TaskEmissionsTracker:
         self._own = tracker is None
         self.emissions_data: Optional[EmissionsData] = None
 
-    def __enter__(self) -> "TaskEmissionsTracker":
+    def __enter__(self) -> TaskEmissionsTracker:
         self.tracker.start_task(self.task_name)
         return self
 

@@ -22,7 +22,8 @@ _LAZY = {
     "BoAmpsOutput": "codecarbon.output_methods.boamps",
 }
 
-__all__ = ["BaseOutput", "OutputMethod", "EmissionsData", "TaskEmissionsData", "LoggerOutput",
+__all__ = [  # noqa: PLE0604 - the lazy names are strings
+    "BaseOutput", "OutputMethod", "EmissionsData", "TaskEmissionsData", "LoggerOutput",
            "GoogleCloudLoggerOutput", *_LAZY]
 
 

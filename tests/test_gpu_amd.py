@@ -9,9 +9,8 @@ import pytest
 
 from codecarbon.hardware.amd import counter_delta, detect_amd
 from codecarbon.hardware.gpus import detect_gpus
-from tests.fakes.fake_amdsmi import (AMDSMI_STATUS_DRIVER_NOT_LOADED, AMDSMI_STATUS_NOT_SUPPORTED, FakeAmdGpu,
-                                     FakeAmdSmi)
-from tests.fakes.fake_pynvml import FakeGpu, FakeNVML, NVML_ERROR_DRIVER_NOT_LOADED, fake_uuid
+from tests.fakes.fake_amdsmi import AMDSMI_STATUS_DRIVER_NOT_LOADED, AMDSMI_STATUS_NOT_SUPPORTED, FakeAmdGpu, FakeAmdSmi
+from tests.fakes.fake_pynvml import NVML_ERROR_DRIVER_NOT_LOADED, FakeGpu, FakeNVML, fake_uuid
 
 
 class Clock:

@@ -11,8 +11,15 @@ import pytest
 
 from codecarbon.hardware.gpus import describe_models, detect_gpus, parse_visible_devices, validate_gpu_ids
 from codecarbon.hardware.nvidia import detect_nvidia
-from tests.fakes.fake_pynvml import (NVML_ERROR_GPU_IS_LOST, NVML_ERROR_LIBRARY_NOT_FOUND, NVML_ERROR_NO_PERMISSION,
-                                     FakeGpu, FakeNVML, fake_uuid, make_fake_nvml)
+from tests.fakes.fake_pynvml import (
+    NVML_ERROR_GPU_IS_LOST,
+    NVML_ERROR_LIBRARY_NOT_FOUND,
+    NVML_ERROR_NO_PERMISSION,
+    FakeGpu,
+    FakeNVML,
+    fake_uuid,
+    make_fake_nvml,
+)
 
 
 class Clock:
@@ -175,7 +182,7 @@ def test_counter_going_backwards_is_not_negative_energy():
 
 def test_utilization_is_the_mean_of_tracked_gpus():
     nvml = make_fake_nvml(3)
-    for gpu, value in zip(nvml.devices, (10, 50, 90)):
+    for gpu, value in zip(nvml.devices, (10, 50, 90), strict=True):
         gpu.utilization = value
     (source,) = gpus(nvml, gpu_ids=[0, 1]).sources
     assert source.utilization_percent() == pytest.approx(30)

@@ -54,7 +54,7 @@ def test_values_stay_after_exit_and_the_counter_accumulates(gateway, tmp_path: P
 def test_two_machines_never_overwrite_each_other(gateway, tmp_path: Path) -> None:
     outputs = {host: PrometheusOutput(gateway.url, project_name="demo", hostname=host, output_dir=str(tmp_path))
                for host in ("node-a", "node-b")}
-    for number, (host, output) in enumerate(outputs.items(), start=1):
+    for number, output in enumerate(outputs.values(), start=1):
         record = make_record(cpu_power=10.0 * number)
         output.out(record, record)
     for output in outputs.values():
@@ -124,8 +124,9 @@ def test_gateway_url_accepts_host_port_and_urls() -> None:
 
 
 def test_module_keeps_registry_and_labelnames_for_old_code() -> None:
-    import codecarbon.output_methods.metrics.prometheus as module
     from prometheus_client import CollectorRegistry
+
+    import codecarbon.output_methods.metrics.prometheus as module
 
     assert isinstance(module.registry, CollectorRegistry)
     assert module.labelnames[0] == "project_name" and len(module.labelnames) == 14

@@ -7,8 +7,13 @@ import threading
 
 import pytest
 
-from codecarbon.hardware.powermetrics import (PlistStream, PowermetricsSession, detect_powermetrics,
-                                              powermetrics_command, sample_energy)
+from codecarbon.hardware.powermetrics import (
+    PlistStream,
+    PowermetricsSession,
+    detect_powermetrics,
+    powermetrics_command,
+    sample_energy,
+)
 
 # Two samples as `powermetrics --samplers cpu_power,gpu_power -i 1000 -f plist` writes them on an M1 Mac
 # (trimmed: the per-cluster and per-CPU arrays are shortened), each followed by a NUL byte.

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from codecarbon.core.config import SECTION, read_config_file
 

@@ -6,8 +6,9 @@ import argparse
 import logging
 import sys
 import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence, TextIO
+from typing import Any, TextIO
 
 from codecarbon._version import __version__
 from codecarbon.core.config import (

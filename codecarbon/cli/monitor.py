@@ -6,9 +6,10 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence, TextIO
+from typing import Any, TextIO
 
 from codecarbon.core.config import load_settings
 from codecarbon.output_methods.base_output import OutputMethod

@@ -20,7 +20,6 @@ FOLDER = Path(".codecarbon") / "runs"
 def _hostname() -> str:
     if hasattr(os, "uname"):
         return os.uname().nodename
-    import socket
 
     return _hostname()
 

@@ -14,12 +14,14 @@ import math
 import os
 import re
 import warnings
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from codecarbon.external.logger import log_once, logger, parse_log_level
 from codecarbon.output_methods.base_output import OutputMethod
+from codecarbon.support.errors import ConfigError
 
 CONFIG_FILE_NAME = ".codecarbon.config"
 SECTION = "codecarbon"
@@ -34,10 +36,6 @@ LEGACY_KEYS = frozenset({"misfire_grace_time"})
 
 _ARGUMENT = "argument"
 _DEFAULT = "default"
-
-
-class ConfigError(ValueError):
-    """A setting that cannot be used: names the parameter, the layer it came from and what was expected."""
 
 
 class _Invalid(ValueError):
@@ -470,7 +468,7 @@ class Settings:
     def __reduce__(self) -> tuple:
         return (Settings, (self._values, self._sources))
 
-    def __copy__(self) -> "Settings":
+    def __copy__(self) -> Settings:
         return self  # read-only: a copy would be indistinguishable
 
     def get(self, name: str, default: Any = None) -> Any:

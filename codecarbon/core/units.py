@@ -15,28 +15,28 @@ class Energy:
     kWh: float  # noqa: N815 - unit name
 
     @classmethod
-    def from_joules(cls, joules: float) -> "Energy":
+    def from_joules(cls, joules: float) -> Energy:
         return cls(joules / JOULES_PER_KWH)
 
     @classmethod
-    def from_ujoules(cls, microjoules: float) -> "Energy":
+    def from_ujoules(cls, microjoules: float) -> Energy:
         return cls(microjoules / 1e6 / JOULES_PER_KWH)
 
     @classmethod
-    def from_power_and_time(cls, *, power: "Power", time: "Time") -> "Energy":
+    def from_power_and_time(cls, *, power: Power, time: Time) -> Energy:
         return cls(power.kW * time.hours)
 
     @property
     def joules(self) -> float:
         return self.kWh * JOULES_PER_KWH
 
-    def __add__(self, other: "Energy") -> "Energy":
+    def __add__(self, other: Energy) -> Energy:
         return Energy(self.kWh + other.kWh)
 
-    def __sub__(self, other: "Energy") -> "Energy":
+    def __sub__(self, other: Energy) -> Energy:
         return Energy(self.kWh - other.kWh)
 
-    def __mul__(self, factor: float) -> "Energy":
+    def __mul__(self, factor: float) -> Energy:
         return Energy(self.kWh * factor)
 
     __rmul__ = __mul__
@@ -49,11 +49,11 @@ class Power:
     kW: float  # noqa: N815
 
     @classmethod
-    def from_watts(cls, watts: float) -> "Power":
+    def from_watts(cls, watts: float) -> Power:
         return cls(watts / 1000.0)
 
     @classmethod
-    def from_energies_and_delay(cls, later: Energy, earlier: Energy, delay: "Time") -> "Power":
+    def from_energies_and_delay(cls, later: Energy, earlier: Energy, delay: Time) -> Power:
         return cls((later.kWh - earlier.kWh) / delay.hours) if delay.hours > 0 else cls(0.0)
 
     @property
@@ -86,11 +86,11 @@ class EmissionsPerKWh:
     kgs_per_kWh: float  # noqa: N815
 
     @classmethod
-    def from_g_per_kWh(cls, g_per_kwh: float) -> "EmissionsPerKWh":  # noqa: N802
+    def from_g_per_kWh(cls, g_per_kwh: float) -> EmissionsPerKWh:  # noqa: N802
         return cls(g_per_kwh / 1000.0)
 
     @classmethod
-    def from_lbs_per_mWh(cls, lbs_per_mwh: float) -> "EmissionsPerKWh":  # noqa: N802
+    def from_lbs_per_mWh(cls, lbs_per_mwh: float) -> EmissionsPerKWh:  # noqa: N802
         return cls(lbs_per_mwh * LBS_PER_MWH_TO_G_PER_KWH / 1000.0)
 
     @property

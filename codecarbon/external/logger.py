@@ -28,7 +28,7 @@ def _ensure_handler() -> logging.Handler:
     return _handler
 
 
-def parse_log_level(value: "int | str") -> int:
+def parse_log_level(value: int | str) -> int:
     """A level name (any case) or an int; raise ValueError otherwise."""
     if isinstance(value, bool):
         raise ValueError(f"invalid log level {value!r}")
@@ -46,7 +46,7 @@ def parse_log_level(value: "int | str") -> int:
     raise ValueError(f"invalid log level {value!r}; expected debug, info, warning, error or critical")
 
 
-def set_logger_level(level: "int | str" = "info") -> None:
+def set_logger_level(level: int | str = "info") -> None:
     _ensure_handler()
     logger.setLevel(parse_log_level(level))
 

@@ -18,9 +18,10 @@ import math
 import platform
 import sys
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 if TYPE_CHECKING:
     from codecarbon.core.attribution import CgroupLimits
@@ -89,12 +90,12 @@ class SystemSeams:
 class _Facts:
     """What does not change while the process lives: read once per (roots, RAPL options)."""
 
-    cpu: "CpuInfo"
-    limits: "CgroupLimits"
+    cpu: CpuInfo
+    limits: CgroupLimits
     ram_total_bytes: int
     arm: bool
-    rapl: "Optional[RaplDiscovery]"
-    tdp: "Optional[TdpMatch]"
+    rapl: Optional[RaplDiscovery]
+    tdp: Optional[TdpMatch]
     tdp_looked_up: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -145,7 +146,7 @@ def _facts(options: HardwareOptions, seams: SystemSeams) -> _Facts:
         return _facts_cache[key]
 
 
-def _tdp(facts: _Facts) -> "Optional[TdpMatch]":
+def _tdp(facts: _Facts) -> Optional[TdpMatch]:
     if not facts.tdp_looked_up:
         from codecarbon.hardware.cpu_tdp import lookup_tdp
 
@@ -162,7 +163,7 @@ def _container_fraction(facts: _Facts) -> float:
     return limit / facts.cpu.logical
 
 
-def _estimate_cpu(options: HardwareOptions, facts: _Facts, clock: Any, notes: list[str]) -> "EnergySource":
+def _estimate_cpu(options: HardwareOptions, facts: _Facts, clock: Any, notes: list[str]) -> EnergySource:
     from codecarbon.hardware.cpu_estimate import CONSTANT_W_PER_THREAD, CpuLoadModelSource
 
     if options.force_cpu_power is not None:
@@ -187,7 +188,7 @@ def _estimate_cpu(options: HardwareOptions, facts: _Facts, clock: Any, notes: li
     return CpuLoadModelSource(scale, clock, method="constant")
 
 
-def _optional_sources(module: str, function: str) -> "list[EnergySource]":
+def _optional_sources(module: str, function: str) -> list[EnergySource]:
     """Sources from the Apple / Windows helpers, which may not be installed in this tree."""
     try:
         found = getattr(__import__(f"codecarbon.hardware.{module}", fromlist=[function]), function)
@@ -202,7 +203,7 @@ def _optional_sources(module: str, function: str) -> "list[EnergySource]":
         return []
 
 
-def _cpu_sources(options: HardwareOptions, facts: _Facts, clock: Any, notes: list[str]) -> "list[EnergySource]":
+def _cpu_sources(options: HardwareOptions, facts: _Facts, clock: Any, notes: list[str]) -> list[EnergySource]:
     if options.force_cpu_power is None and not options.force_mode_cpu_load:
         if facts.rapl is not None:
             if facts.rapl.usable:
@@ -227,7 +228,7 @@ def _cpu_sources(options: HardwareOptions, facts: _Facts, clock: Any, notes: lis
     return [_estimate_cpu(options, facts, clock, notes)]
 
 
-def _ram_source(options: HardwareOptions, facts: _Facts, notes: list[str]) -> "EnergySource":
+def _ram_source(options: HardwareOptions, facts: _Facts, notes: list[str]) -> EnergySource:
     from codecarbon.hardware.ram import ConstantPowerSource, ram_power_w
 
     if options.force_ram_power is not None:
@@ -243,7 +244,7 @@ def _ram_source(options: HardwareOptions, facts: _Facts, notes: list[str]) -> "E
     return ConstantPowerSource(power, component="ram", method="ram-model")
 
 
-def detect_hardware(options: Optional[HardwareOptions] = None, seams: Optional[SystemSeams] = None) -> "Hardware":
+def detect_hardware(options: Optional[HardwareOptions] = None, seams: Optional[SystemSeams] = None) -> Hardware:
     """Decide the sources and gather the static facts; cheap after the first call in a process."""
     import os
 

@@ -13,13 +13,21 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Optional
 
 from codecarbon.external.logger import log_once, logger
 from codecarbon.hardware.base import EnergySource
-from codecarbon.hardware.gpus import (AMD_DRIVER_PATHS, AMD_VISIBILITY, VendorGpus, as_text,
-                                     import_vendor_library, match_ids, requested_ids)
+from codecarbon.hardware.gpus import (
+    AMD_DRIVER_PATHS,
+    AMD_VISIBILITY,
+    VendorGpus,
+    as_text,
+    import_vendor_library,
+    match_ids,
+    requested_ids,
+)
 
 METHOD = "amdsmi"
 #: counter widths tried, narrowest first, when the accumulator goes backwards

@@ -53,7 +53,7 @@ class EnergySource(ABC):
         """Mean utilisation of this source's devices now (GPUs), or None when it has no such figure."""
         return None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release handles (NVML shutdown, subprocesses)."""
 
 

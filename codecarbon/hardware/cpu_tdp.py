@@ -65,13 +65,13 @@ class TdpTable:
         self._lines = lines  # "<normalised name>\t<watts>", sorted
 
     @classmethod
-    def load(cls, path: Path = DATA_FILE) -> "TdpTable":
+    def load(cls, path: Path = DATA_FILE) -> TdpTable:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
         return cls([line for line in text.splitlines() if line and not line.startswith("#")])
 
     @classmethod
-    def from_rows(cls, rows: dict[str, float]) -> "TdpTable":
+    def from_rows(cls, rows: dict[str, float]) -> TdpTable:
         return cls(sorted(f"{name}\t{watts:g}" for name, watts in rows.items()))
 
     def __len__(self) -> int:

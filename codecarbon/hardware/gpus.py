@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 from codecarbon.external.logger import logger
 from codecarbon.hardware.base import AMD_DRIVER_PATHS, NVIDIA_DRIVER_PATHS, EnergySource, driver_visible

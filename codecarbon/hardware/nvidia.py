@@ -21,13 +21,21 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Optional
 
 from codecarbon.external.logger import log_once, logger
 from codecarbon.hardware.base import EnergySource
-from codecarbon.hardware.gpus import (NVIDIA_DRIVER_PATHS, NVIDIA_VISIBILITY, VendorGpus, as_text,
-                                     import_vendor_library, match_ids, requested_ids)
+from codecarbon.hardware.gpus import (
+    NVIDIA_DRIVER_PATHS,
+    NVIDIA_VISIBILITY,
+    VendorGpus,
+    as_text,
+    import_vendor_library,
+    match_ids,
+    requested_ids,
+)
 
 ENERGY = "nvml-energy"
 POWER = "nvml-power"

@@ -15,7 +15,8 @@ import re
 import shutil
 import sys
 import threading
-from typing import Callable, Mapping, Optional, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Optional
 
 from codecarbon.external.logger import log_once, logger
 from codecarbon.hardware.base import EnergySource

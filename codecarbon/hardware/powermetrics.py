@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from typing import IO, Any, Optional, Protocol, Sequence
+from collections.abc import Sequence
+from typing import IO, Any, Optional, Protocol
 
 from codecarbon.external.logger import log_once, logger
 from codecarbon.hardware.base import EnergySource

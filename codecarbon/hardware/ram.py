@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 from codecarbon.core.attribution import CgroupLimits
 from codecarbon.hardware.base import EnergySource

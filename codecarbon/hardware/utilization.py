@@ -10,8 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from codecarbon.core.attribution import (CgroupLimits, CpuClock, CpuTimes, _pread_head, load_fraction,
-                                         read_cgroup_limits, read_cgroup_memory_used)
+from codecarbon.core.attribution import (
+    CgroupLimits,
+    CpuClock,
+    CpuTimes,
+    _pread_head,
+    load_fraction,
+    read_cgroup_limits,
+    read_cgroup_memory_used,
+)
 from codecarbon.hardware.base import Utilization
 
 _GIB = 1024 ** 3
@@ -20,7 +27,7 @@ _GIB = 1024 ** 3
 class UtilizationMeter:
     """``sample()`` → ``Utilization`` for the interval since the previous call (or construction)."""
 
-    def __init__(self, seams: "Optional[object]" = None, *, clock: Optional[CpuClock] = None,
+    def __init__(self, seams: Optional[object] = None, *, clock: Optional[CpuClock] = None,
                  limits: Optional[CgroupLimits] = None) -> None:
         proc_root = Path(getattr(seams, "proc_root", "/proc"))
         sysfs_root = Path(getattr(seams, "sysfs_root", "/sys"))

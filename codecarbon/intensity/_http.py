@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 MAX_BODY_BYTES = 256 * 1024
 _DIRECT_HOSTS = ("127.", "169.254.", "localhost", "[::1]", "::1", "metadata.google.internal")
@@ -36,7 +37,7 @@ class Response:
             raise HttpError(f"answer is not JSON ({error})", self.status) from None
 
 
-def _opener_for(url: str) -> "urllib.request.OpenerDirector":
+def _opener_for(url: str) -> urllib.request.OpenerDirector:
     import urllib.request  # http.client, email, ...: loaded on the first request, not at import
 
     host = (urllib.parse.urlsplit(url).hostname or "").lower()

@@ -12,7 +12,8 @@ import math
 import threading
 import time
 import urllib.parse
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Optional
 
 from codecarbon.external.logger import logger
 from codecarbon.intensity import _http

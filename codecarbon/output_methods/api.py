@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from codecarbon.external.logger import log_once
 from codecarbon.output_methods.base_output import BaseOutput
 from codecarbon.output_methods.delivery import (
     DEFAULT_DELIVERY_TIMEOUT_SECS,
     Channel,
-    StopWindow,
     DeliveryFailed,
+    StopWindow,
     channel_key,
     json_safe,
     post_json,

@@ -20,7 +20,7 @@ class OutputMethod(str, Enum):
     BOAMPS = "boamps"
 
     @classmethod
-    def parse(cls, value: "OutputMethod | str") -> "OutputMethod":
+    def parse(cls, value: OutputMethod | str) -> OutputMethod:
         """Accept a member or its name/value in any case; raise ValueError listing the valid ones."""
         if isinstance(value, cls):
             return value
@@ -41,13 +41,13 @@ class BaseOutput:
     previous ``out``/``live_out``.
     """
 
-    def out(self, total: "EmissionsData", delta: "EmissionsData") -> None:
+    def out(self, total: EmissionsData, delta: EmissionsData) -> None:
         """Called with the run so far at flush() and stop()."""
 
-    def live_out(self, total: "EmissionsData", delta: "EmissionsData") -> None:
+    def live_out(self, total: EmissionsData, delta: EmissionsData) -> None:
         """Called every ``api_call_interval`` measurements while the run goes on."""
 
-    def task_out(self, data: "list[TaskEmissionsData]", experiment_name: str) -> None:
+    def task_out(self, data: list[TaskEmissionsData], experiment_name: str) -> None:
         """Called with the rows of the run's tasks at flush() and stop()."""
 
     def exit(self) -> None:

@@ -27,9 +27,10 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from codecarbon.external.logger import log_once, logger
 

@@ -31,7 +31,7 @@ class _Record:
     """What both record types offer their readers: the fields in column order, and JSON."""
 
     @property
-    def values(self) -> "OrderedDict[str, Any]":
+    def values(self) -> OrderedDict[str, Any]:
         """Fields in column order (the 38, then our extras)."""
         return OrderedDict((f.name, getattr(self, f.name)) for f in fields(self))  # type: ignore[arg-type]
 
@@ -87,7 +87,7 @@ class EmissionsData(_Record):
     carbon_intensity: Optional[float] = None
     intensity_source: str = ""
 
-    def compute_delta_emission(self, previous: "EmissionsData") -> "EmissionsData":
+    def compute_delta_emission(self, previous: EmissionsData) -> EmissionsData:
         """This record minus an earlier one of the same run: the window between them."""
         changes = {name: getattr(self, name) - getattr(previous, name) for name in _ADDITIVE}
         seconds = changes["duration"]
@@ -148,6 +148,6 @@ class TaskEmissionsData(_Record):
     intensity_source: str = ""
 
     @classmethod
-    def from_emissions(cls, task_name: str, data: EmissionsData) -> "TaskEmissionsData":
+    def from_emissions(cls, task_name: str, data: EmissionsData) -> TaskEmissionsData:
         own = {f.name for f in fields(cls)}
         return cls(task_name=task_name, **{k: v for k, v in data.values.items() if k in own})

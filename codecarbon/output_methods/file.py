@@ -11,9 +11,10 @@ import csv
 import io
 import math
 import os
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from codecarbon.external.logger import log_once, logger
 from codecarbon.output_methods.base_output import BaseOutput

@@ -9,8 +9,8 @@ from codecarbon.output_methods.base_output import BaseOutput
 from codecarbon.output_methods.delivery import (
     DEFAULT_DELIVERY_TIMEOUT_SECS,
     Channel,
-    StopWindow,
     DeliveryFailed,
+    StopWindow,
     channel_key,
     json_safe,
     post_json,

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 INSTALL_HINT = "carbonboard needs Dash: pip install 'codecarbon[carbonboard]'"
 #: kg CO2eq per mile driven by an average passenger car, and per hour of television (the reference's figures).

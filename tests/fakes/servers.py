@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator
-from contextlib import contextmanager
+from typing import Any
 
 
 @dataclass
@@ -67,7 +68,7 @@ class RecordingServer:
         handler.end_headers()
         handler.wfile.write(data)
 
-    def start(self) -> "RecordingServer":
+    def start(self) -> RecordingServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):

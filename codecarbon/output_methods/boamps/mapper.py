@@ -8,8 +8,9 @@ the gaps so the report still validates; ``taskDescription`` then says the task w
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from codecarbon.output_methods.boamps.models import to_jsonable
 from codecarbon.output_methods.emissions_data import EmissionsData

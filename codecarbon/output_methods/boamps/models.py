@@ -45,7 +45,7 @@ class Model:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Model":
+    def from_dict(cls, data: dict[str, Any]) -> Model:
         if not isinstance(data, dict):
             raise ValueError(f"{cls.__name__} expects a JSON object, got {type(data).__name__}")
         known = {f.name for f in fields(cls)}  # type: ignore[arg-type]

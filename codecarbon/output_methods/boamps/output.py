@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from codecarbon.external.logger import log_once, logger
 from codecarbon.output_methods.base_output import BaseOutput
@@ -63,7 +64,7 @@ class BoAmpsOutput(BaseOutput):
         self.last_report_path: Path | None = None
 
     @classmethod
-    def from_dict(cls, context: Mapping[str, Any], output_dir: str = ".") -> "BoAmpsOutput":
+    def from_dict(cls, context: Mapping[str, Any], output_dir: str = ".") -> BoAmpsOutput:
         """Build from a camelCase BoAmps context: task, header, quality, infrastructure, environment."""
         if not isinstance(context, Mapping):
             raise ValueError(f"BoAmps metadata must be a JSON object, got {type(context).__name__}")
@@ -83,7 +84,7 @@ class BoAmpsOutput(BaseOutput):
         )
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str], output_dir: str = ".") -> "BoAmpsOutput":
+    def from_file(cls, path: str | os.PathLike[str], output_dir: str = ".") -> BoAmpsOutput:
         """Build from a JSON file holding a BoAmps context (FileNotFoundError / JSONDecodeError as raised)."""
         with open(path, encoding="utf-8") as handle:
             return cls.from_dict(json.load(handle), output_dir=output_dir)

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from codecarbon.output_methods.base_output import BaseOutput
 from codecarbon.output_methods.delivery import (
     DEFAULT_DELIVERY_TIMEOUT_SECS,
     Channel,
-    StopWindow,
     DeliveryFailed,
+    StopWindow,
     channel_key,
     redact_url,
 )

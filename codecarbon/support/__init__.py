@@ -1,0 +1,1 @@
+"""Helpers shared by every layer (tracker, core, hardware, intensity, outputs); they import nothing above them."""

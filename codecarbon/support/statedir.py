@@ -1,0 +1,66 @@
+"""The per-user state directory: checkpoints, locks, spools and fallback rows live here, never in the user's folders.
+
+``$CODECARBON_STATE_DIR`` when set, else ``$XDG_STATE_HOME/codecarbon`` or ``~/.local/state/codecarbon`` on POSIX and
+``%LOCALAPPDATA%\\codecarbon`` on Windows. Created 0700 and refused when it belongs to someone else, so another user
+cannot plant files that we would read or follow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import Optional
+
+ENV_VARIABLE = "CODECARBON_STATE_DIR"
+
+
+class StateDirError(OSError):
+    """The state directory cannot be used safely (not ours, not a directory, not writable)."""
+
+
+def state_root(environ: Optional[dict[str, str]] = None, platform: str = sys.platform) -> Path:
+    """Where the state directory is, without creating it."""
+    env = os.environ if environ is None else environ
+    configured = env.get(ENV_VARIABLE)
+    if configured:
+        return Path(configured).expanduser()
+    if platform.startswith("win"):
+        base = env.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "codecarbon"
+    xdg = env.get("XDG_STATE_HOME")
+    base_path = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "state"
+    return base_path / "codecarbon"
+
+
+def _ensure_private_dir(path: Path) -> Path:
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = os.lstat(path)
+    except OSError as error:
+        raise StateDirError(f"state directory {path} cannot be created: {error}") from error
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise StateDirError(f"state directory {path} is not a plain directory")
+    if hasattr(os, "getuid"):
+        if info.st_uid != os.getuid():
+            raise StateDirError(f"state directory {path} belongs to another user")
+        if info.st_mode & 0o077:
+            os.chmod(path, 0o700)
+    return path
+
+
+def state_dir(*parts: str) -> Path:
+    """The state directory (or a sub-folder of it), created 0700 on first use."""
+    root = _ensure_private_dir(state_root())
+    path = root
+    for part in parts:
+        path = _ensure_private_dir(path / part)
+    return path
+
+
+def key_for_path(path: str | os.PathLike[str]) -> str:
+    """A short stable key naming a user's file (its real path), to group our state per output file."""
+    real = os.path.realpath(os.fspath(path))
+    return hashlib.sha256(real.encode("utf-8", "surrogatepass")).hexdigest()[:24]
