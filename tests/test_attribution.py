@@ -9,7 +9,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from codecarbon.core.attribution import CpuClock, CpuShare, MemoryShare, ProcessTreeMeter, read_cgroup_limits
+from codecarbon.hardware.attribution import CpuClock, CpuShare, MemoryShare, ProcessTreeMeter, read_cgroup_limits
 from codecarbon.hardware.cpu_estimate import CpuLoadModelSource
 from codecarbon.hardware.process_share import ProcessShareSource
 from codecarbon.hardware.rapl import RaplSource, discover_rapl

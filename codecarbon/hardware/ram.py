@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Optional
 
-from codecarbon.core.attribution import CgroupLimits
+from codecarbon.hardware.attribution import CgroupLimits
 from codecarbon.hardware.base import EnergySource
 
 _MODULE_SIZES_GB = (128, 64, 32, 16, 8, 4)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from codecarbon.core.attribution import (
+from codecarbon.hardware.attribution import (
     CgroupLimits,
     CpuClock,
     CpuTimes,
