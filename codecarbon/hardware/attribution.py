@@ -282,25 +282,47 @@ def load_fraction(before: CpuTimes, after: CpuTimes) -> float:
 
 # ------------------------------------------------------------------------------------ the process tree
 
-class ProcessTreeMeter:
-    """CPU time and memory of a process and all its descendants.
+@dataclass
+class _Seen:
+    """One tree member's CPU seconds at its last reading: its own and those of its reaped children."""
 
-    CPU time is counted per process between calls, keyed by (pid, creation time) so a reused pid never
-    subtracts from another process. A child that exits and is reaped inside the tree moves its time into its
-    parent's ``children_user``/``children_system``, which we count, so finished work is not lost.
+    own_s: float
+    children_s: float
+    ppid: int
+
+    @property
+    def total_s(self) -> float:
+        return self.own_s + self.children_s
+
+
+class ProcessTreeMeter:
+    """CPU time and memory of a process and all its descendants, each CPU second counted once.
+
+    Every member is read per call, keyed by (pid, creation time) so a reused pid never subtracts from another
+    process. Work of children the tree reaps reaches us through the reaper's ``children_user`` /
+    ``children_system`` -- which is how a child that started and ended between two readings is still counted.
+    But a child we *did* see alive was already counted up to its last reading: when it is reaped, its time shows
+    up a second time in its parent's children times. So each member that vanishes leaves a credit of the seconds
+    already counted for it on its nearest live ancestor, and that ancestor's next rise in children times is
+    counted net of the credit. Without that, every finished child would count twice (``monitor -- CMD``: the
+    whole command). A credit that no rise claims within two readings (a child auto-reaped with SIGCHLD ignored,
+    which charges nobody) lapses, so it cannot swallow later work.
     """
 
     #: Finding descendants scans every pid on the machine (milliseconds); the list is refreshed at most this
     #: often. A child found late still counts all its CPU time (a new key counts in full), and one that exits
-    #: between scans is counted through its parent's children_* times once reaped inside the tree.
+    #: between scans is counted through its reaper's children times.
     RESCAN_S = 1.0
+    #: readings a credit waits for its ancestor's children times to rise (the reap may land between our reads)
+    CREDIT_READINGS = 2
 
     def __init__(self, pid: Optional[int] = None, monotonic: Callable[[], float] = time.monotonic) -> None:
         import psutil
 
         self._psutil = psutil
         self._root = psutil.Process(pid if pid is not None else os.getpid())
-        self._last: dict[tuple[int, float], float] = {}
+        self._last: dict[tuple[int, float], _Seen] = {}
+        self._credits: dict[tuple[int, float], list[float]] = {}  # key -> [seconds, readings left]
         self._monotonic = monotonic
         self._children: list = []
         self._scanned_at: Optional[float] = None
@@ -315,30 +337,91 @@ class ProcessTreeMeter:
             self._scanned_at = now
         return [self._root] + self._children
 
-    def _cpu_totals(self, rescan: bool = False) -> dict[tuple[int, float], float]:
-        totals: dict[tuple[int, float], float] = {}
+    def _read_members(self, rescan: bool) -> tuple[dict[tuple[int, float], _Seen], set[tuple[int, float]]]:
+        """This reading of every member, and the keys known to have ended (their pid is gone)."""
+        seen: dict[tuple[int, float], _Seen] = {}
+        ended: set[tuple[int, float]] = set()
+        by_pid = {key[0]: key for key in self._last}
         for proc in self._members(rescan):
             try:
                 with proc.oneshot():
                     t = proc.cpu_times()
                     key = (proc.pid, proc.create_time())
-                totals[key] = t.user + t.system + getattr(t, "children_user", 0.0) + getattr(t, "children_system", 0.0)
-            except self._psutil.Error:
+                    ppid = proc.ppid()
+            except self._psutil.ZombieProcess:  # not reaped yet: its time has not moved to the parent
+                known = by_pid.get(proc.pid)
+                if known is not None:
+                    seen[known] = self._last[known]
                 continue
-        return totals
+            except self._psutil.NoSuchProcess:
+                known = by_pid.get(proc.pid)
+                if known is not None:
+                    ended.add(known)
+                continue
+            except self._psutil.Error:  # access denied for a moment: keep what we had, count nothing new
+                known = by_pid.get(proc.pid)
+                if known is not None:
+                    seen[known] = self._last[known]
+                continue
+            seen[key] = _Seen(t.user + t.system, getattr(t, "children_user", 0.0)
+                              + getattr(t, "children_system", 0.0), ppid)
+        for key in self._last.keys() - seen.keys() - ended:  # left the listing: ended, or re-parented away
+            if not self._still_running(key):
+                ended.add(key)
+        return seen, ended
+
+    def _still_running(self, key: tuple[int, float]) -> bool:
+        try:
+            return self._psutil.Process(key[0]).create_time() == key[1]
+        except self._psutil.Error:
+            return False
+
+    def _leave_credits(self, seen: dict[tuple[int, float], _Seen], ended: set[tuple[int, float]]) -> None:
+        """Each ended member's counted seconds become a credit on its nearest live ancestor."""
+        live_by_pid = {key[0]: key for key in seen}
+        last_by_pid = {key[0]: key for key in self._last}
+        for key in ended:
+            previous = self._last.get(key)
+            if previous is None:
+                continue
+            ppid, hops = previous.ppid, 0
+            while ppid not in live_by_pid and ppid in last_by_pid and hops < 64:  # the parent ended too
+                ppid, hops = self._last[last_by_pid[ppid]].ppid, hops + 1
+            heir = live_by_pid.get(ppid)
+            if heir is not None:
+                credit = self._credits.setdefault(heir, [0.0, 0.0])
+                credit[0] += previous.total_s
+                credit[1] = self.CREDIT_READINGS
 
     def start(self) -> None:
         """Take the baseline: time already spent before tracking is not counted."""
-        self._last = self._cpu_totals(rescan=True)
+        self._last, _ = self._read_members(rescan=True)
+        self._credits = {}
 
     def cpu_seconds_delta(self) -> float:
         """CPU seconds the tree spent since the previous call (or ``start``)."""
-        now = self._cpu_totals(rescan=False)
+        seen, ended = self._read_members(rescan=False)
+        self._leave_credits(seen, ended)
         delta = 0.0
-        for key, total in now.items():
+        for key, now in seen.items():
             previous = self._last.get(key)
-            delta += max(0.0, total - previous) if previous is not None else total
-        self._last = now
+            if previous is None:  # new to us: everything it and its reaped children spent is new
+                delta += now.total_s
+                continue
+            delta += max(0.0, now.own_s - previous.own_s)
+            rise = max(0.0, now.children_s - previous.children_s)
+            credit = self._credits.get(key)
+            if credit is not None and rise > 0:
+                claimed = min(rise, credit[0])
+                credit[0] -= claimed
+                rise -= claimed
+            delta += rise
+        for key in list(self._credits):
+            credit = self._credits[key]
+            credit[1] -= 1
+            if credit[0] <= 0 or credit[1] <= 0 or key not in seen:
+                del self._credits[key]
+        self._last = seen
         return delta
 
     def rss_bytes(self) -> int:
