@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import platform
 import sys
 import threading
@@ -77,10 +78,12 @@ class SystemSeams:
     amdsmi: Any = None
     environ: Optional[Mapping[str, str]] = None
     pid: Optional[int] = None
+    dev_root: Path = Path("/dev")  # where GPU drivers' device nodes appear (/dev/nvidiactl, /dev/kfd)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sysfs_root", Path(self.sysfs_root))
         object.__setattr__(self, "proc_root", Path(self.proc_root))
+        object.__setattr__(self, "dev_root", Path(self.dev_root))
         if self.pid is not None and (not isinstance(self.pid, int) or isinstance(self.pid, bool) or self.pid <= 0):
             raise ValueError(f"pid: expected a positive process id or None, got {self.pid!r}")
 
@@ -243,10 +246,34 @@ def _ram_source(options: HardwareOptions, facts: _Facts, notes: list[str]) -> En
     return ConstantPowerSource(power, component="ram", method="ram-model")
 
 
+def _gpus(options: HardwareOptions, seams: SystemSeams) -> tuple[list[EnergySource], int, str, Optional[list],
+                                                                  list[str]]:
+    """GPU sources and facts. Where no vendor driver is visible (GPU-less Linux) no GPU module is imported."""
+    from codecarbon.hardware.base import driver_seen
+
+    roots = {"dev_root": seams.dev_root, "proc_root": seams.proc_root, "sysfs_root": seams.sysfs_root}
+    drivers = {"nvidia": driver_seen("nvidia", **roots), "amd": driver_seen("amd", **roots)}
+    if seams.nvml is None and seams.amdsmi is None and drivers["nvidia"] is False and drivers["amd"] is False:
+        return [], 0, "", None, []
+    from codecarbon.hardware.gpus import detect_gpus
+
+    environ = seams.environ if seams.environ is not None else os.environ
+    try:
+        inventory = detect_gpus(options.gpu_ids, environ=environ, nvml=seams.nvml, amdsmi=seams.amdsmi,
+                                tracking_mode=options.tracking_mode, pid=seams.pid, drivers=drivers)
+    except ValueError:
+        raise
+    except Exception as error:  # GPUs failing to enumerate must not stop CPU/RAM tracking
+        from codecarbon.external.logger import log_once
+
+        log_once("gpu-detect-failed", logging.WARNING, "GPU detection failed (%s); GPUs not tracked", error)
+        return [], 0, "", None, []
+    return (list(inventory.sources), inventory.gpu_count, inventory.gpu_model, inventory.gpu_ids,
+            list(inventory.warnings))
+
+
 def detect_hardware(options: Optional[HardwareOptions] = None, seams: Optional[SystemSeams] = None) -> Hardware:
     """Decide the sources and gather the static facts; cheap after the first call in a process."""
-    import os
-
     from codecarbon.hardware.attribution import CpuClock
     from codecarbon.hardware.base import Hardware
 
@@ -268,32 +295,7 @@ def detect_hardware(options: Optional[HardwareOptions] = None, seams: Optional[S
         ram = ProcessShareSource(ram, MemoryShare(tree, facts.ram_total_bytes))
         notes.append("process mode: CPU and RAM energy apportioned to the process tree's share")
 
-    gpu_sources: list = []
-    gpu_count, gpu_model, gpu_ids = 0, "", None
-    from codecarbon.hardware.base import AMD_DRIVER_PATHS, NVIDIA_DRIVER_PATHS, driver_visible
-
-    detect_gpus = None
-    if seams.nvml is not None or seams.amdsmi is not None or \
-            driver_visible(*NVIDIA_DRIVER_PATHS, *AMD_DRIVER_PATHS):  # GPU-less Linux loads no GPU code
-        try:
-            from codecarbon.hardware.gpus import detect_gpus
-        except ImportError:
-            detect_gpus = None
-    if detect_gpus is not None:
-        environ = seams.environ if seams.environ is not None else os.environ
-        try:
-            inventory = detect_gpus(options.gpu_ids, environ=environ, nvml=seams.nvml, amdsmi=seams.amdsmi,
-                                    tracking_mode=options.tracking_mode, pid=seams.pid)
-        except ValueError:
-            raise
-        except Exception as error:  # GPUs failing to enumerate must not stop CPU/RAM tracking
-            from codecarbon.external.logger import log_once
-
-            log_once("gpu-detect-failed", logging.WARNING, "GPU detection failed (%s); GPUs not tracked", error)
-            inventory = None
-        if inventory is not None:
-            gpu_sources = list(inventory.sources)
-            gpu_count, gpu_model, gpu_ids = inventory.gpu_count, inventory.gpu_model, inventory.gpu_ids
+    gpu_sources, gpu_count, gpu_model, gpu_ids, warnings = _gpus(options, seams)
     if not gpu_count and any(s.component == "gpu" for s in cpu_sources):  # Apple chip GPU via powermetrics
         gpu_count, gpu_model = 1, facts.cpu.model or "Apple Silicon GPU"
 
@@ -310,4 +312,5 @@ def detect_hardware(options: Optional[HardwareOptions] = None, seams: Optional[S
         gpu_ids=gpu_ids,
         ram_total_size=facts.ram_total_bytes / 1024 ** 3,
         notes=notes,
+        warnings=warnings,
     )
