@@ -18,30 +18,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
-_OPEN_FILES: dict = {}
-
-
-def _pread_head(path: Path, size: int) -> bytes:
-    """The first ``size`` bytes of a procfs/sysfs file through a descriptor kept open (no open/close per tick)."""
-    if not str(path).startswith("/proc/"):  # only the kernel's own files are regenerated in place
-        with open(path, "rb") as handle:
-            return handle.read(size)
-    fd = _OPEN_FILES.get(path)
-    if fd is None:
-        fd = _OPEN_FILES[path] = os.open(path, os.O_RDONLY)
-    try:
-        return os.pread(fd, size, 0)
-    except OSError:
-        _OPEN_FILES.pop(path, None)
-        os.close(fd)
-        raise
-
-
-#: /proc/stat readings shared by every CpuClock within this many seconds (its counters tick at 100 Hz anyway).
+#: /proc/stat readings shared by every CpuClock within this many seconds (its counters tick at 100 Hz anyway):
+#: the CPU estimate and the utilisation meter both read the machine's CPU time in the same tick.
 _PROC_STAT_REUSE_S = 0.002
-_PROC_STAT_CACHE: dict = {}
 
 #: Limits at or above this are the kernel's way of saying "no limit" (v1 writes 2**63 rounded to pages).
 _UNLIMITED_BYTES = 1 << 60
@@ -56,6 +37,8 @@ class CgroupLimits:
     memory_limit_bytes: Optional[int] = None
     cpu_usage_file: Optional[Path] = None    # v2 cpu.stat (usage_usec) or v1 cpuacct.usage (ns)
     memory_usage_file: Optional[Path] = None  # v2 memory.current or v1 memory.usage_in_bytes
+    #: the *root* cgroup's v2 cpu.stat when we can see it: the whole machine's busy time, see machine_usage_file
+    machine_usage_file: Optional[Path] = None
 
 
 def _read_text(path: Path) -> Optional[str]:
@@ -129,8 +112,37 @@ def _bytes_limit(text: Optional[str]) -> Optional[float]:
     return float(value) if 0 < value < _UNLIMITED_BYTES else None
 
 
+def machine_usage_file(cgroup_root: Path) -> Optional[Path]:
+    """The root cgroup's ``cpu.stat`` (cgroup v2, unified or hybrid mount), or None when the mount we see is not
+    the root (a container's own cgroup namespace) or the kernel is too old to keep root statistics.
+
+    Its ``usage_usec`` is user + nice + system + irq + softirq + steal summed over every CPU -- the busy time
+    /proc/stat gives -- in microseconds instead of 10 ms ticks, and far cheaper to read: the kernel formats one
+    short line instead of every CPU's counters and every interrupt's. The root is the v2 cgroup without
+    ``cgroup.type`` and ``cpu.max``: both exist on every other cgroup.
+    """
+    for mount in (cgroup_root, cgroup_root / "unified"):
+        if not (mount / "cgroup.controllers").exists() or (mount / "cgroup.type").exists() \
+                or (mount / "cpu.max").exists():
+            continue
+        first = (_read_text(mount / "cpu.stat") or "").split("\n", 1)[0].split()
+        if len(first) == 2 and first[0] == "usage_usec" and first[1].isdigit():
+            return mount / "cpu.stat"
+    return None
+
+
 def read_cgroup_limits(proc_root: Path = Path("/proc"), cgroup_root: Path = Path("/sys/fs/cgroup")) -> CgroupLimits:
-    """Read our CPU quota and memory limit, cgroup v2 first, then v1. Never raises."""
+    """Read our CPU quota and memory limit, cgroup v2 first, then v1. Never raises; cgroups are Linux's."""
+    if not sys.platform.startswith("linux"):
+        return CgroupLimits()
+    import dataclasses
+
+    limits = _read_cgroup_limits(proc_root, cgroup_root)
+    machine = machine_usage_file(cgroup_root)
+    return dataclasses.replace(limits, machine_usage_file=machine) if machine is not None else limits
+
+
+def _read_cgroup_limits(proc_root: Path, cgroup_root: Path) -> CgroupLimits:
     unified, per_controller = _membership(proc_root)
     if unified is not None and (cgroup_root / "cgroup.controllers").exists():
         own = _own_dir(cgroup_root, unified)
@@ -172,43 +184,105 @@ def read_cgroup_limits(proc_root: Path = Path("/proc"), cgroup_root: Path = Path
     return CgroupLimits(1, cpu_limit, int(memory_limit) if memory_limit else None, cpu_usage, memory_usage)
 
 
-def read_cgroup_memory_used(limits: CgroupLimits) -> Optional[int]:
-    """Bytes the container uses now, or None when not limited/readable."""
-    if limits.memory_limit_bytes is None or limits.memory_usage_file is None:
-        return None
-    text = _read_text(limits.memory_usage_file)
-    try:
-        return int(text.strip()) if text else None
-    except ValueError:
-        return None
-
-
 # --------------------------------------------------------------------------------------------- CPU clocks
 
-@dataclass(frozen=True)
-class CpuTimes:
-    """Cumulative CPU seconds: busy (all CPUs), capacity (CPUs × elapsed) and the wall clock of the reading."""
+class CpuTimes(NamedTuple):
+    """Cumulative CPU seconds: busy (all CPUs), capacity (CPUs × elapsed) and the wall clock of the reading.
+    A named tuple: the sampling thread builds one or two every tick."""
 
     busy_s: float
     capacity_s: float
     wall_s: float
 
 
+class _ProcStat:
+    """The machine's busy and total CPU seconds from the first line of one ``/proc/stat``."""
+
+    def __init__(self, path: Path, reuse_s: float) -> None:
+        from codecarbon.hardware._linux import clock_ticks_per_second, kernel_file
+
+        self._file = kernel_file(path, 256)  # the aggregate line comes first; the kernel builds the rest anyway
+        self._hz = clock_ticks_per_second()
+        self._reuse_s = reuse_s
+        self._at = -1.0
+        self._last = (0.0, 0.0)
+
+    def read(self) -> tuple[float, float]:
+        from codecarbon.hardware._linux import parse_stat_cpu_line
+
+        now = time.monotonic()
+        if self._reuse_s and 0.0 <= now - self._at < self._reuse_s:
+            return self._last
+        busy, total = parse_stat_cpu_line(self._file.read())
+        self._last = (busy / self._hz, total / self._hz)
+        self._at = now
+        return self._last
+
+
+_real_proc_stat: Optional[_ProcStat] = None
+
+
+def _proc_stat_for(proc_root: Path) -> _ProcStat:
+    """The real /proc/stat is shared by every clock (one read per tick serves them all); a fake tree's is not."""
+    global _real_proc_stat
+    if str(proc_root) != "/proc":
+        return _ProcStat(proc_root / "stat", 0.0)
+    if _real_proc_stat is None:
+        _real_proc_stat = _ProcStat(proc_root / "stat", _PROC_STAT_REUSE_S)
+    return _real_proc_stat
+
+
+def _psutil_busy_and_total() -> tuple[float, float]:
+    """The machine's CPU seconds where there is no /proc/stat, each OS's fields summed its own way."""
+    import psutil
+
+    times = psutil.cpu_times()
+    if sys.platform.startswith("win"):
+        from codecarbon.hardware import _windows
+
+        return _windows.busy_and_total_seconds(times)
+    if sys.platform == "darwin":
+        from codecarbon.hardware import _macos
+
+        return _macos.busy_and_total_seconds(times)
+    idle = getattr(times, "idle", 0.0) + getattr(times, "iowait", 0.0)
+    total = sum(times)
+    if hasattr(times, "guest"):  # Linux counts guest time inside user as well
+        total -= getattr(times, "guest", 0.0) + getattr(times, "guest_nice", 0.0)
+    return total - idle, total
+
+
 class CpuClock:
     """Machine or container CPU time, read without blocking; differences of two readings give the load.
 
-    On Linux the first line of ``<proc_root>/stat`` (one small read); elsewhere ``psutil.cpu_times()``. Inside a
-    container with a CPU quota, busy time is the cgroup's own usage and capacity is quota × elapsed time, so the
-    load is relative to the CPUs the container may use.
+    On Linux the first line of ``<proc_root>/stat`` (one ``pread`` on a descriptor kept open); elsewhere
+    ``psutil.cpu_times()``. Inside a container with a CPU quota, busy time is the cgroup's own usage and
+    capacity is quota × elapsed time, so the load is relative to the CPUs the container may use.
     """
 
     def __init__(self, proc_root: Path = Path("/proc"), limits: Optional[CgroupLimits] = None,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._stat = proc_root / "stat"
+        linux = sys.platform.startswith("linux")
         self._limits = limits if limits is not None and limits.cpu_limit and limits.cpu_usage_file else None
         self._monotonic = monotonic
-        self._hz = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
-        self._use_proc = sys.platform.startswith("linux") or self._stat.exists()
+        self._proc_stat = _proc_stat_for(Path(proc_root)) if linux else None
+        self._hz = self._proc_stat._hz if self._proc_stat is not None else 100.0
+        self._cgroup = None
+        self._cgroup_usec = False
+        self._machine = None
+        self._online_cpus = 1.0
+        if self._limits is not None and self._limits.cpu_usage_file is not None:
+            from codecarbon.hardware._linux import kernel_file
+
+            self._cgroup = kernel_file(self._limits.cpu_usage_file, 64)  # usage_usec is cpu.stat's first line
+            self._cgroup_usec = self._limits.cpu_usage_file.name == "cpu.stat"
+        elif linux and limits is not None and limits.machine_usage_file is not None:
+            from codecarbon.hardware._linux import kernel_file, online_cpus
+
+            cpus = online_cpus()
+            if cpus:
+                self._machine = kernel_file(limits.machine_usage_file, 64)
+                self._online_cpus = float(cpus)
 
     @property
     def container_cpus(self) -> Optional[float]:
@@ -216,60 +290,37 @@ class CpuClock:
 
     def read(self) -> CpuTimes:
         now = self._monotonic()
-        if self._limits is not None:
+        if self._cgroup is not None:
             busy = self._cgroup_busy()
             if busy is not None:
-                return CpuTimes(busy, now * float(self._limits.cpu_limit or 1.0), now)
-        if self._use_proc:
-            busy, total = self._proc_stat()
-        else:
-            busy, total = self._psutil_times()
+                return CpuTimes(busy, now * float(self._limits.cpu_limit or 1.0) if self._limits else now, now)
+        if self._machine is not None:  # every online CPU accrues one second per second, busy or idle
+            try:
+                data = self._machine.read()
+                return CpuTimes(int(data[11:data.index(b"\n")]) / 1e6, now * self._online_cpus, now)
+            except (OSError, ValueError):
+                self._machine = None  # /proc/stat from now on
+        if self._proc_stat is not None:
+            try:
+                busy, total = self._proc_stat.read()
+                return CpuTimes(busy, total, now)
+            except (OSError, ValueError):
+                pass
+        busy, total = _psutil_busy_and_total()
         return CpuTimes(busy, total, now)
 
     def _cgroup_busy(self) -> Optional[float]:
-        assert self._limits is not None and self._limits.cpu_usage_file is not None
-        text = _read_text(self._limits.cpu_usage_file)
-        if not text:
-            return None
+        assert self._cgroup is not None
         try:
-            if self._limits.cpu_usage_file.name == "cpu.stat":
-                for line in text.splitlines():
-                    if line.startswith("usage_usec"):
+            data = self._cgroup.read()
+            if self._cgroup_usec:  # v2 cpu.stat: "usage_usec N" first
+                for line in data.split(b"\n"):
+                    if line.startswith(b"usage_usec"):
                         return int(line.split()[1]) / 1e6
                 return None
-            return int(text.strip()) / 1e9
-        except (ValueError, IndexError):
+            return int(data.strip()) / 1e9  # v1 cpuacct.usage: nanoseconds
+        except (OSError, ValueError, IndexError):
             return None
-
-    def _proc_stat(self) -> tuple[float, float]:
-        # The CPU estimate and the utilisation meter both read the machine's CPU time in the same tick:
-        # one read of /proc/stat serves every clock for a couple of milliseconds.
-        now = self._monotonic()
-        cached = _PROC_STAT_CACHE.get(self._stat) if str(self._stat) == "/proc/stat" else None
-        if cached is not None and 0.0 <= now - cached[0] < _PROC_STAT_REUSE_S:
-            return cached[1], cached[2]
-        try:
-            first = _pread_head(self._stat, 512).split(b"\n", 1)[0]
-        except OSError:
-            return self._psutil_times()
-        fields = [int(x) for x in first.split()[1:]]
-        fields += [0] * (8 - len(fields))
-        user, nice, system, idle, iowait, irq, softirq, steal = fields[:8]
-        busy = user + nice + system + irq + softirq + steal  # guest time is already inside user/nice
-        result = busy / self._hz, (busy + idle + iowait) / self._hz
-        _PROC_STAT_CACHE[self._stat] = (now, *result)
-        return result
-
-    @staticmethod
-    def _psutil_times() -> tuple[float, float]:
-        import psutil
-
-        times = psutil.cpu_times()
-        idle = getattr(times, "idle", 0.0) + getattr(times, "iowait", 0.0)
-        total = sum(times)
-        if hasattr(times, "guest"):  # Linux counts guest time inside user as well
-            total -= getattr(times, "guest", 0.0) + getattr(times, "guest_nice", 0.0)
-        return total - idle, total
 
 
 def load_fraction(before: CpuTimes, after: CpuTimes) -> float:
@@ -311,8 +362,8 @@ class ProcessTreeMeter:
 
     #: Finding descendants scans every pid on the machine (milliseconds); the list is refreshed at most this
     #: often. A child found late still counts all its CPU time (a new key counts in full), and one that exits
-    #: between scans is counted through its reaper's children times.
-    RESCAN_S = 1.0
+    #: between scans is counted through its reaper's children times, so a slower scan loses nothing.
+    RESCAN_S = 5.0
     #: readings a credit waits for its ancestor's children times to rise (the reap may land between our reads)
     CREDIT_READINGS = 2
 
@@ -321,6 +372,12 @@ class ProcessTreeMeter:
 
         self._psutil = psutil
         self._root = psutil.Process(pid if pid is not None else os.getpid())
+        self._own_key: Optional[tuple[int, float]] = None
+        if self._root.pid == os.getpid():
+            try:
+                self._own_key = (self._root.pid, self._root.create_time())
+            except psutil.Error:
+                self._own_key = None
         self._last: dict[tuple[int, float], _Seen] = {}
         self._credits: dict[tuple[int, float], list[float]] = {}  # key -> [seconds, readings left]
         self._monotonic = monotonic
@@ -342,7 +399,12 @@ class ProcessTreeMeter:
         seen: dict[tuple[int, float], _Seen] = {}
         ended: set[tuple[int, float]] = set()
         by_pid = {key[0]: key for key in self._last}
-        for proc in self._members(rescan):
+        members = self._members(rescan)
+        if self._own_key is not None:  # the tracked root is this process: os.times() is one cheap system call
+            t = os.times()
+            seen[self._own_key] = _Seen(t.user + t.system, t.children_user + t.children_system, -1)
+            members = members[1:]
+        for proc in members:
             try:
                 with proc.oneshot():
                     t = proc.cpu_times()

@@ -12,7 +12,7 @@ import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal, NamedTuple, Optional
 
 Component = Literal["cpu", "gpu", "ram"]
 
@@ -82,9 +82,9 @@ class EnergySource(ABC):
         """Release handles (NVML shutdown, subprocesses)."""
 
 
-@dataclass(frozen=True)
-class Utilization:
-    """Machine figures sampled each tick; the tracker averages them over each window (time-weighted)."""
+class Utilization(NamedTuple):
+    """Machine figures sampled each tick; the tracker averages them over each window (time-weighted).
+    A named tuple: one is built every tick, and this is the cheapest immutable record Python has."""
 
     cpu_percent: float
     ram_percent: float
