@@ -219,7 +219,40 @@ class _ProcStat:
         return self._last
 
 
+class _RootUsage:
+    """The machine's busy CPU seconds from the root cgroup's ``cpu.stat`` (see ``machine_usage_file``)."""
+
+    def __init__(self, path: Path, reuse_s: float) -> None:
+        from codecarbon.hardware._linux import kernel_file
+
+        self._file = kernel_file(path, 64)  # "usage_usec N" is the first line
+        self._reuse_s = reuse_s
+        self._at = -1.0
+        self._last = 0.0
+
+    def read(self) -> float:
+        now = time.monotonic()
+        if self._reuse_s and 0.0 <= now - self._at < self._reuse_s:
+            return self._last
+        data = self._file.read()
+        self._last = int(data[11:data.index(b"\n")]) / 1e6
+        self._at = now
+        return self._last
+
+
 _real_proc_stat: Optional[_ProcStat] = None
+_real_root_usage: dict[str, _RootUsage] = {}
+
+
+def _root_usage_for(path: Path) -> _RootUsage:
+    """Like /proc/stat: the kernel's file is shared by every clock within a tick; a fake tree's is not."""
+    text = str(path)
+    if not text.startswith("/sys/"):
+        return _RootUsage(path, 0.0)
+    found = _real_root_usage.get(text)
+    if found is None:
+        found = _real_root_usage.setdefault(text, _RootUsage(path, _PROC_STAT_REUSE_S))
+    return found
 
 
 def _proc_stat_for(proc_root: Path) -> _ProcStat:
@@ -269,7 +302,7 @@ class CpuClock:
         self._hz = self._proc_stat._hz if self._proc_stat is not None else 100.0
         self._cgroup = None
         self._cgroup_usec = False
-        self._machine = None
+        self._machine: Optional[_RootUsage] = None
         self._online_cpus = 1.0
         if self._limits is not None and self._limits.cpu_usage_file is not None:
             from codecarbon.hardware._linux import kernel_file
@@ -277,11 +310,11 @@ class CpuClock:
             self._cgroup = kernel_file(self._limits.cpu_usage_file, 64)  # usage_usec is cpu.stat's first line
             self._cgroup_usec = self._limits.cpu_usage_file.name == "cpu.stat"
         elif linux and limits is not None and limits.machine_usage_file is not None:
-            from codecarbon.hardware._linux import kernel_file, online_cpus
+            from codecarbon.hardware._linux import online_cpus
 
             cpus = online_cpus()
             if cpus:
-                self._machine = kernel_file(limits.machine_usage_file, 64)
+                self._machine = _root_usage_for(limits.machine_usage_file)
                 self._online_cpus = float(cpus)
 
     @property
@@ -296,8 +329,7 @@ class CpuClock:
                 return CpuTimes(busy, now * float(self._limits.cpu_limit or 1.0) if self._limits else now, now)
         if self._machine is not None:  # every online CPU accrues one second per second, busy or idle
             try:
-                data = self._machine.read()
-                return CpuTimes(int(data[11:data.index(b"\n")]) / 1e6, now * self._online_cpus, now)
+                return CpuTimes(self._machine.read(), now * self._online_cpus, now)
             except (OSError, ValueError):
                 self._machine = None  # /proc/stat from now on
         if self._proc_stat is not None:

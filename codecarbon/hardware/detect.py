@@ -115,6 +115,15 @@ def clear_cache() -> None:
     lookup_tdp.cache_clear()
 
 
+def known_cgroup_limits(proc_root: Path, sysfs_root: Path) -> Optional[CgroupLimits]:
+    """The cgroup limits detection already read for these roots (static while the process lives), or None."""
+    with _cache_lock:
+        for key, facts in _facts_cache.items():
+            if key[0] == sysfs_root and key[1] == proc_root:
+                return facts.limits
+    return None
+
+
 def _wants_rapl(options: HardwareOptions) -> bool:
     cpu_from_rapl = options.force_cpu_power is None and not options.force_mode_cpu_load
     return sys.platform.startswith("linux") and (cpu_from_rapl or options.rapl_include_dram)

@@ -32,6 +32,10 @@ class UtilizationMeter:
                  limits: Optional[CgroupLimits] = None, monotonic: Callable[[], float] = time.monotonic) -> None:
         proc_root = Path(getattr(seams, "proc_root", "/proc"))
         sysfs_root = Path(getattr(seams, "sysfs_root", "/sys"))
+        if limits is None:  # start() builds a meter: reuse what detection read rather than walk cgroups again
+            from codecarbon.hardware.detect import known_cgroup_limits
+
+            limits = known_cgroup_limits(proc_root, sysfs_root)
         self._limits = limits if limits is not None else read_cgroup_limits(proc_root, sysfs_root / "fs" / "cgroup")
         self._clock = clock or CpuClock(proc_root, self._limits)
         self._monotonic = monotonic
