@@ -20,7 +20,14 @@ from typing import Any, Optional
 from codecarbon.external.logger import logger
 
 SUMMED = ("duration", "cpu_energy", "gpu_energy", "ram_energy", "energy_consumed", "emissions")
-_rounds = itertools.count()
+#: stop() calls so far per (store, rank): the n-th stop of every rank meets under the same keys
+_rounds: dict[tuple[int, int], itertools.count] = {}
+_rounds_lock = threading.Lock()
+
+
+def _next_round(store: Any, rank: int) -> int:
+    with _rounds_lock:
+        return next(_rounds.setdefault((id(store), rank), itertools.count()))
 
 
 def initialised_distributed() -> Any:
@@ -78,7 +85,7 @@ def gather_job_totals(total: Any, timeout_s: float, dist: Any = None) -> Optiona
     if store is None:
         logger.debug("the default process group exposes no store: the job's totals are not gathered")
         return None
-    prefix = f"codecarbon/stop/{next(_rounds)}"
+    prefix = f"codecarbon/stop/{_next_round(store, rank)}"
     mine = _summary(total)
     if rank != 0:
         def hand_over() -> None:
