@@ -233,7 +233,7 @@ class BaseEmissionsTracker(ABC):  # noqa: B024 - abstract by intent (3.x users s
     def _warm_up(self) -> None:
         """Off the user's thread, between construction and start(): detect hardware, read static facts."""
         try:
-            self._detect()
+            self._prepare_job(self._detect())
             _platform_facts()
             if self._OFFLINE:  # the online tracker's location may still be on its way; never wait for it here
                 self._intensity_resolver()
@@ -325,6 +325,14 @@ class BaseEmissionsTracker(ABC):  # noqa: B024 - abstract by intent (3.x users s
         except Exception as error:
             logger.error("could not start tracking: %s", error)
             self._run = None
+
+    def _prepare_job(self, hardware: Any) -> None:
+        """Warm-up: in a job, create the lock files start() will take, so start() only opens them (issue 9)."""
+        from codecarbon.core.job import job_from_settings
+        from codecarbon.hardware.ownership import prepare
+
+        if self._settings.get("device_ownership", "host") != "off":
+            prepare(hardware.sources, job_from_settings(self._settings))
 
     def _claim_devices(self, hardware: Any) -> list:
         """In a job of many processes, the sources of the devices this process measures on its host (issue 9)."""

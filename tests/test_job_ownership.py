@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -91,7 +92,16 @@ def test_a_gpu_owned_by_another_rank_is_left_out_of_this_processs_energy(tmp_pat
         child.communicate()
 
 
-def test_trackers_of_one_process_share_its_ownership_and_release_removes_the_lock(tmp_path: Path) -> None:
+def child_can_take(state: Path, name: str) -> bool:
+    key = detect_job(JOB_ENV).host_key()
+    code = ("from pathlib import Path; from codecarbon.hardware.ownership import OwnedLock;"
+            f"print(OwnedLock.acquire(Path({str(state / key / name)!r})) is not None)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
+    return done.stdout.strip() == "True"
+
+
+def test_trackers_of_one_process_share_its_ownership_until_the_last_releases(tmp_path: Path) -> None:
     hardware, _, _ = machine(tmp_path, gpus=1)
     state = tmp_path / "state"
     job = detect_job(JOB_ENV)
@@ -99,9 +109,32 @@ def test_trackers_of_one_process_share_its_ownership_and_release_removes_the_loc
     second = claim(hardware.sources, job, state)
     assert first.attribution == second.attribution == "cpu=host;gpu=0;ram=host"
     first.release()
-    assert (state / job.host_key() / "host.lock").exists()  # still held by the second tracker
+    assert not child_can_take(state, "host.lock")  # still held for the second tracker
     second.release()
-    assert not (state / job.host_key() / "host.lock").exists()
+    assert child_can_take(state, "host.lock")
+
+
+def test_prepare_creates_the_lock_files_and_sweeps_old_free_folders_only(tmp_path: Path) -> None:
+    from codecarbon.hardware.ownership import OwnedLock, prepare
+
+    hardware, _, _ = machine(tmp_path, gpus=2)
+    state = tmp_path / "state"
+    old_free, old_busy, young = state / "old-free", state / "old-busy", state / "young"
+    for folder in (old_free, old_busy, young):
+        folder.mkdir(parents=True)
+        (folder / "host.lock").write_text("")
+    busy = OwnedLock.acquire(old_busy / "host.lock")
+    for folder in (old_free, old_busy):
+        os.utime(folder, (time.time() - 30 * 86400, time.time() - 30 * 86400))
+    try:
+        prepare(hardware.sources, detect_job(JOB_ENV), state)
+        folder = state / detect_job(JOB_ENV).host_key()
+        assert sorted(p.name for p in folder.iterdir()) == sorted(
+            ["election.lock", "host.lock", f"gpu-{fake_uuid(0)}.lock", f"gpu-{fake_uuid(1)}.lock"])
+        assert not old_free.exists() and old_busy.exists() and young.exists()
+    finally:
+        assert busy is not None
+        busy.release()
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")

@@ -61,11 +61,12 @@ class JobInfo:
         """Names this job on this host: the processes sharing it elect the owners of the host's devices.
 
         The job id when known (a re-launch with the same id elects again, since ownership dies with its holder);
-        otherwise the launcher's process, which every local process of one launch shares."""
+        otherwise the launcher's process, which every local process of one launch shares. The host name is part
+        of it: a state directory on a network home shared by many hosts must not elect one owner for all."""
         if self.job_id:
-            identity = f"{self.scheduler}|{self.job_id}"
+            identity = f"{self.node_name}|{self.scheduler}|{self.job_id}"
         else:
-            identity = f"{self.scheduler}|{self.launcher}|ppid={self.launcher_pid}"
+            identity = f"{self.node_name}|{self.scheduler}|{self.launcher}|ppid={self.launcher_pid}"
         return hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()[:20]
 
     def columns(self, attribution: str = "") -> dict[str, str]:

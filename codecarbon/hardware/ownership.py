@@ -19,6 +19,7 @@ Each row says what its process measured in the ``attribution`` column (see ``att
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import time
@@ -34,7 +35,15 @@ ELECTION_WAIT_S = 1.0  # the longest one process waits for another's choice to f
 
 
 # ------------------------------------------------------------------------------------------------ locks
+_BUSY = {errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, errno.EDEADLK}
+
+
+class LockingUnavailable(OSError):
+    """The file system of the state directory cannot lock (some network mounts): nobody can be elected."""
+
+
 def _try_lock(fd: int) -> bool:
+    """True when locked, False when another holder has it; LockingUnavailable when locks do not work here."""
     try:
         if os.name == "nt":  # pragma: no cover - exercised on Windows only
             import msvcrt
@@ -45,8 +54,10 @@ def _try_lock(fd: int) -> bool:
 
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return True
-    except OSError:
-        return False
+    except OSError as error:
+        if error.errno in _BUSY:
+            return False
+        raise LockingUnavailable(error.errno, f"file locks do not work here: {error.strerror}") from error
 
 
 @dataclass
@@ -85,7 +96,12 @@ class OwnedLock:
                 except FileNotFoundError:
                     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                     continue
-                if not _try_lock(fd):
+                try:
+                    locked = _try_lock(fd)
+                except LockingUnavailable:
+                    os.close(fd)
+                    raise
+                if not locked:
                     os.close(fd)
                     return None
                 try:
@@ -114,12 +130,14 @@ class OwnedLock:
             if held.count > 0:
                 return
             del _held[self._key]
-            try:  # removed while still locked, so the next claimant never locks a stale file
-                if os.path.samestat(os.fstat(held.fd), os.stat(held.path)):
-                    os.unlink(held.path)
-            except OSError:
-                pass
-            os.close(held.fd)
+            os.close(held.fd)  # the file stays for the job's next run; sweep() removes old jobs' folders
+
+
+def _try_lock_quietly(fd: int) -> bool:
+    try:
+        return _try_lock(fd)
+    except LockingUnavailable:
+        return True  # device locks will say so; waiting here would not help
 
 
 class _Election:
@@ -136,7 +154,7 @@ class _Election:
             logger.debug("election lock unavailable (%s); device locks alone decide", error)
             return self
         deadline = time.monotonic() + ELECTION_WAIT_S
-        while not _try_lock(fd):
+        while not _try_lock_quietly(fd):
             if time.monotonic() > deadline:
                 logger.debug("another process holds the election lock; device locks alone decide")
                 os.close(fd)
@@ -221,6 +239,76 @@ def _default_state_dir() -> Path:
     from codecarbon.support.statedir import state_dir
 
     return state_dir("jobs")
+
+
+SWEEP_AFTER_S = 7 * 24 * 3600  # a job's folder untouched this long, with no lock held in it, is removed
+SWEEP_LIMIT = 16  # folders looked at per sweep, so one start never pays for years of old jobs
+
+
+def _lock_names(sources: Sequence[EnergySource]) -> list[str]:
+    names = ["election.lock", "host.lock"]
+    for source in sources:
+        if source.component == "gpu":
+            names += [_file_name(device_key(d)) for d in _devices(source) or []]
+    return names
+
+
+def prepare(sources: Sequence[EnergySource], job: Any, state_dir: Optional[Path] = None) -> None:
+    """Off the user's thread (the tracker's warm-up): create the job's folder and lock files, so that start()
+    only opens and locks them; then sweep old jobs' folders. Never raises."""
+    if not getattr(job, "in_job", False):
+        return
+    try:
+        base = Path(state_dir) if state_dir is not None else _default_state_dir()
+        folder = base / job.host_key()
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for name in _lock_names(sources):
+            path = folder / name
+            if not path.exists():
+                os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        sweep(base, keep=folder)
+    except Exception as error:
+        logger.debug("could not prepare the job's lock files: %s", error)
+
+
+def sweep(base: Path, keep: Optional[Path] = None, max_age_s: float = SWEEP_AFTER_S) -> int:
+    """Remove old jobs' folders whose locks nobody holds; returns how many were removed."""
+    removed = 0
+    now = time.time()
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return 0
+    looked = 0
+    for entry in entries:
+        if looked >= SWEEP_LIMIT:
+            break
+        try:
+            if not entry.is_dir(follow_symlinks=False) or (keep is not None and entry.path == str(keep)) or \
+                    now - entry.stat(follow_symlinks=False).st_mtime < max_age_s:
+                continue
+        except OSError:
+            continue
+        looked += 1
+        if _remove_if_free(Path(entry.path)):
+            removed += 1
+    return removed
+
+
+def _remove_if_free(folder: Path) -> bool:
+    try:
+        for path in folder.iterdir():
+            fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+            try:
+                if not _try_lock(fd):
+                    return False  # a process of that job still runs
+                os.unlink(path)  # while locked: a late claimant notices and locks a new file
+            finally:
+                os.close(fd)
+        folder.rmdir()
+        return True
+    except OSError:
+        return False
 
 
 def claim(sources: Sequence[EnergySource], job: Any, state_dir: Optional[Path] = None, *,
