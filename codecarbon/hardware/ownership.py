@@ -335,8 +335,18 @@ def claim(sources: Sequence[EnergySource], job: Any, state_dir: Optional[Path] =
 
 
 def _choose(sources: list[EnergySource], directory: Path, tracking_mode: str) -> Claim:
-    process_mode = tracking_mode == "process"
     locks: list[OwnedLock] = []
+    try:
+        return _choose_locked(sources, directory, tracking_mode, locks)
+    except BaseException:
+        for lock in locks:  # a half-made choice owns nothing
+            lock.release()
+        raise
+
+
+def _choose_locked(sources: list[EnergySource], directory: Path, tracking_mode: str,
+                   locks: list[OwnedLock]) -> Claim:
+    process_mode = tracking_mode == "process"
     kept: list[EnergySource] = []
     host_lock: Optional[OwnedLock] = None
     device_less = [s for s in sources if s.component != "gpu" or _devices(s) is None]
