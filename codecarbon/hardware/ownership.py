@@ -48,7 +48,7 @@ def _try_lock(fd: int) -> bool:
         if os.name == "nt":  # pragma: no cover - exercised on Windows only
             import msvcrt
 
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
         else:
             import fcntl
 
