@@ -42,7 +42,7 @@ def test_usa_without_region_uses_the_country_figure():
 def test_us_state_by_name_or_code(region):
     location = resolve_offline_location("USA", region)
     assert location.region == "california"
-    assert intensity_of("USA", region) == Intensity(205.269, "egrid-2016", 2016)
+    assert intensity_of("USA", region) == Intensity(179.064, "egrid-2023", 2023)
 
 
 def test_canadian_province_any_case_and_accents():
@@ -53,7 +53,8 @@ def test_canadian_province_any_case_and_accents():
 
 
 def test_nordic_zone_is_a_region_of_its_country():
-    assert intensity_of("SWE", "SE2") == Intensity(18.0, "entsoe-nordic", 2024)
+    assert intensity_of("SWE", "SE2") == Intensity(25.7, "entsoe-nordic", 2025)
+    assert intensity_of("NOR", "no4") == Intensity(51.7, "entsoe-nordic", 2025)
     assert intensity_of("FIN", "fi") == Intensity(72.0, "entsoe-nordic", 2025)
 
 
@@ -74,8 +75,10 @@ def test_gcp_region_uses_the_cloud_table():
 
 
 def test_cloud_region_in_another_country_than_given_warns_and_uses_cloud(codecarbon_log):
-    location = resolve_offline_location("DEU", cloud_provider="gcp", cloud_region="us-west1")
-    assert location.country_iso_code == "DEU"
+    location = resolve_offline_location("DEU", "bayern", cloud_provider="gcp", cloud_region="us-west1")
+    # The cloud region decides the intensity, so the location columns are the region's.
+    assert (location.country_iso_code, location.country_name, location.region) == ("USA", "USA", "Oregon")
+    assert location.country_2letter_iso_code == "US" and location.on_cloud == "Y"
     assert IntensityResolver(location).current().source == "gcp-region-carbon"
     assert any(r.levelno == logging.WARNING and "us-west1" in r.getMessage() for r in codecarbon_log.records)
 

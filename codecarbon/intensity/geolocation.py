@@ -156,6 +156,12 @@ def _location(geo: Optional[dict[str, Any]], cloud: Optional[tuple[str, str]]) -
         log_once(f"intensity.cloud-detected.{provider}.{cloud_region}", logging.INFO,
                  "Running on %s region %s, which has no figure in the bundled cloud table; the grid of the "
                  "location is used.", provider, cloud_region)
+    if record is not None and provider and cloud_region:  # the cloud region decides: its place is the row's
+        from codecarbon.intensity.location import cloud_location
+
+        same_country = geo is not None and geo["iso3"] == record["iso3"]  # else the coordinates are elsewhere
+        return cloud_location(provider, cloud_region, record, latitude=geo["latitude"] if same_country else None,
+                              longitude=geo["longitude"] if same_country else None)
     if geo is not None:
         iso3 = geo["iso3"]
         known = tables.is_iso_country(iso3)
