@@ -138,7 +138,7 @@ SOURCES: dict[str, dict[str, Any]] = {
     },
     "cloud-impact": {
         "title": "Cloud region carbon intensity as compiled in the CodeCarbon repository from providers' "
-                 "published region data",
+                 "published region data (Google's 2023 figures); used where no newer Google figure exists",
         "url": "https://github.com/mlco2/codecarbon",
         "licence": "MIT",
     },
@@ -340,6 +340,9 @@ def build(reference: Path) -> dict[str, Any]:
     nordic_source = nordic.get("metadata", {}).get("source")
     if nordic_source:
         sources["entsoe-nordic"]["title"] = f"Nordic bidding-zone emission factors: {nordic_source}"
+    nordic_years = {row.get("year") for row in nordic.get("data", {}).values()}
+    if len(nordic_years) == 1 and None not in nordic_years:
+        sources["entsoe-nordic"]["year"] = nordic_years.pop()
     gcp_year, _ = _latest_gcp_figures(reference)
     if gcp_year:
         sources["gcp-region-carbon"]["year"] = gcp_year

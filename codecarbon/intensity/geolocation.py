@@ -151,7 +151,7 @@ class _Probes:
 
 def _location(geo: Optional[dict[str, Any]], cloud: Optional[tuple[str, str]]) -> Location:
     provider, cloud_region = cloud if cloud else (None, None)
-    record = tables.cloud_region(provider, cloud_region) if cloud else None
+    record = tables.cloud_region(*cloud) if cloud else None
     if cloud and record is None:
         log_once(f"intensity.cloud-detected.{provider}.{cloud_region}", logging.INFO,
                  "Running on %s region %s, which has no figure in the bundled cloud table; the grid of the "
@@ -159,9 +159,9 @@ def _location(geo: Optional[dict[str, Any]], cloud: Optional[tuple[str, str]]) -
     if record is not None and provider and cloud_region:  # the cloud region decides: its place is the row's
         from codecarbon.intensity.location import cloud_location
 
-        same_country = geo is not None and geo["iso3"] == record["iso3"]  # else the coordinates are elsewhere
-        return cloud_location(provider, cloud_region, record, latitude=geo["latitude"] if same_country else None,
-                              longitude=geo["longitude"] if same_country else None)
+        near = geo if geo is not None and geo["iso3"] == record["iso3"] else None  # else the IP is elsewhere
+        return cloud_location(provider, cloud_region, record, latitude=near["latitude"] if near else None,
+                              longitude=near["longitude"] if near else None)
     if geo is not None:
         iso3 = geo["iso3"]
         known = tables.is_iso_country(iso3)
