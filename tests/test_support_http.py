@@ -100,7 +100,7 @@ def test_an_endless_answer_is_cut_at_the_size_cap() -> None:
 def test_a_slow_drip_body_is_cut_at_the_overall_deadline() -> None:
     with raw_server(dripping_body) as (address, _):
         started = time.monotonic()
-        with pytest.raises(http.HttpError, match="within 0.6 s"):
+        with pytest.raises(http.HttpError, match="timed out .no complete answer within 0.6 s"):
             http.request("GET", f"http://{address}/", timeout_s=0.6)
         assert time.monotonic() - started < 5  # far below the 100 s the drip would take
 

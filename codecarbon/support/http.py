@@ -272,8 +272,8 @@ def http_client_transport(prepared: PreparedRequest) -> Response:
             raise
         except Exception as error:
             if watchdog.fired or isinstance(error, TimeoutError):
-                raise HttpError(f"{redact_url(prepared.url)}: no complete answer within "
-                                f"{prepared.timeout_s:g} s") from None
+                raise HttpError(f"{redact_url(prepared.url)}: timed out (no complete answer within "
+                                f"{prepared.timeout_s:g} s)") from None
             raise
         finally:
             connection.close()
