@@ -175,10 +175,9 @@ def _location(geo: Optional[dict[str, Any]], cloud: Optional[tuple[str, str]]) -
             latitude=geo["latitude"], longitude=geo["longitude"],
             country_2letter_iso_code=geo["iso2"] or (tables.alpha2_of(iso3) if known else None),
         )
-    iso3 = record["iso3"] if record else None
-    return Location(country_iso_code=iso3, country_name=country_name_of(iso3), region=None,
-                    cloud_provider=provider, cloud_region=cloud_region, on_cloud="Y" if cloud else "N",
-                    country_2letter_iso_code=tables.alpha2_of(iso3) if iso3 else None)
+    # No geolocation and no known cloud region: the place is unknown (an unlisted cloud region is still named).
+    return Location(country_iso_code=None, country_name=None, region=None, cloud_provider=provider,
+                    cloud_region=cloud_region, on_cloud="Y" if cloud else "N")
 
 
 def detect_online_location(timeout_s: float = 1.0) -> Location:
