@@ -24,7 +24,7 @@ from codecarbon.output_methods.delivery import (
     redact_url,
 )
 from codecarbon.output_methods.emissions_data import EmissionsData
-from codecarbon.output_methods.metrics import all_labelnames, label_value
+from codecarbon.output_methods.metrics import all_labelnames, label_value, labelnames  # noqa: F401 - old code reads labelnames here
 
 try:  # module-level names kept for code that patches them; None when the extra is not installed
     from prometheus_client.exposition import basic_auth_handler, delete_from_gateway, push_to_gateway
