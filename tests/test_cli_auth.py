@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from codecarbon.cli import auth
 from codecarbon.cli.config_file import read_section
 from codecarbon.cli.main import main
 from tests.fakes.idp import FakeCodeCarbonApi, FakeIdentityProvider
-from tests.fakes.servers import refused_url
+from tests.fakes.servers import refused_url, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 POSIX = hasattr(os, "getuid")
@@ -62,8 +63,15 @@ def browse(url: str, before: str | None = None) -> int:
     answer = requests.get(url, allow_redirects=False, timeout=10)
     assert answer.status_code == 302, answer.text
     location = answer.headers["Location"]
+    port = int(location.split(":")[2].split("/")[0])
+    if before == "idle-connection":  # a browser's speculative pre-connection that never sends a request
+        idle = socket.create_connection(("127.0.0.1", port))
+        try:
+            return requests.get(location, timeout=3).status_code
+        finally:
+            idle.close()
     if before is not None:  # something else on this machine hits the callback first
-        requests.get(before.format(port=location.split(":")[2].split("/")[0]), timeout=10)
+        requests.get(before.format(port=port), timeout=10)
     return requests.get(location, timeout=10).status_code
 
 
@@ -168,6 +176,30 @@ def test_a_callback_with_another_state_is_ignored(idp: FakeIdentityProvider, hom
     assert result.path.is_file()
     (exchange,) = [r for r in idp.received("/token") if r["grant_type"] == ["authorization_code"]]
     assert exchange["code"] != ["planted"]
+
+
+def test_an_idle_connection_to_the_listener_does_not_stall_the_login(idp: FakeIdentityProvider,
+                                                                      monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(auth._CallbackHandler, "timeout", 0.5)
+    seen: list[str] = []
+    result = auth.login(auth.AuthSettings(idp.well_known_url, "codecarbon-cli"), port=0, wait_s=20,
+                        open_browser=in_background_browser(seen, "idle-connection"))
+    assert result.path.is_file()
+    assert wait_until(lambda: len(seen) == 2) and seen[1] == "200"  # the browser saw the success page in time
+
+
+def test_opaque_access_tokens_live_by_their_announced_lifetime(configured: FakeIdentityProvider, home: Path,
+                                                               capsys):
+    configured.opaque_access = True
+    first = do_login(configured).access_token
+    assert first.count(".") == 0
+    capsys.readouterr()
+    assert main(["get-token"]) == 0 and capsys.readouterr().out.strip() == first
+    stored = json.loads(stored_path(home).read_text())
+    stored["token"]["expires_at"] = time.time() - 1
+    stored_path(home).write_text(json.dumps(stored))
+    assert main(["get-token"]) == 0
+    assert capsys.readouterr().out.strip() == configured.issued_access_tokens[-1] != first
 
 
 def test_discovery_must_name_the_issuer_of_its_url(idp: FakeIdentityProvider):

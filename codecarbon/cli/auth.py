@@ -330,6 +330,27 @@ def validate_access_token(raw: str, keys: Any, provider: Provider, client_id: st
     return claims
 
 
+def _looks_like_jwt(raw: str) -> bool:
+    return raw.count(".") == 2
+
+
+def checked_access_expiry(token: Mapping[str, Any], keys: Any, provider: Provider, client_id: str,
+                          min_remaining_s: float) -> float:
+    """When the access token expires, after checking it. A JWT is validated; an opaque token (some providers
+    issue them) cannot be, so only the lifetime the token endpoint gave with it counts."""
+    raw = str(token.get("access_token") or "")
+    if not raw:
+        raise TokenRejected("there is no access token")
+    if _looks_like_jwt(raw):
+        return float(validate_access_token(raw, keys, provider, client_id, min_remaining_s)["exp"])
+    expires_at = token.get("expires_at")
+    if not isinstance(expires_at, (int, float)) or isinstance(expires_at, bool):
+        raise TokenExpired("the access token's lifetime is unknown")
+    if float(expires_at) - time.time() < min_remaining_s:
+        raise TokenExpired("the access token has expired")
+    return float(expires_at)
+
+
 # ------------------------------------------------------------------------------------------- the redirect
 class _CallbackServer(HTTPServer):
     """Loopback listener for the one redirect we wait for; other requests get 404 and are ignored."""
@@ -340,6 +361,7 @@ class _CallbackServer(HTTPServer):
 
 class _CallbackHandler(BaseHTTPRequestHandler):
     server: _CallbackServer
+    timeout = 5  # a browser's idle pre-connection must not hold the one-threaded listener
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         parts = urlsplit(self.path)
@@ -436,8 +458,8 @@ def login(settings: AuthSettings, *, port: int = DEFAULT_REDIRECT_PORT,
     if not token.get("id_token"):
         raise TokenRejected("the identity provider issued no ID token")
     identity = validate_id_token(token["id_token"], keys, provider, settings.client_id, nonce=nonce)
-    access = validate_access_token(token["access_token"], keys, provider, settings.client_id, 0)
-    stored = _stored(settings, provider, token, identity, access)
+    expires_at = checked_access_expiry(token, keys, provider, settings.client_id, 0)
+    stored = _stored(settings, provider, token, identity, expires_at)
     target = save_credentials(stored, path)
     return LoginResult(target, _user_label(identity), float(stored["token"]["expires_at"]),
                        str(token["access_token"]))
@@ -481,10 +503,10 @@ def _user_label(identity: Mapping[str, Any]) -> str:
 
 
 def _stored(settings: AuthSettings, provider: Provider, token: Mapping[str, Any], identity: Mapping[str, Any],
-            access: Mapping[str, Any]) -> dict[str, Any]:
+            expires_at: float) -> dict[str, Any]:
     kept = {k: token[k] for k in ("access_token", "refresh_token", "id_token", "token_type", "scope")
             if token.get(k) is not None}
-    kept["expires_at"] = float(access["exp"])
+    kept["expires_at"] = expires_at
     return {"version": 1, "well_known_url": settings.well_known_url, "client_id": settings.client_id,
             "issuer": provider.issuer, "subject": identity.get("sub"), "user": _user_label(identity),
             "token": kept}
@@ -511,7 +533,7 @@ def access_token(settings: AuthSettings | None = None, *, path: Path | None = No
         raise AuthError("the identity provider's issuer changed since you logged in; run `codecarbon login` again")
     keys = provider_keys(provider, session, timeout_s)
     try:
-        validate_access_token(str(token.get("access_token", "")), keys, provider, wanted.client_id, min_remaining_s)
+        checked_access_expiry(token, keys, provider, wanted.client_id, min_remaining_s)
         return str(token["access_token"])
     except TokenRejected as problem:
         rejected = problem
@@ -523,7 +545,7 @@ def access_token(settings: AuthSettings | None = None, *, path: Path | None = No
     except (*_oauth_errors(), RequestException, ValueError) as error:
         raise AuthError(f"{rejected}, and refreshing it failed ({_describe(error)}); "
                         "run `codecarbon login` again") from None
-    access = validate_access_token(str(fresh.get("access_token", "")), keys, provider, wanted.client_id, 0)
+    expires_at = checked_access_expiry(fresh, keys, provider, wanted.client_id, 0)
     identity: Mapping[str, Any] = {"sub": stored.get("subject"), "preferred_username": stored.get("user")}
     if fresh.get("id_token"):
         identity = validate_id_token(fresh["id_token"], keys, provider, wanted.client_id, nonce=None,
@@ -532,7 +554,7 @@ def access_token(settings: AuthSettings | None = None, *, path: Path | None = No
     merged.setdefault("refresh_token", refresh)
     if not merged.get("id_token") and token.get("id_token"):
         merged["id_token"] = token["id_token"]
-    save_credentials(_stored(wanted, provider, merged, identity, access), path)
+    save_credentials(_stored(wanted, provider, merged, identity, expires_at), path)
     return str(fresh["access_token"])
 
 

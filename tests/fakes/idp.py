@@ -58,12 +58,14 @@ class FakeIdentityProvider:
     """``misbehave``: None, or one of "tampered", "wrong-audience", "expired", "wrong-nonce", "wrong-issuer",
     "foreign-key" (signed by another key), applied to the ID token ("...-access" variants: to the access token).
     ``access_lifetime_s`` sets the access tokens' life; ``deny`` makes /authorize answer error=access_denied;
-    ``discovery_issuer`` makes the discovery document claim another issuer."""
+    ``discovery_issuer`` makes the discovery document claim another issuer; ``opaque_access`` issues access tokens
+    that are not JWTs (as some providers do)."""
 
     access_lifetime_s: int = 600
     misbehave: str | None = None
     deny: bool = False
     discovery_issuer: str | None = None
+    opaque_access: bool = False
     user: str = "ada"
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     refresh_tokens: dict[str, str] = field(default_factory=dict)
@@ -121,6 +123,8 @@ class FakeIdentityProvider:
                 access_token = _tamper(access_token)
             else:
                 id_token = _tamper(id_token)
+        if self.opaque_access:
+            access_token = secrets.token_urlsafe(32)
         refresh = secrets.token_urlsafe(24)
         with self.lock:
             self.refresh_tokens[refresh] = self.user
