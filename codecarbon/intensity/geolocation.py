@@ -15,8 +15,9 @@ from collections.abc import Callable
 from typing import Any, Optional
 
 from codecarbon.external.logger import log_once, logger
-from codecarbon.intensity import _http, tables
+from codecarbon.intensity import tables
 from codecarbon.intensity.location import Location, country_name_of
+from codecarbon.support import http as _http
 
 GEOJS_URL = "https://get.geojs.io/v1/ip/geo.json"
 IPINFO_URL = "https://ipinfo.io/json"
@@ -84,7 +85,8 @@ def geo_by_ip(timeout_s: float) -> Optional[dict[str, Any]]:
 
 def cloud_from_gcp(timeout_s: float) -> Optional[tuple[str, str]]:
     """("gcp", region) from the instance's zone, e.g. projects/1/zones/europe-west1-b → europe-west1."""
-    answer = _http.request(METADATA_BASE + _GCP_ZONE_PATH, timeout_s=timeout_s, headers={"Metadata-Flavor": "Google"})
+    answer = _http.request("GET", METADATA_BASE + _GCP_ZONE_PATH, timeout_s=timeout_s,
+                           headers={"Metadata-Flavor": "Google"}).raise_for_status()
     if answer.headers.get("metadata-flavor", "").lower() != "google":
         return None  # something else answered at that address
     zone = answer.body.decode("utf-8", "replace").strip().rsplit("/", 1)[-1]
@@ -96,8 +98,8 @@ def cloud_from_aws(timeout_s: float) -> Optional[tuple[str, str]]:
     """("aws", region) from the instance identity document; IMDSv2 token first, IMDSv1 if that is refused."""
     headers = {}
     try:
-        token = _http.request(METADATA_BASE + _AWS_TOKEN_PATH, timeout_s=timeout_s, method="PUT",
-                              headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+        token = _http.request("PUT", METADATA_BASE + _AWS_TOKEN_PATH, timeout_s=timeout_s,
+                              headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}).raise_for_status()
         headers["X-aws-ec2-metadata-token"] = token.body.decode("ascii", "replace").strip()
     except _http.HttpError as error:
         if error.status is None:
