@@ -1,16 +1,13 @@
 """The CodeCarbon API calls the CLI makes: create an experiment (`init`), check a login, list organizations,
 create a project API key (`test-api`, `get-token`).
 
-Standard library only (urllib), bounded in time; every failure becomes ApiUnavailable with a readable reason, so
-the command can fall back to a local id instead of showing a traceback.
+Through the package's one HTTP client (support/http.py), bounded in time; every failure becomes ApiUnavailable
+with a readable reason, so the command can fall back to a local id instead of showing a traceback.
 """
 
 from __future__ import annotations
 
-import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from datetime import datetime, timezone
 from typing import Any
 
@@ -41,51 +38,37 @@ def experiment_request_body(project_id: str, country_iso_code: str | None = None
     }
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect would carry our Authorization header to wherever it points: answer it as an error instead."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
-
-
 def _call(method: str, api_endpoint: str, path: str, *, body: dict | None = None, api_key: str | None = None,
           bearer_token: str | None = None, timeout_s: float = 5.0) -> tuple[str, Any]:
     """One bounded request to the API; returns (url, decoded JSON answer) or raises ApiUnavailable.
 
     A login token goes as ``Authorization: Bearer``, an API key as ``x-api-token``; neither ever appears in a
-    message.
+    message, and no redirect is followed (it would carry them elsewhere).
     """
+    from codecarbon.support.http import HttpError, redact_url, request
+
     url = api_endpoint.rstrip("/") + path
+    shown = redact_url(url)
     headers = {"Accept": "application/json"}
-    data = None
-    if body is not None:
-        headers["Content-Type"] = "application/json"
-        data = json.dumps(body).encode("utf-8")
     if api_key:
         headers["x-api-token"] = api_key
     if bearer_token:
         headers["Authorization"] = f"Bearer {bearer_token}"
-    request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
-        with _OPENER.open(request, timeout=timeout_s) as response:
-            status = response.status
-            payload = response.read(1_000_000)
-    except urllib.error.HTTPError as error:
-        if error.code in (401, 403):
-            raise ApiRefused(f"{url} refused the credentials (HTTP {error.code})") from None
-        raise ApiUnavailable(f"{url} answered HTTP {error.code} {error.reason}") from None
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        reason = getattr(error, "reason", error)
-        raise ApiUnavailable(f"{url} could not be reached ({reason})") from None
-    if not 200 <= status < 300:
-        raise ApiUnavailable(f"{url} answered HTTP {status}")
+        response = request(method, url, json=body, headers=headers, timeout_s=timeout_s,
+                           max_body_bytes=1_000_000)
+    except HttpError as error:
+        raise ApiUnavailable(f"{shown} could not be reached ({error})") from None
+    if response.status in (401, 403):
+        raise ApiRefused(f"{shown} refused the credentials (HTTP {response.status})")
+    if not response.ok:
+        raise ApiUnavailable(f"{shown} answered HTTP {response.status}")
+    if not response.body:
+        return shown, None
     try:
-        return url, json.loads(payload) if payload else None
-    except ValueError:
-        raise ApiUnavailable(f"{url} did not answer JSON") from None
+        return shown, response.json()
+    except HttpError:
+        raise ApiUnavailable(f"{shown} did not answer JSON") from None
 
 
 def create_experiment(api_endpoint: str, body: dict, *, api_key: str | None = None,

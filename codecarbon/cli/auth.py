@@ -136,45 +136,23 @@ def _private_directory(path: Path) -> None:
 
 
 def save_credentials(data: Mapping[str, Any], path: Path | None = None) -> Path:
-    """Write ``data`` as JSON, 0600, atomically: an O_EXCL|O_NOFOLLOW temporary file renamed over the target.
+    """Write ``data`` as JSON, 0600, atomically (support/files.py: an O_EXCL|O_NOFOLLOW temporary file renamed
+    over the target, so a link planted at the target is replaced, never written through)."""
+    from codecarbon.support.files import atomic_write
 
-    The rename replaces the directory entry itself, so a link planted at the target is replaced, never followed.
-    """
     target = path or credentials_path()
     _private_directory(target.parent)
-    payload = json.dumps(dict(data), indent=2, sort_keys=True).encode("utf-8")
-    temporary = target.parent / f".{target.name}.{secrets.token_hex(8)}.tmp"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    descriptor = os.open(temporary, flags, 0o600)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-    if hasattr(os, "O_DIRECTORY"):
-        try:
-            directory = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
-        except OSError:
-            pass
+    atomic_write(target, json.dumps(dict(data), indent=2, sort_keys=True).encode("utf-8"), mode=0o600, fsync=True)
     return target
 
 
 def load_credentials(path: Path | None = None) -> dict[str, Any] | None:
     """The stored credentials, or None when there are none. Never follows a link; tightens loose permissions."""
+    from codecarbon.support.files import open_no_follow
+
     target = path or credentials_path()
     try:
-        descriptor = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+        descriptor = open_no_follow(target, os.O_RDONLY)
     except FileNotFoundError:
         return None
     except OSError as error:
@@ -426,7 +404,6 @@ def login(settings: AuthSettings, *, port: int = DEFAULT_REDIRECT_PORT,
     """Sign in through the browser and keep the validated tokens; nothing is stored unless every check passed."""
     require_login_libraries()
     from authlib.common.security import generate_token
-    from requests import RequestException
 
     session = _session(settings.client_id)
     provider = discover(settings, session, timeout_s)
@@ -452,7 +429,7 @@ def login(settings: AuthSettings, *, port: int = DEFAULT_REDIRECT_PORT,
     try:
         token = session.fetch_token(provider.token_endpoint, grant_type="authorization_code", code=code,
                                     code_verifier=verifier, timeout=timeout_s)
-    except (*_oauth_errors(), RequestException, ValueError) as error:
+    except _token_endpoint_failures() as error:
         raise AuthError(f"the identity provider did not issue tokens: {_describe(error)}") from None
     keys = provider_keys(provider, session, timeout_s)
     if not token.get("id_token"):
@@ -482,12 +459,13 @@ def print_url_only(url: str) -> None:
     print(url, file=sys.stderr, flush=True)
 
 
-def _oauth_errors() -> tuple[type[Exception], ...]:
-    """What authlib raises for an error answer of the token endpoint (its requests client and its core)."""
+def _token_endpoint_failures() -> tuple[type[Exception], ...]:
+    """What a token request raises: authlib's errors (its requests client and its core), no answer, bad JSON."""
     from authlib.integrations.base_client import OAuthError
     from authlib.oauth2 import OAuth2Error
+    from requests import RequestException
 
-    return OAuthError, OAuth2Error
+    return OAuthError, OAuth2Error, RequestException, ValueError
 
 
 def _describe(error: BaseException) -> str:
@@ -517,7 +495,6 @@ def access_token(settings: AuthSettings | None = None, *, path: Path | None = No
                  timeout_s: float = 10.0, min_remaining_s: float = MIN_REMAINING_S) -> str:
     """A validated access token with some life left, refreshed with the refresh token (and re-stored) if needed."""
     require_login_libraries("codecarbon get-token")
-    from requests import RequestException
 
     stored = load_credentials(path)
     if stored is None:
@@ -542,7 +519,7 @@ def access_token(settings: AuthSettings | None = None, *, path: Path | None = No
         raise AuthError(f"{rejected} and there is no refresh token; run `codecarbon login` again")
     try:
         fresh = session.refresh_token(provider.token_endpoint, refresh_token=refresh, timeout=timeout_s)
-    except (*_oauth_errors(), RequestException, ValueError) as error:
+    except _token_endpoint_failures() as error:
         raise AuthError(f"{rejected}, and refreshing it failed ({_describe(error)}); "
                         "run `codecarbon login` again") from None
     expires_at = checked_access_expiry(fresh, keys, provider, wanted.client_id, 0)
