@@ -165,8 +165,9 @@ def test_login_rejects_a_faulty_token_and_stores_nothing(idp: FakeIdentityProvid
 
 def test_a_refused_sign_in_says_why_and_stores_nothing(idp: FakeIdentityProvider, home: Path):
     idp.deny = True
-    with pytest.raises(auth.AuthError, match="The user said no"):
+    with pytest.raises(auth.AuthError, match="The user said no") as refused:
         do_login(idp)
+    assert "\x1b" not in str(refused.value)  # the provider's text cannot drive the terminal
     assert not stored_path(home).exists()
 
 

@@ -422,7 +422,7 @@ def login(settings: AuthSettings, *, port: int = DEFAULT_REDIRECT_PORT,
         server.server_close()
     if "error" in query:
         reason = (query.get("error_description") or query["error"])[0]
-        raise AuthError(f"the identity provider refused the sign-in: {reason[:200]}")
+        raise AuthError(f"the identity provider refused the sign-in: {_printable(reason)}")
     code = (query.get("code") or [""])[0]
     if not code:
         raise AuthError("the sign-in answer carried no authorization code")
@@ -468,9 +468,14 @@ def _token_endpoint_failures() -> tuple[type[Exception], ...]:
     return OAuthError, OAuth2Error, RequestException, ValueError
 
 
+def _printable(text: object, limit: int = 200) -> str:
+    """Provider-supplied text reaches the terminal: no control characters (escape sequences), bounded length."""
+    return "".join(c if c.isprintable() else "?" for c in str(text))[:limit]
+
+
 def _describe(error: BaseException) -> str:
     text = getattr(error, "description", None) or getattr(error, "error", None) or str(error)
-    return f"{type(error).__name__}: {str(text)[:200]}"
+    return f"{type(error).__name__}: {_printable(text)}"
 
 
 def _user_label(identity: Mapping[str, Any]) -> str:

@@ -169,7 +169,7 @@ class FakeIdentityProvider:
         answer: dict[str, str] = {"state": query.get("state", "")}
         if self.deny:
             answer["error"] = "access_denied"
-            answer["error_description"] = "The user said no"
+            answer["error_description"] = "The user said no\x1b[2J"
         elif query.get("response_type") != "code" or query.get("code_challenge_method") != "S256" \
                 or len(query.get("code_challenge", "")) < 43 or "openid" not in query.get("scope", "").split():
             answer["error"] = "invalid_request"
