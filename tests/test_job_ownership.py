@@ -170,3 +170,28 @@ def test_the_election_keeps_one_small_file_per_device_in_the_jobs_folder(tmp_pat
     result = claim(hardware.sources, detect_job(JOB_ENV), tmp_path / "state")
     assert len(list((tmp_path / "state" / detect_job(JOB_ENV).host_key()).iterdir())) == 4  # election, host, 2
     result.release()
+
+
+def test_amd_gpus_are_owned_by_uuid_too(tmp_path: Path) -> None:
+    from codecarbon.hardware.gpus import detect_gpus
+    from tests.fakes.fake_amdsmi import FakeAmdGpu, FakeAmdSmi
+    from tests.fakes.fake_pynvml import NVML_ERROR_DRIVER_NOT_LOADED
+
+    uuids = [f"{i:02x}ff74a1-0000-1000-80e8-8bbdb8ff4e{i:02x}" for i in range(2)]
+    gpus = [FakeAmdGpu(uuid=u, counter_resolution=1.0) for u in uuids]
+    inventory = detect_gpus(None, environ={}, nvml=FakeNVML(init_error=NVML_ERROR_DRIVER_NOT_LOADED),
+                            amdsmi=FakeAmdSmi(gpus))
+    state = tmp_path / "state"
+    child = hold_in_child(state, f"gpu-{uuids[0]}.lock")
+    try:
+        result = claim(inventory.sources, detect_job(JOB_ENV), state)
+        assert result.attribution == "cpu=none;gpu=1;ram=none"
+        (source,) = result.sources
+        source.open()
+        gpus[0].advance(500.0)
+        gpus[1].advance(20.0)
+        assert source.read_joules() == pytest.approx(20.0)
+        result.release()
+    finally:
+        child.kill()
+        child.communicate()
