@@ -22,6 +22,9 @@ pytestmark = pytest.mark.skipif(sys.platform.startswith("win"), reason="shell sc
 
 @pytest.fixture
 def mac(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict:
+    import codecarbon.external.logger as logger_module
+
+    monkeypatch.setattr(logger_module, "_said_once", set())  # what this simulation logs once stays here
     tools = tmp_path / "bin"
     tools.mkdir()
     log = tmp_path / "calls"

@@ -32,6 +32,9 @@ class FakeWindows:
 
 @pytest.fixture
 def windows(monkeypatch: pytest.MonkeyPatch) -> FakeWindows:
+    import codecarbon.external.logger as logger_module
+
+    monkeypatch.setattr(logger_module, "_said_once", set())  # what this simulation logs once stays here
     state = FakeWindows()
 
     class Key:

@@ -394,8 +394,9 @@ class ProcessTreeMeter:
 
     #: Finding descendants scans every pid on the machine (milliseconds); the list is refreshed at most this
     #: often. A child found late still counts all its CPU time (a new key counts in full), and one that exits
-    #: between scans is counted through its reaper's children times, so a slower scan loses nothing.
-    RESCAN_S = 5.0
+    #: between scans is counted through its reaper's children times. Not slower: time that arrives late lands
+    #: in one tick, where the share is capped at the machine's busy time, so late is partly lost energy.
+    RESCAN_S = 1.0
     #: readings a credit waits for its ancestor's children times to rise (the reap may land between our reads)
     CREDIT_READINGS = 2
 
