@@ -13,7 +13,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable
-from typing import Optional
+from typing import Any, Optional
 
 from codecarbon.external.logger import logger
 from codecarbon.intensity.types import Intensity
@@ -56,7 +56,7 @@ class ElectricityMapsFeed:
                  country_code: Optional[str] = None, url: Optional[str] = None, timeout_s: Optional[float] = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._token = token
-        self._where = {"latitude": latitude, "longitude": longitude, "country_code": country_code}
+        self._where: dict[str, Any] = {"latitude": latitude, "longitude": longitude, "country_code": country_code}
         self._url = url or ELECTRICITYMAPS_URL
         self._timeout_s = TIMEOUT_S if timeout_s is None else float(timeout_s)
         self._clock = clock

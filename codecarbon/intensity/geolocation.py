@@ -153,11 +153,17 @@ class _Probes:
 
 def _location(geo: Optional[dict[str, Any]], cloud: Optional[tuple[str, str]]) -> Location:
     provider, cloud_region = cloud if cloud else (None, None)
-    record = tables.cloud_region(provider, cloud_region) if cloud else None
+    record = tables.cloud_region(*cloud) if cloud else None
     if cloud and record is None:
         log_once(f"intensity.cloud-detected.{provider}.{cloud_region}", logging.INFO,
                  "Running on %s region %s, which has no figure in the bundled cloud table; the grid of the "
                  "location is used.", provider, cloud_region)
+    if record is not None and provider and cloud_region:  # the cloud region decides: its place is the row's
+        from codecarbon.intensity.location import cloud_location
+
+        near = geo if geo is not None and geo["iso3"] == record["iso3"] else None  # else the IP is elsewhere
+        return cloud_location(provider, cloud_region, record, latitude=near["latitude"] if near else None,
+                              longitude=near["longitude"] if near else None)
     if geo is not None:
         iso3 = geo["iso3"]
         known = tables.is_iso_country(iso3)
@@ -169,10 +175,9 @@ def _location(geo: Optional[dict[str, Any]], cloud: Optional[tuple[str, str]]) -
             latitude=geo["latitude"], longitude=geo["longitude"],
             country_2letter_iso_code=geo["iso2"] or (tables.alpha2_of(iso3) if known else None),
         )
-    iso3 = record["iso3"] if record else None
-    return Location(country_iso_code=iso3, country_name=country_name_of(iso3), region=None,
-                    cloud_provider=provider, cloud_region=cloud_region, on_cloud="Y" if cloud else "N",
-                    country_2letter_iso_code=tables.alpha2_of(iso3) if iso3 else None)
+    # No geolocation and no known cloud region: the place is unknown (an unlisted cloud region is still named).
+    return Location(country_iso_code=None, country_name=None, region=None, cloud_provider=provider,
+                    cloud_region=cloud_region, on_cloud="Y" if cloud else "N")
 
 
 def detect_online_location(timeout_s: float = 1.0) -> Location:

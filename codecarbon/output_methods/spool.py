@@ -2,8 +2,8 @@
 
 Why here and not in ``output_dir``: the user's folders hold only what the outputs wrote. Each endpoint has a key
 (the output kind and a hash of what identifies the endpoint); each save writes a new file
-``<state>/undelivered/<key>.<time>.<random>.jsonl``, created 0600 with O_EXCL and O_NOFOLLOW, so two processes
-never write into one file and a planted link is never followed. A reader takes files by renaming them
+``<state>/undelivered/<key>.<time>.<random>.jsonl``, created 0600 with O_EXCL and O_NOFOLLOW
+(:mod:`codecarbon.support.files`), so two processes never write into one file and a planted link is never followed. A reader takes files by renaming them
 (atomic: exactly one process gets each), so one saved payload is re-sent by one tracker only. Every line keeps the
 payload's idempotency id, so a service that already got it can tell.
 """
@@ -19,13 +19,29 @@ from pathlib import Path
 from typing import Any, Optional
 
 from codecarbon.external.logger import logger
+from codecarbon.support import files
 
 SUBDIR = "undelivered"
 _CLAIMED = ".claimed"
-_OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+MAX_FILE_BYTES = 64 * 1024 * 1024  # a spool file larger than this is not ours to load into memory
 
 
 @dataclass(frozen=True)
+class SpooledPayload:
+    """One undelivered payload: ``id`` is its idempotency id, sent again unchanged."""
+
+    id: str
+    run_id: str
+    payload: dict[str, Any]
+
+
+def spool_root() -> Path:
+    """``<state dir>/undelivered``, created 0700 on first use."""
+    from codecarbon.support.statedir import state_dir
+
+    return state_dir(SUBDIR)
+
+
 class SpooledPayload:
     """One undelivered payload: ``id`` is its idempotency id, sent again unchanged."""
 
@@ -82,9 +98,7 @@ class Spool:
         """Write ``items`` to a new file of this key and return its path (OSError when that is impossible)."""
         lines = "".join(json.dumps({"id": i.id, "run_id": i.run_id, "payload": i.payload},
                                    allow_nan=False, default=str) + "\n" for i in items)
-        path = self.folder / f"{self.key}.{time.time_ns():020d}.{uuid.uuid4().hex[:12]}.jsonl"
-        _write_private(path, lines.encode("utf-8"))
-        return path
+        return files.unique_file(self.folder, f"{self.key}.{time.time_ns():020d}.", ".jsonl", lines.encode("utf-8"))
 
     def files(self) -> list[Path]:
         """This key's unclaimed files, oldest first."""
@@ -106,12 +120,14 @@ class Spool:
             except OSError:
                 continue  # another process took it first
             try:
-                with open(claimed, encoding="utf-8") as handle:
-                    for line in handle:
-                        if line.strip():
-                            record = json.loads(line)
-                            taken.append(SpooledPayload(str(record["id"]), str(record["run_id"]),
-                                                        dict(record["payload"])))
+                text = files.read_bytes_no_follow(claimed, MAX_FILE_BYTES + 1).decode("utf-8")
+                if len(text) > MAX_FILE_BYTES:
+                    raise ValueError(f"larger than {MAX_FILE_BYTES} bytes")
+                for line in text.splitlines():
+                    if line.strip():
+                        record = json.loads(line)
+                        taken.append(SpooledPayload(str(record["id"]), str(record["run_id"]),
+                                                    dict(record["payload"])))
                 os.unlink(claimed)
             except (OSError, ValueError, KeyError, TypeError) as error:
                 logger.error("could not read undelivered payloads in %s (%s); the file is left as it is",
@@ -126,13 +142,12 @@ class Spool:
         except OSError:
             return  # already taken by a reader: the service sees the same idempotency id again
         try:
-            with open(claimed, encoding="utf-8") as handle:
-                lines = handle.readlines()
+            lines = files.read_bytes_no_follow(claimed, MAX_FILE_BYTES).decode("utf-8").splitlines(keepends=True)
             kept = [line for line in lines if _line_id(line) != item_id]
             if kept:
-                _write_private(path, "".join(kept).encode("utf-8"))
+                files.atomic_write(path, "".join(kept), 0o600)
             os.unlink(claimed)
-        except OSError:
+        except (OSError, UnicodeDecodeError):
             try:
                 os.rename(claimed, path)
             except OSError:
