@@ -111,7 +111,7 @@ class _Item:
     future: Future = field(default_factory=Future)
     attempts: int = 0
     not_before: float = 0.0
-    delivered: bool = False
+    finished: bool = False  # delivered, or refused for good: never to be sent again
     spooled_in: Optional[Path] = None
 
 
@@ -190,11 +190,10 @@ class DeliveryQueue:
             self._draining_until = max(self._draining_until, deadline)
             _SENDER.expedite(deadline)
         wait_for_futures([i.future for i in items], timeout=max(0.0, deadline - time.monotonic()))
-        with _SENDER.cond:
-            leftovers = [i for i in items if not i.future.done()]
+        with _SENDER.cond:  # only what is still queued: a concurrent drain may be saving the rest already
+            leftovers = [i for i in items if not i.future.done() and i in self._pending]
             for item in leftovers:
-                if item in self._pending:
-                    self._pending.remove(item)
+                self._pending.remove(item)
             if self._draining_until <= deadline:
                 self._draining_until = 0.0
         if leftovers:
@@ -240,10 +239,10 @@ class DeliveryQueue:
             queued = item in self._pending
             saved_in = None
             if outcome is None:
-                item.delivered = True
-                saved_in = item.spooled_in
                 self.delivered += 1
             if outcome is None or not outcome.retryable:
+                item.finished = True
+                saved_in = item.spooled_in  # arrived (or refused for good) after it was saved: not sent again
                 if queued:
                     self._pending.remove(item)
             else:
@@ -255,10 +254,10 @@ class DeliveryQueue:
             recheck = outcome is None and self._recheck_spool
             self._recheck_spool = self._recheck_spool and not recheck
             _SENDER.cond.notify_all()
+        if saved_in is not None:
+            self.spool.forget(saved_in, item.id)
         if outcome is None:
             _resolve(item.future, True)
-            if saved_in is not None:
-                self.spool.forget(saved_in, item.id)
             if recheck:
                 self._take_spooled()
             return
@@ -290,7 +289,7 @@ class DeliveryQueue:
             late = []
             for item in items:
                 item.spooled_in = path
-                if item.delivered:
+                if item.finished:
                     late.append(item)
             self._recheck_spool = self._recheck_spool or path is not None
         for item in items:

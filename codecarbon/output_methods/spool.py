@@ -3,9 +3,10 @@
 Why here and not in ``output_dir``: the user's folders hold only what the outputs wrote. Each endpoint has a key
 (the output kind and a hash of what identifies the endpoint); each save writes a new file
 ``<state>/undelivered/<key>.<time>.<random>.jsonl``, created 0600 with O_EXCL and O_NOFOLLOW
-(:mod:`codecarbon.support.files`), so two processes never write into one file and a planted link is never followed. A reader takes files by renaming them
-(atomic: exactly one process gets each), so one saved payload is re-sent by one tracker only. Every line keeps the
-payload's idempotency id, so a service that already got it can tell.
+(:mod:`codecarbon.support.files`), so two processes never write into one file and a planted link is never
+followed. A reader takes files by renaming them (atomic: exactly one process gets each), so one saved payload is
+re-sent by one tracker only. Every line keeps the payload's idempotency id, so a service that already got it can
+tell.
 """
 
 from __future__ import annotations
@@ -40,40 +41,6 @@ def spool_root() -> Path:
     from codecarbon.support.statedir import state_dir
 
     return state_dir(SUBDIR)
-
-
-class SpooledPayload:
-    """One undelivered payload: ``id`` is its idempotency id, sent again unchanged."""
-
-    id: str
-    run_id: str
-    payload: dict[str, Any]
-
-
-def spool_root() -> Path:
-    """``<state dir>/undelivered``, created 0700 on first use."""
-    from codecarbon.support.statedir import state_dir
-
-    return state_dir(SUBDIR)
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write a new file, 0600, refusing an existing name or a link. TODO: codecarbon.support.files once on main."""
-    descriptor = os.open(path, _OPEN_FLAGS, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            written = os.write(descriptor, view)
-            view = view[written:]
-        os.fsync(descriptor)
-    except BaseException:
-        os.close(descriptor)
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-        raise
-    os.close(descriptor)
 
 
 class Spool:
