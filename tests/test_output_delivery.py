@@ -331,3 +331,15 @@ def test_a_forked_child_holds_none_of_the_parents_payloads() -> None:
         os.close(read_end)
         assert output._queue.pending == 1  # the parent still has it
     assert answer == "0 True"
+
+
+def test_an_endless_2xx_answer_counts_as_delivered_once_and_never_grows_memory() -> None:
+    from tests.test_support_http import endless_answer, raw_server
+
+    with raw_server(endless_answer) as (address, heads):
+        output = HTTPOutput(address)
+        output.out(make_record(), make_record())
+        assert output.drain(5.0) is True
+        time.sleep(0.3)
+    assert len(heads) == 1
+    assert spooled() == []

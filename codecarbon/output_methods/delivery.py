@@ -92,6 +92,8 @@ def post_json(url: str, body: Any, *, timeout_s: float, idempotency_key: str,
         answer = http.request("POST", url, json=body, headers=sent, timeout_s=timeout_s,
                               max_body_bytes=MAX_ANSWER_BYTES)
     except http.HttpError as error:
+        if error.status is not None and 200 <= error.status < 300:
+            return http.Response(error.status, {}, b"")  # accepted; only its answer was too large to read
         raise DeliveryFailed(str(error)) from None
     if not answer.ok:
         raise DeliveryFailed(f"HTTP {answer.status} from {redact_url(url)}",
