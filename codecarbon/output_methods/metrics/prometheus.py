@@ -31,7 +31,7 @@ from codecarbon.output_methods.delivery import (
 )
 from codecarbon.output_methods.emissions_data import EmissionsData
 from codecarbon.output_methods.http import check_timeout
-from codecarbon.output_methods.metrics import label_value, labelnames
+from codecarbon.output_methods.metrics import all_labelnames, label_value, labelnames  # noqa: F401 - old code reads it
 from codecarbon.support import http
 from codecarbon.support.errors import ConfigError, MissingDependencyError
 
@@ -111,8 +111,13 @@ class PrometheusOutput(BaseOutput):
         return f"PrometheusOutput(prometheus_url={redact_url(self.prometheus_url)!r}, job_name={self.job_name!r})"
 
     def grouping_key(self, data: Optional[EmissionsData] = None) -> dict[str, str]:
-        """Which gateway group this output owns (besides the job): one per machine."""
-        return {"instance": self.hostname}
+        """Which gateway group this output owns besides the job: one per machine (and per job rank, so the ranks
+        of a job on one machine do not replace each other's metrics)."""
+        key = {"instance": self.hostname}
+        for name in ("job_id", "rank"):
+            if data is not None and label_value(getattr(data, name, "")):
+                key[name] = label_value(getattr(data, name))
+        return key
 
     def out(self, total: EmissionsData, delta: EmissionsData) -> None:
         if total.run_id != self._energy_run:  # a new run counts from zero: nothing of the last run leaks in
@@ -124,7 +129,7 @@ class PrometheusOutput(BaseOutput):
         payload = {
             "op": "push",
             "grouping_key": grouping,
-            "labels": {name: label_value(getattr(total, name)) for name in labelnames},
+            "labels": {name: label_value(getattr(total, name)) for name in all_labelnames},
             "gauges": {name: _float(getattr(delta, field)) for name, (field, _) in GAUGES.items()},
             "energy_total": self._energy_total,
         }
