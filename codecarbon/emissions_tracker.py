@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
 from codecarbon._version import __version__
+from codecarbon.core.compat import TrackerCompat
 from codecarbon.core.config import load_settings, tracker_settings
 from codecarbon.core.sampler import Reading, Sampler, Window, window_between
 from codecarbon.external.logger import log_once, logger
@@ -155,7 +156,7 @@ class _Run:
     tasks: dict[str, _Task] = field(default_factory=dict)
 
 
-class BaseEmissionsTracker(ABC):  # noqa: B024 - abstract by intent (3.x users subclass it)
+class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by intent (3.x users subclass it)
     """Measures the energy drawn between ``start()`` and ``stop()`` and the emissions it caused."""
 
     _OFFLINE = False
