@@ -96,7 +96,7 @@ class BoAmpsOutput(BaseOutput):
                      "(pass task=... to BoAmpsOutput or metadata={'boamps': {...}} to describe it)")
         return map_emissions_to_boamps(data, task=self.task, header=self.header, quality=self.quality,
                                        infra_overrides=self.infra_overrides,
-                                       environment_overrides=self.environment_overrides)
+                                       environment_overrides=self.environment_overrides).to_dict()
 
     def out(self, total: EmissionsData, delta: EmissionsData) -> None:
         path = self.output_dir / f"boamps_report_{total.run_id}.json"
