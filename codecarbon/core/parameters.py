@@ -226,6 +226,8 @@ def parse_metadata(value: Any) -> dict | None:
         raise _Invalid(f"a readable JSON file, but {path} could not be read ({error.strerror or error})") from error
     except json.JSONDecodeError as error:
         raise _Invalid(f"a JSON file, but {path} is not valid JSON ({error})") from error
+    except (ValueError, RecursionError) as error:  # a NUL byte in the path, non-UTF-8 bytes, deep nesting
+        raise _Invalid(f"a readable JSON file, got {text[:80]!r} ({error})") from error
     if not isinstance(loaded, dict):
         raise _Invalid(f"a JSON object in {path}, got {type(loaded).__name__}")
     return loaded
