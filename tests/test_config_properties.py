@@ -151,8 +151,11 @@ def safe_entries(draw) -> dict[str, str]:
             for key in keys}
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
+TRACKER_EXAMPLES = int(os.environ.get("HYPOTHESIS_TRACKER_EXAMPLES", "25"))
+
+
+@settings(max_examples=TRACKER_EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(file_entries=safe_entries(), env_entries=safe_entries())
 def test_a_tracker_from_any_accepted_config_runs_and_writes_its_row(file_entries, env_entries, cwd: Path,
                                                                     home: Path) -> None:
