@@ -19,7 +19,9 @@ class DataSource:
     def get_global_energy_mix_data(self) -> dict[str, dict[str, Any]]:
         """ISO alpha-3 → ``country_name``, ``iso_code``, ``carbon_intensity`` (gCO2eq/kWh), ``year``."""
         try:
-            from codecarbon.intensity import list_countries, resolve_offline_location, static_intensity
+            from codecarbon.intensity.location import resolve_offline_location
+            from codecarbon.intensity.resolver import static_intensity
+            from codecarbon.intensity.tables import list_countries
 
             result: dict[str, dict[str, Any]] = {}
             for iso3, name in list_countries():

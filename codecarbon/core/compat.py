@@ -27,6 +27,12 @@ SHARED_READING_S = 0.05
 class TrackerCompat:
     """3.3.2's private attributes on top of the tracker's live run state. Read-only; never raises."""
 
+    # provided by the tracker (see the module docstring)
+    _settings: Any
+    _run: Any
+    _sampler: Any
+    final_emissions_data: Any
+
     _compat_run: Any = None  # the run the two readings below belong to
     _compat_mark: Optional[Reading] = None  # the reading at the previous _measure_power_and_energy()
     _compat_latest: Optional[Reading] = None
@@ -140,7 +146,7 @@ class TrackerCompat:
             if data is None:
                 log_once("compat-prepare-idle", 30, "_prepare_emissions_data() needs a started tracker")
             return data
-        return self._record(self._compat_run.start, reading)  # type: ignore[attr-defined]
+        return self._record(self._compat_run.start, reading)  # type: ignore[attr-defined]  # the tracker's
 
 
 __all__ = ["SHARED_READING_S", "TrackerCompat"]

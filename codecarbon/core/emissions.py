@@ -26,7 +26,8 @@ class Emissions:
     @staticmethod
     def _kg(energy: Energy, country_iso_code: Optional[str] = None, region: Optional[str] = None,
             cloud_provider: Optional[str] = None, cloud_region: Optional[str] = None) -> float:
-        from codecarbon.intensity import resolve_offline_location, static_intensity
+        from codecarbon.intensity.location import resolve_offline_location
+        from codecarbon.intensity.resolver import static_intensity
 
         location = resolve_offline_location(country_iso_code, region=region, cloud_provider=cloud_provider,
                                             cloud_region=cloud_region)
@@ -49,13 +50,13 @@ class Emissions:
         return self._kg(energy, geo.country_iso_code)
 
     def get_cloud_country_iso_code(self, cloud: Any) -> Optional[str]:
-        from codecarbon.intensity import resolve_offline_location
+        from codecarbon.intensity.location import resolve_offline_location
 
         return resolve_offline_location(None, cloud_provider=cloud.provider,
                                         cloud_region=cloud.region).country_iso_code
 
     def get_cloud_country_name(self, cloud: Any) -> Optional[str]:
-        from codecarbon.intensity import resolve_offline_location
+        from codecarbon.intensity.location import resolve_offline_location
 
         return resolve_offline_location(None, cloud_provider=cloud.provider, cloud_region=cloud.region).country_name
 

@@ -489,7 +489,4 @@ _TABLE: tuple[Parameter, ...] = (
 
 PARAMETERS: dict[str, Parameter] = {parameter.name: parameter for parameter in _TABLE}
 ALIASES: dict[str, str] = {alias: p.name for p in _TABLE for alias in p.aliases}
-
-PARAMETERS: dict[str, Parameter] = {parameter.name: parameter for parameter in _TABLE}
-ALIASES: dict[str, str] = {alias: p.name for p in _TABLE for alias in p.aliases}
 TABLE: tuple[Parameter, ...] = _TABLE

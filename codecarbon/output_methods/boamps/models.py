@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar, Optional, TypeVar
 
 
 def camel(name: str) -> str:
@@ -34,10 +34,13 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+_M = TypeVar("_M", bound="Model")
+
+
 class Model:
     """Shared behaviour: camelCase serialisation and construction from camelCase dicts."""
 
-    nested: ClassVar[dict[str, type]] = {}      # field -> model type of the field (or of its list items)
+    nested: ClassVar[dict[str, type[Model]]] = {}      # field -> model type of the field (or of its list items)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -48,7 +51,7 @@ class Model:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Model:
+    def from_dict(cls: type[_M], data: dict[str, Any]) -> _M:
         if not isinstance(data, dict):
             raise ValueError(f"{cls.__name__} expects a JSON object, got {type(data).__name__}")
         known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
@@ -77,7 +80,7 @@ class BoAmpsPublisher(Model):
 
 @dataclass
 class BoAmpsHeader(Model):
-    nested: ClassVar[dict[str, type]] = {"publisher": BoAmpsPublisher}
+    nested: ClassVar[dict[str, type[Model]]] = {"publisher": BoAmpsPublisher}
     licensing: Optional[str] = None
     format_version: Optional[str] = None
     format_version_specification_uri: Optional[str] = None
@@ -120,7 +123,7 @@ class BoAmpsDataset(Model):
 
 @dataclass
 class BoAmpsTask(Model):
-    nested: ClassVar[dict[str, type]] = {"algorithms": BoAmpsAlgorithm, "dataset": BoAmpsDataset}
+    nested: ClassVar[dict[str, type[Model]]] = {"algorithms": BoAmpsAlgorithm, "dataset": BoAmpsDataset}
     task_stage: Optional[str] = None
     task_family: Optional[str] = None
     nb_request: Optional[float] = None
@@ -174,7 +177,7 @@ class BoAmpsHardware(Model):
 
 @dataclass
 class BoAmpsInfrastructure(Model):
-    nested: ClassVar[dict[str, type]] = {"components": BoAmpsHardware}
+    nested: ClassVar[dict[str, type[Model]]] = {"components": BoAmpsHardware}
     infra_type: Optional[str] = None
     cloud_provider: Optional[str] = None
     cloud_instance: Optional[str] = None
@@ -195,7 +198,7 @@ class BoAmpsEnvironment(Model):
 
 @dataclass
 class BoAmpsReport(Model):
-    nested: ClassVar[dict[str, type]] = {
+    nested: ClassVar[dict[str, type[Model]]] = {
         "header": BoAmpsHeader, "task": BoAmpsTask, "measures": BoAmpsMeasure, "system": BoAmpsSystem,
         "software": BoAmpsSoftware, "infrastructure": BoAmpsInfrastructure, "environment": BoAmpsEnvironment,
     }
