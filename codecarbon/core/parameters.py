@@ -448,7 +448,7 @@ _TABLE: tuple[Parameter, ...] = (
     _p("force_cpu_power", "float", None, parse_float, "CPU power (W) to use instead of measuring.", _G_HW,
        validate=_above(0), example="65"),
     _p("force_ram_power", "float", None, parse_float, "RAM power (W) to use instead of estimating.", _G_HW,
-       validate=_at_least(0), example="10"),
+       validate=_above(0), example="10"),
     _p("force_mode_cpu_load", "bool", False, parse_bool,
        "Estimate CPU power from its load and TDP even where energy counters exist.", _G_HW),
     _p("rapl_include_dram", "bool", False, parse_bool, "Count the RAPL DRAM domain as RAM energy.", _G_HW),
