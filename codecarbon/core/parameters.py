@@ -28,7 +28,7 @@ DEFAULT_API_ENDPOINT = "https://api.codecarbon.io"
 OUTPUT_METHODS: tuple[str, ...] = ("csv", "api", "logger", "prometheus", "logfire", "boamps")
 
 #: Keys the CLI writes that the tracker does not use: accepted silently.
-CLI_KEYS = frozenset({"organization_id", "project_id"})
+CLI_KEYS = frozenset({"organization_id", "project_id", "auth_server_well_known", "auth_client_id"})
 #: Keys older releases read and we no longer use, and what replaces each: accepted with a deprecation warning.
 LEGACY_KEYS: dict[str, str] = {
     "misfire_grace_time": "measure_power_secs alone sets the sampling period (there is no scheduler to misfire)",
