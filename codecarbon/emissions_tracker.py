@@ -611,9 +611,11 @@ class OfflineEmissionsTracker(BaseEmissionsTracker):
         cloud_provider: Optional[str] = _d(None),
         cloud_region: Optional[str] = _d(None),
         country_2letter_iso_code: Optional[str] = _d(None),
+        **unknown: Any,
     ):
-        given = {k: v for k, v in locals().items() if k not in ("self", "__class__") and not isinstance(v, _Unset)}
-        super().__init__(**given)
+        given = {k: v for k, v in locals().items()
+                 if k not in ("self", "__class__", "unknown") and not isinstance(v, _Unset)}
+        super().__init__(**given, **unknown)  # an unknown name is a ConfigError naming it, as for the online one
 
     def _start_location(self) -> _Pending:
         from codecarbon.intensity import resolve_offline_location

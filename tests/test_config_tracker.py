@@ -164,3 +164,9 @@ def test_settings_hold_method_names_that_equal_the_enum_members() -> None:
     methods = load_settings({"output_methods": [OutputMethod.CSV, "Prometheus"]}, environ={}).output_methods
     assert methods == ["csv", "prometheus"] == [OutputMethod.CSV, OutputMethod.PROMETHEUS]
     assert all(type(m) is str for m in methods)
+
+
+def test_an_unknown_argument_is_a_config_error_naming_it_for_both_trackers() -> None:
+    for tracker in (EmissionsTracker, OfflineEmissionsTracker):
+        with pytest.raises(ConfigError, match="measure_powr_secs"):
+            tracker(measure_powr_secs=3)
