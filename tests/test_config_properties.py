@@ -133,7 +133,27 @@ SAFE_KEYS = ["project_name", "experiment_id", "experiment_name", "api_call_inter
              "force_carbon_intensity_g_co2e_kwh", "region", "allow_multiple_runs", "misfire_grace_time",
              "co2_signal_api_token", "output_methods", "emissions_endpoint", "delivery_timeout_secs",
              "measure_power_secs"]
-SAFE_VALUES = {
+SAFE_VALUES = {  # mostly accepted forms, so most examples get a tracker; the odd bad one is drawn below
+    "project_name": ["demo", "", "a b", "100%"],
+    "experiment_id": ["235b1da5-aaaa-aaaa-aaaa-893681599d2c", "x"],
+    "experiment_name": ["base", "exp 1", ""],
+    "api_call_interval": ["-1", "1", "2", "8.0"],
+    "tracking_mode": ["machine", "Process"],
+    "pue": ["1", "1.5", "2.2"],
+    "wue": ["0", "1.8"],
+    "on_csv_write": ["append", "update", "UPDATE"],
+    "gpu_ids": ["0", "0, 1", "", "GPU-abc"],
+    "force_cpu_power": ["10", "65.5"],
+    "force_ram_power": ["1", "10"],
+    "force_mode_cpu_load": ["true", "no"],
+    "rapl_include_dram": ["1", "off"],
+    "rapl_prefer_psys": ["yes", "false"],
+    "log_level": ["error", "WARNING", "40"],
+    "logger_preamble": ["", "node-1", "%s"],
+    "force_carbon_intensity_g_co2e_kwh": ["0", "56", "475.5"],
+    "allow_multiple_runs": ["true", "yes"],  # false takes the machine-wide lock other processes may hold
+    "misfire_grace_time": ["15"],
+    "co2_signal_api_token": ["tok"],
     "output_methods": ["csv", "csv,boamps", "CSV", "boamps,csv"],
     "emissions_endpoint": ["127.0.0.1:9", "http://127.0.0.1:9/rows"],  # port 9 (discard): refused at once
     "output_file": ["emissions.csv", "rows.csv", "sub.csv"],
@@ -147,15 +167,19 @@ SAFE_VALUES = {
 @st.composite
 def safe_entries(draw) -> dict[str, str]:
     keys = draw(st.lists(st.sampled_from(SAFE_KEYS), max_size=6, unique=True))
-    return {key: draw(st.sampled_from(SAFE_VALUES[key]) if key in SAFE_VALUES else entry_values(key))
-            for key in keys}
+    entries = {}
+    for key in keys:
+        odd = key not in ("emissions_endpoint", "allow_multiple_runs") and draw(st.integers(0, 19)) == 0
+        entries[key] = draw(entry_values(key) if odd else st.sampled_from(SAFE_VALUES[key]))
+    return entries
 
 
 TRACKER_EXAMPLES = int(os.environ.get("HYPOTHESIS_TRACKER_EXAMPLES", "25"))
 
 
 @settings(max_examples=TRACKER_EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.filter_too_much])
 @given(file_entries=safe_entries(), env_entries=safe_entries())
 def test_a_tracker_from_any_accepted_config_runs_and_writes_its_row(file_entries, env_entries, cwd: Path,
                                                                     home: Path) -> None:
