@@ -16,8 +16,8 @@ import pytest
 
 from codecarbon import EmissionsTracker
 from codecarbon.core.config import load_settings
+from codecarbon.intensity import resolve_offline_location
 from codecarbon.support.errors import ConfigError
-from tests.fakes.nowhere import no_geolocation
 
 GLOBAL_FILE = """[codecarbon]
 measure_power_secs=10
@@ -65,7 +65,8 @@ def page_layers(home: Path, cwd: Path, monkeypatch: pytest.MonkeyPatch):
     (cwd / ".codecarbon.config").write_text(LOCAL_FILE, encoding="utf-8")
     for name, value in ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
-    no_geolocation(monkeypatch)
+    # where it runs: the location seam 3.x's own tests patch, so no request leaves the machine
+    monkeypatch.setattr(EmissionsTracker, "_get_geo_metadata", lambda self: resolve_offline_location("FRA"))
     level = logging.getLogger("codecarbon").level
     yield cwd
     logging.getLogger("codecarbon").setLevel(level)  # the example sets log_level = DEBUG for the whole logger

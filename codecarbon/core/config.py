@@ -288,7 +288,8 @@ class _Resolution:
                 try:
                     _, lower_note = self._convert(parameter, lower)
                 except ConfigError as problem:
-                    logger.warning("%s; not used, since %s sets %s", problem, _describe(winner.layer), name)
+                    message = f"{problem}; not used, since {_describe(winner.layer)} sets {name}"
+                    log_once(f"config-overridden:{message}", logging.WARNING, "%s", message)
                     continue
                 if lower_note:
                     self.notes.append(f"{name} (from {_describe(lower.layer)}): {lower_note}")
