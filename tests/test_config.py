@@ -428,3 +428,13 @@ def test_settings_copy_and_pickle_keep_values_and_sources():
     s = load({"pue": 2, "gpu_ids": "0,1"})
     for clone in (copy.copy(s), copy.deepcopy(s), pickle.loads(pickle.dumps(s))):
         assert clone.pue == 2.0 and clone.gpu_ids == [0, 1] and clone.source("pue") == "argument"
+
+
+def test_the_state_directory_variable_is_not_taken_for_an_unknown_setting(tmp_path, codecarbon_log):
+    from codecarbon.core.config import load_settings
+
+    load_settings({}, home=tmp_path / "home", cwd=tmp_path, environ={"CODECARBON_STATE_DIR": str(tmp_path / "s"),
+                                                                    "CODECARBON_NO_SUCH_KEY": "1"})
+    messages = [r.getMessage() for r in codecarbon_log.records]
+    assert not any("state_dir" in m for m in messages), messages
+    assert any("no_such_key" in m for m in messages), messages

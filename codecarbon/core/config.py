@@ -38,6 +38,7 @@ from codecarbon.core.parameters import (
 )
 from codecarbon.external.logger import log_once, logger, set_logger_format, set_logger_level
 from codecarbon.support.errors import ConfigError, OutputPathError
+from codecarbon.support.statedir import ENV_VARIABLE as STATE_DIR_VARIABLE
 
 __all__ = [
     "ALIASES", "CLI_KEYS", "CONFIG_FILE_NAME", "DEFAULT_API_ENDPOINT", "DEFAULT_EXPERIMENT_ID", "ENV_PREFIX",
@@ -183,9 +184,13 @@ def read_config_file(path: Path) -> dict[str, str] | None:
 
 
 def _environment_layer(environ: Mapping[str, str]) -> dict[str, tuple[str, str]]:
-    """key → (raw value, variable name) for every CODECARBON_* variable."""
+    """key → (raw value, variable name) for every CODECARBON_* variable that is a setting.
+
+    ``CODECARBON_STATE_DIR`` is read by the state directory itself (it must be known before any settings are)."""
     found: dict[str, tuple[str, str]] = {}
     for variable, value in environ.items():
+        if variable.upper() == STATE_DIR_VARIABLE:
+            continue
         if len(variable) > len(ENV_PREFIX) and variable[:len(ENV_PREFIX)].upper() == ENV_PREFIX:
             found[variable[len(ENV_PREFIX):].lower()] = (value, variable)
     return found
