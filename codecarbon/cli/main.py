@@ -1,4 +1,4 @@
-"""The `codecarbon` command: init, config, detect, monitor. argparse only, so the CLI needs no extra package."""
+"""The `codecarbon` command: init, config, detect, monitor, report. argparse only, so the CLI needs no extra package."""
 
 from __future__ import annotations
 
@@ -230,6 +230,33 @@ def command_monitor(args: argparse.Namespace, out: TextIO) -> int:
     return monitor_until_signalled(plan, out)
 
 
+# ------------------------------------------------------------------------------------------------- report
+def command_report(args: argparse.Namespace, out: TextIO) -> int:
+    """Summarise emissions CSV files (runs counted once, tasks joined, job totals by node)."""
+    from codecarbon.viz.reading import read_runs
+    from codecarbon.viz.report import as_html, paper_sentence, render
+
+    paths = list(args.paths or ["."])
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise CliError(f"no such file or directory: {', '.join(missing)}")
+    reading = read_runs(paths)
+    if not reading.files:
+        raise CliError(f"no emissions CSV found in {', '.join(paths)}")
+    if args.html:
+        target = Path(args.html)
+        target.write_text(as_html(reading), encoding="utf-8")
+        print(f"wrote {target.resolve()} ({len(reading.runs)} runs)", file=sys.stderr)
+        if args.format is None:
+            return 0
+    if args.sentence:
+        print(paper_sentence(reading.runs, activity=args.activity), file=out)
+        return 0
+    out.write(render(reading, args.format or "text"))
+    out.flush()
+    return 0
+
+
 # ------------------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -276,6 +303,18 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--log-level", help="debug, info, warning, error or critical")
     monitor.add_argument("command", nargs=argparse.REMAINDER, help="the command to run and track")
     monitor.set_defaults(handler=command_monitor)
+
+    report = commands.add_parser(
+        "report", help="summarise emissions CSV files: runs, tasks, jobs, a sentence for a paper",
+        description="Read emissions CSV files (directories: every *.csv below, task files joined to their run) "
+                    "and print what they say. A run counts once however often it was flushed.")
+    report.add_argument("paths", nargs="*", metavar="FILE|DIR", help="CSV files or directories (default: .)")
+    report.add_argument("--format", choices=("text", "json", "csv", "markdown", "html"),
+                        help="output format on stdout (default: text)")
+    report.add_argument("--html", metavar="OUT", help="also write a self-contained HTML report with charts")
+    report.add_argument("--sentence", action="store_true", help="print only the sentence for a paper's appendix")
+    report.add_argument("--activity", default="Training", help="the sentence's first word (default: Training)")
+    report.set_defaults(handler=command_report)
     return parser
 
 
