@@ -136,7 +136,8 @@ def by_location(runs: Sequence[Run]) -> dict[str, Any]:
         intensity.append(grams / energy if energy > 0 else None)
     data = [
         {"type": "bar", "name": "emissions (g CO2eq)", "x": names, "y": emissions,
-         "text": [fmt(e) for e in emissions], "textposition": "auto", "marker": {"color": "#6c757d"}},
+         "text": [fmt(e) for e in emissions], "textposition": "inside", "insidetextanchor": "start",
+         "marker": {"color": "#6c757d"}},
         {"type": "scatter", "mode": "markers+text", "name": "intensity (g/kWh)", "x": names, "y": intensity,
          "yaxis": "y2", "text": [fmt(i) if i is not None else "" for i in intensity], "textposition": "top center",
          "marker": {"size": 12, "color": "#e6550d"}},
@@ -176,15 +177,17 @@ def world_map(runs: Sequence[Run]) -> dict[str, Any]:
         places = sorted(placed)
         data.append({
             "type": "scattergeo", "locationmode": "ISO-3", "locations": places, "mode": "markers+text",
-            "text": [f"{code}: {placed[code]['runs']:.0f} run(s), {fmt(placed[code]['emissions'])} g"
-                     for code in places], "textposition": "bottom center",
+            "text": places, "textposition": "bottom center", "hoverinfo": "text+name",
+            "hovertext": [f"{code}: {placed[code]['runs']:.0f} run(s), {fmt(placed[code]['emissions'])} g"
+                          for code in places],
             "marker": {"size": [10 + 20 * placed[c]["emissions"] / biggest for c in places], "color": "#08306b",
                        "line": {"color": "white", "width": 1}},
             "name": "your runs",
         })
     return {"data": data, "layout": _layout(
         "Grid carbon intensity by country (bundled table) and where your runs ran", height=460,
-        geo={"scope": "world", "resolution": 110, "projection": {"type": "natural earth"}, "showland": True,
+        geo={"scope": "world", "resolution": 110, "projection": {"type": "natural earth", "rotation": {"lon": 0}},
+             "lonaxis": {"range": [-180, 180]}, "lataxis": {"range": [-60, 85]}, "showland": True,
              "landcolor": "#eeeeee", "showcoastlines": True, "coastlinecolor": "#999999", "showcountries": False,
              "showocean": False, "showlakes": False, "showrivers": False, "showframe": False,
              "showsubunits": False},
