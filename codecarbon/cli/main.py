@@ -218,6 +218,8 @@ def command_monitor(args: argparse.Namespace, out: TextIO) -> int:
     from codecarbon.cli.monitor import MonitorError, monitor_until_signalled, plan_monitor, run_and_monitor
 
     command = list(args.command or [])
+    if args.every is not None and not args.every > 0:
+        raise CliError(f"--every expects a positive number of seconds, got {args.every:g}")
     try:
         plan = plan_monitor(measure_power_secs=args.measure_power_secs, api_call_interval=args.api_call_interval,
                             api=args.api, offline=args.offline, country_iso_code=args.country_iso_code,
@@ -227,7 +229,7 @@ def command_monitor(args: argparse.Namespace, out: TextIO) -> int:
         raise CliError(str(problem)) from None
     if command:
         return run_and_monitor(command, plan, out)
-    return monitor_until_signalled(plan, out)
+    return monitor_until_signalled(plan, out, every_s=args.every, live=not args.no_live)
 
 
 # ------------------------------------------------------------------------------------------------- report
@@ -301,6 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--region", help="region within the country (offline)")
     monitor.add_argument("--project-name", help="project name written in the rows")
     monitor.add_argument("--log-level", help="debug, info, warning, error or critical")
+    monitor.add_argument("--every", type=float, metavar="N",
+                         help="seconds between live lines (default: 1 on a terminal, redrawn in place; 10 else)")
+    monitor.add_argument("--no-live", action="store_true", help="draw no live line")
     monitor.add_argument("command", nargs=argparse.REMAINDER, help="the command to run and track")
     monitor.set_defaults(handler=command_monitor)
 

@@ -81,7 +81,8 @@ def build_app(reading: Reading, title: str) -> Any:
     from dash import Dash, Input, Output, dcc, html
 
     runs = reading.runs
-    app = Dash(__name__, title="Carbonboard", serve_locally=True, update_title=None)
+    app = Dash(__name__, title="Carbonboard", serve_locally=True,
+               update_title="")
     app.index_string = app.index_string.replace("{%css%}", "{%css%}<style>" + STYLE + "</style>")
     topojson = charts.world_topojson_text()
 
@@ -93,7 +94,7 @@ def build_app(reading: Reading, title: str) -> Any:
     options = [{"label": f"All projects ({len(runs)} runs)", "value": ALL_PROJECTS}] + [
         {"label": f"{p or '(none)'} ({sum(1 for r in runs if str(r.values.get('project_name') or '') == p)} runs)",
          "value": p} for p in projects]
-    graph_config = {"topojsonURL": TOPOJSON_ROUTE, "displaylogo": False}
+    graph_config: Any = {"topojsonURL": TOPOJSON_ROUTE, "displaylogo": False}
     first = charts.all_figures(runs)
     graphs = []
     for chart_id, figure in first.items():

@@ -249,11 +249,11 @@ def read_runs(paths: Sequence[str | os.PathLike[str]]) -> Reading:
             reading.skipped_lines += bad_values
             _warn(reading, f"{path}: skipped {bad_values} line(s) whose numbers could not be read")
     for (run_id, _name), task in tasks.items():
-        run = by_id.get(run_id)
-        if run is None:
+        owner = by_id.get(run_id)
+        if owner is None:
             reading.orphan_tasks.append(task)
         else:
-            run.tasks.append(task)
+            owner.tasks.append(task)
     for run_id, experiment in task_experiment.items():
         if run_id in by_id:
             by_id[run_id].experiment_name = experiment
