@@ -75,6 +75,8 @@ class _Record:
 class EmissionsData(_Record):
     """One window of measurement. Units: s, kg CO2eq, kg/s, W (window mean), kWh, L, GB, %."""
 
+    _repr_pretty_ = _Record._repr_pretty_  # IPython looks here before the generated __repr__
+
     timestamp: str
     project_name: str
     run_id: str
@@ -134,6 +136,8 @@ class EmissionsData(_Record):
 @dataclass
 class TaskEmissionsData(_Record):
     """One task's window: ``task_name`` first, then the run fields minus ``experiment_id``."""
+
+    _repr_pretty_ = _Record._repr_pretty_
 
     task_name: str
     timestamp: str

@@ -59,7 +59,7 @@ def parse_line(line: str) -> tuple[bool, dict[str, Any], argparse.Namespace]:
 
 def run_cell_measured(shell: Any, line: str, cell: str) -> Any:
     """Measure one cell: tracker started, the cell run by the shell, tracker stopped, summary shown."""
-    from IPython.display import HTML, display
+    from IPython.display import display
 
     from codecarbon import EmissionsTracker, OfflineEmissionsTracker
 
@@ -79,7 +79,7 @@ def run_cell_measured(shell: Any, line: str, cell: str) -> Any:
     if options.var and data is not None:
         shell.user_ns[options.var] = data
     if not options.quiet and data is not None:
-        display(HTML(data._repr_html_()))
+        display(data)  # HTML table in a notebook, the plain-text summary elsewhere
     del result  # the cell's own output and value were already shown by run_cell
     return None
 
