@@ -52,7 +52,7 @@ def parse_line(line: str) -> tuple[bool, dict[str, Any], argparse.Namespace]:
         if value is not None:
             arguments[name] = value
     if options.no_save:
-        arguments["save_to_file"] = False
+        arguments["output_methods"] = []
     offline = bool(options.country_iso_code or options.cloud_provider)
     return offline, arguments, options
 
