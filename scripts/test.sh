@@ -11,5 +11,14 @@ if ! command -v prometheus-pushgateway >/dev/null 2>&1 && [ ! -x /usr/bin/promet
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus-pushgateway
 fi
 
+# Headless Chromium (Debian's package) loads carbonboard and the HTML report in the view tests; they skip only
+# where it cannot be installed.
+if ! command -v chromium >/dev/null 2>&1; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+      chromium; } || echo "chromium could not be installed: the browser tests of the views will be skipped" >&2
+fi
+
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 python3 -m pytest -q -p no:cacheprovider "$@"

@@ -58,6 +58,7 @@ def served(tmp_path: Path):
 def test_dashboard_draws_its_charts_offline_with_the_csv_numbers(served, tmp_path: Path):
     url, server_log = served
     dom = dump_dom(url, tmp_path, budget_ms=20000)
+    assert 'data-charts-drawn="5"' in dom  # every graph on screen, the map's countries included
     assert dom.count('class="main-svg"') >= 10  # five graphs, two svg layers each
     runs = read_runs([EXAMPLE_CSV]).runs
     for run in runs:

@@ -79,7 +79,7 @@ def runs_over_time(runs: Sequence[Run]) -> dict[str, Any]:
     for project, members in sorted(by_project.items()):
         members = sorted(members, key=lambda r: str(r.values.get("timestamp", "")))
         data.append({
-            "type": "scatter", "mode": "lines+markers", "name": project,
+            "type": "scatter", "mode": "lines+markers" if len(members) <= 500 else "markers", "name": project,
             "x": [r.values.get("timestamp", "") for r in members],
             "y": [r.values["emissions"] * 1000 for r in members],
             "customdata": [short_id(r) for r in members],
@@ -124,16 +124,15 @@ def location_of(run: Run) -> str:
 
 def by_location(runs: Sequence[Run]) -> dict[str, Any]:
     """Emissions summed per location (bars, labelled) and the intensity used there (markers, right axis)."""
-    grouped: dict[str, list[Run]] = {}
+    grams: dict[str, float] = {}
+    energy: dict[str, float] = {}
     for run in runs:
-        grouped.setdefault(location_of(run), []).append(run)
-    names = sorted(grouped, key=lambda n: -sum(r.values["emissions"] for r in grouped[n]))
-    emissions = [sum(r.values["emissions"] for r in grouped[n]) * 1000 for n in names]
-    intensity = []
-    for name in names:
-        energy = sum(r.values["energy_consumed"] for r in grouped[name])
-        grams = sum(r.values["emissions"] for r in grouped[name]) * 1000
-        intensity.append(grams / energy if energy > 0 else None)
+        name = location_of(run)
+        grams[name] = grams.get(name, 0.0) + run.values["emissions"] * 1000
+        energy[name] = energy.get(name, 0.0) + run.values["energy_consumed"]
+    names = sorted(grams, key=lambda n: -grams[n])
+    emissions = [grams[n] for n in names]
+    intensity = [grams[n] / energy[n] if energy[n] > 0 else None for n in names]
     data = [
         {"type": "bar", "name": "emissions (g CO2eq)", "x": names, "y": emissions,
          "text": [fmt(e) for e in emissions], "textposition": "inside", "insidetextanchor": "start",

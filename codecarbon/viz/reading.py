@@ -106,24 +106,24 @@ class Reading:
 
 
 def _number(text: str | None) -> float | None:
-    """A CSV cell as a float; None when empty; ValueError when it is text."""
-    if text is None:
-        return None
-    text = text.strip()
+    """A CSV cell as a float; None when empty (or NaN); ValueError when it is text."""
     if not text:
         return None
-    value = float(text)
-    return None if math.isnan(value) else value
+    try:
+        value = float(text)
+    except ValueError:
+        if text.strip():
+            raise
+        return None
+    return None if value != value else value  # NaN
 
 
 def _typed(row: dict[str, str]) -> dict[str, Any]:
-    """The row with numbers as floats (ValueError when a number column holds text)."""
-    values: dict[str, Any] = {key: (value or "") for key, value in row.items() if key}
+    """The row (modified in place) with numbers as floats; ValueError when a number column holds text."""
+    values: dict[str, Any] = row
+    values.pop("", None)
     for name in NUMBER_COLUMNS:
-        if name in row:
-            values[name] = _number(row[name]) or 0.0
-        else:
-            values[name] = 0.0
+        values[name] = _number(row.get(name)) or 0.0
     for name in OPTIONAL_NUMBER_COLUMNS:
         values[name] = _number(row.get(name))
     for name in ("cpu_count", "gpu_count"):
@@ -151,7 +151,7 @@ def _rows(path: Path, reading: Reading) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row) of one CSV file; lines that do not parse or do not fit the header are skipped."""
     skipped = 0
     with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-        reader = csv.reader(line.replace("\0", "") for line in handle)
+        reader = csv.reader(line.replace("\0", "") if "\0" in line else line for line in handle)
         try:
             header = next(reader)
         except (StopIteration, csv.Error):
