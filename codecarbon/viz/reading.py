@@ -13,7 +13,6 @@ Only the standard library: the terminal report must not need pandas.
 from __future__ import annotations
 
 import csv
-import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field

@@ -70,7 +70,7 @@ def _source_words(source: str) -> str:
         record = tables.sources().get(key)
         if record:
             title = str(record.get("title") or key)
-            for stop in (" (", ", ", ": "):
+            for stop in (" (", ", ", ": ", " weighted by"):
                 title = title.split(stop)[0]
     except Exception:  # the sentence never fails for want of a table
         pass
@@ -78,7 +78,7 @@ def _source_words(source: str) -> str:
         title = "an intensity set by the user"
     elif key == "electricitymaps":
         title = "Electricity Maps (live)"
-    return f"{title}, {year}" if year else title
+    return f"{title}, {year}" if year and year not in title else title
 
 
 def paper_sentence(runs: Sequence[Run], activity: str = "Training") -> str:
@@ -91,10 +91,9 @@ def paper_sentence(runs: Sequence[Run], activity: str = "Training") -> str:
     sources = sorted({str(r.values.get("intensity_source") or "").strip() for r in runs} - {""})
     if not sources:
         where = "intensity source not recorded"
-    elif len(sources) <= 3:
-        where = "; ".join(_source_words(s) for s in sources)
     else:
-        where = f"{len(sources)} sources"
+        named = [_source_words(s) for s in sources[:4]]
+        where = "; ".join(named) + (f" and {len(sources) - 4} more sources" if len(sources) > 4 else "")
     average = " on average" if len(sources) > 1 or len({r.intensity_g_per_kwh for r in runs}) > 1 else ""
     grams = f"{intensity:.0f} g/kWh" if intensity is not None else "an unknown intensity"
     count = f" over {len(runs)} runs" if len(runs) > 1 else ""
@@ -143,8 +142,8 @@ def as_csv(reading: Reading) -> str:
 def as_markdown(reading: Reading) -> str:
     head = ("project", "experiment", "run", "end", "duration", "CPU", "GPU", "RAM", "energy", "CO2eq", "g/kWh",
             "source")
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" if i < 4 else "---:" for i in range(len(head)))
-             + "|"]
+    align = ["---" if i < 4 or i == len(head) - 1 else "---:" for i in range(len(head))]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(align) + "|"]
     for row in _table_rows(reading.runs):
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
     lines += ["", paper_sentence(reading.runs)]
