@@ -30,7 +30,7 @@ DEFAULT_EXPERIMENT_ID = "5b0fa12a-3dd7-45bb-9766-cc326314d9f1"
 DEFAULT_API_ENDPOINT = "https://api.codecarbon.io"
 
 #: Keys the CLI writes that the tracker does not use: accepted silently.
-CLI_KEYS = frozenset({"organization_id", "project_id"})
+CLI_KEYS = frozenset({"organization_id", "project_id", "auth_server_well_known", "auth_client_id"})
 #: Keys older releases read and we no longer use: accepted with a one-time "ignored" warning.
 LEGACY_KEYS = frozenset({"misfire_grace_time"})
 

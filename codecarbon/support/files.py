@@ -1,0 +1,427 @@
+"""The one file helper: atomic writes, appends that leave no half row, advisory locks, no planted symlinks.
+
+Every file this package creates or extends goes through here, so the same guarantees hold everywhere:
+
+- ``atomic_write`` writes a temporary file created with ``O_EXCL | O_NOFOLLOW`` (mode 0600 by default) beside the
+  target and renames it over the target, so a reader sees the old content or the new, never a mix.
+- ``open_append`` opens a file for appending, creating it with ``O_EXCL`` when it is absent, and never follows a
+  symbolic link planted at the path (``O_NOFOLLOW``; a check of the opened file where the flag does not exist).
+- ``append_all`` writes all the bytes or none: a short write (a full disk, a file size limit) is rolled back by
+  truncating to the size the file had, so no half line stays.
+- ``FileLock`` / ``lock_fd`` take an exclusive advisory lock that waits as long as asked: ``flock`` on POSIX (plus
+  a lock per file inside the process, since some network filesystems emulate ``flock`` with per-process record
+  locks), ``msvcrt`` on Windows polled without its own ten-second give-up.
+- ``unique_file`` creates a new file under an unguessable name (fallback rows, spooled payloads).
+
+Platform checks read ``sys.platform`` at call time, so tests can simulate Windows with a fake ``msvcrt``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import stat
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Optional, Union
+
+from codecarbon.support.errors import CodeCarbonError
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+O_NOFOLLOW: int = getattr(os, "O_NOFOLLOW", 0)
+O_BINARY: int = getattr(os, "O_BINARY", 0)
+O_CLOEXEC: int = getattr(os, "O_CLOEXEC", 0)
+
+#: Windows locks a byte range, and its locks are mandatory: lock a byte far beyond any real content so readers and
+#: writers of the data itself are never blocked by it (below 2 GiB: the C runtime's offsets may be 32-bit).
+WINDOWS_LOCK_OFFSET = 0x7FFFFFF0
+_WINDOWS_POLL_S = (0.005, 0.2)  # first and longest pause between attempts
+
+#: the seam through which every byte is written (tests replace it to simulate a disk that fills mid-write)
+_write = os.write
+
+
+class LockTimeout(CodeCarbonError, TimeoutError):
+    """The lock was not obtained within the time asked for."""
+
+
+class SymlinkRefused(CodeCarbonError, OSError):
+    """A symbolic link sits where we create or append a file; we do not follow it."""
+
+    def __init__(self, path: PathLike):
+        super().__init__(errno.ELOOP, "a symbolic link is in the way; not followed", os.fspath(path))
+
+
+def _is_windows() -> bool:
+    return sys.platform.startswith("win")
+
+
+# --- opening -------------------------------------------------------------------------------------------------------
+def open_no_follow(path: PathLike, flags: int, mode: int = 0o600) -> int:
+    """``os.open`` that refuses a symbolic link at the last component of ``path``.
+
+    Where the OS has no ``O_NOFOLLOW`` (Windows), the path is checked with ``lstat`` before opening; that check is
+    racy, but there creating a symbolic link needs a privilege an attacker in the same folder rarely has."""
+    if not O_NOFOLLOW or _is_windows():
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                raise SymlinkRefused(path)
+        except FileNotFoundError:
+            pass
+    try:
+        return os.open(path, flags | O_NOFOLLOW | O_BINARY | O_CLOEXEC, mode)
+    except OSError as error:
+        if error.errno == errno.ELOOP or (error.errno == errno.EMLINK and sys.platform.startswith("freebsd")):
+            raise SymlinkRefused(path) from None
+        raise
+
+
+def open_append(path: PathLike, mode: int = 0o644) -> tuple[int, bool]:
+    """Open ``path`` for appending (and reading), creating it exclusively when absent; returns ``(fd, created)``.
+
+    Never follows a symbolic link at the path, whether it was there before or appears meanwhile: an existing path
+    is opened with ``O_NOFOLLOW`` and a new one with ``O_CREAT | O_EXCL``, which fails on any existing entry."""
+    for _attempt in range(16):
+        try:
+            return open_no_follow(path, os.O_RDWR | os.O_APPEND), False
+        except FileNotFoundError:
+            pass
+        try:
+            return open_no_follow(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_EXCL, mode), True
+        except FileExistsError:
+            continue  # somebody created it meanwhile: open theirs
+    raise OSError(errno.EAGAIN, "the file keeps appearing and disappearing", os.fspath(path))
+
+
+def is_regular_file(fd: int) -> bool:
+    return stat.S_ISREG(os.fstat(fd).st_mode)
+
+
+def same_file(fd: int, path: PathLike) -> bool:
+    """Whether ``path`` still names the file open as ``fd`` (it may have been replaced or moved meanwhile)."""
+    try:
+        current = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(fd)
+    return (current.st_dev, current.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+# --- writing -------------------------------------------------------------------------------------------------------
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte (``os.write`` may write fewer than asked)."""
+    view = memoryview(data)
+    while view:
+        written = _write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, "no byte could be written")
+        view = view[written:]
+
+
+def append_all(fd: int, data: bytes) -> None:
+    """Append all of ``data`` or nothing: on a failed or short write the file is cut back to its former size.
+
+    The caller holds the file's lock, so nobody else appended meanwhile and the former size is the right cut."""
+    size = os.fstat(fd).st_size
+    try:
+        write_all(fd, data)
+    except BaseException:
+        try:
+            os.ftruncate(fd, size)
+        except OSError:  # pragma: no cover - nothing more we can do; the caller reports the write error
+            pass
+        raise
+
+
+def append_bytes(path: PathLike, data: bytes, mode: int = 0o644) -> bool:
+    """Append ``data`` to ``path`` (created when absent) under its lock, all or nothing; True when it was created."""
+    fd, created = open_append(path, mode)
+    try:
+        lock_fd(fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    try:
+        append_all(fd, data)
+        return created
+    finally:
+        close_locked(fd)
+
+
+def atomic_write(path: PathLike, data: Union[bytes, str], mode: int = 0o600, fsync: bool = False) -> None:
+    """Replace ``path`` with ``data`` through a private temporary file and a rename.
+
+    The temporary file is created with ``O_EXCL | O_NOFOLLOW`` under an unguessable name, so nothing planted can
+    be written through; the rename replaces a symbolic link at ``path`` itself rather than following it."""
+    target = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    temp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
+    fd = open_no_follow(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        try:
+            write_all(fd, payload)
+            if fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, target)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+
+
+def unique_file(directory: PathLike, prefix: str, suffix: str, data: bytes = b"", mode: int = 0o600) -> Path:
+    """Create a new file (0600, unguessable name, ``O_EXCL``) in ``directory`` holding ``data``; returns its path."""
+    for _attempt in range(8):
+        path = Path(directory) / f"{prefix}{secrets.token_hex(12)}{suffix}"
+        try:
+            fd = open_no_follow(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        except FileExistsError:
+            continue
+        try:
+            append_all(fd, data)
+        except BaseException:
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            raise
+        os.close(fd)
+        return path
+    raise OSError(errno.EEXIST, "could not create a unique file", os.fspath(directory))
+
+
+def read_bytes_no_follow(path: PathLike, limit: Optional[int] = None) -> bytes:
+    """Read a regular file without following a symbolic link at ``path`` (at most ``limit`` bytes)."""
+    fd = open_no_follow(path, os.O_RDONLY)
+    try:
+        if not is_regular_file(fd):
+            raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
+        chunks: list[bytes] = []
+        remaining = limit if limit is not None else -1
+        while remaining != 0:
+            chunk = os.read(fd, 1 << 16 if remaining < 0 else min(remaining, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if remaining > 0:
+                remaining -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+# --- locking -------------------------------------------------------------------------------------------------------
+_inode_locks: dict[tuple[int, int], threading.Lock] = {}
+_inode_locks_guard = threading.Lock()
+
+
+def _reset_after_fork() -> None:
+    """A child starts with no lock held by a thread that did not follow it across the fork."""
+    global _inode_locks_guard
+    _inode_locks.clear()
+    _inode_locks_guard = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def _inode_lock(fd: int) -> threading.Lock:
+    info = os.fstat(fd)
+    key = (info.st_dev, info.st_ino)
+    with _inode_locks_guard:
+        lock = _inode_locks.get(key)
+        if lock is None:
+            lock = _inode_locks[key] = threading.Lock()
+        return lock
+
+
+_held: dict[int, threading.Lock] = {}  # fd -> the in-process lock taken with it
+
+
+def _remaining(deadline: Optional[float]) -> Optional[float]:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+def lock_fd(fd: int, blocking: bool = True, timeout_s: Optional[float] = None) -> bool:
+    """Take an exclusive advisory lock on the open file ``fd``; release it with ``unlock_fd`` or ``close_locked``
+    (closing ``fd`` alone frees the OS lock but not the in-process one).
+
+    ``blocking=False`` tries once; ``timeout_s`` bounds the wait (``LockTimeout`` when it expires); otherwise it
+    waits as long as the holder keeps it. Returns False only for a failed non-blocking attempt."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    local = _inode_lock(fd)
+    if not blocking:
+        if not local.acquire(blocking=False):
+            return False
+    else:
+        wait = _remaining(deadline)
+        if not local.acquire(timeout=-1 if wait is None else wait):
+            raise LockTimeout(f"lock not obtained within {timeout_s} s")
+    try:
+        got = _os_lock(fd, blocking, deadline)
+    except BaseException:
+        local.release()
+        raise
+    if not got:
+        local.release()
+        return False
+    _held[fd] = local
+    return True
+
+
+def unlock_fd(fd: int) -> None:
+    """Release a lock taken by ``lock_fd`` (closing the descriptor also releases the OS lock)."""
+    local = _held.pop(fd, None)
+    try:
+        _os_unlock(fd)
+    except OSError:
+        pass
+    finally:
+        if local is not None:
+            local.release()
+
+
+def close_locked(fd: int) -> None:
+    """Release the lock on ``fd`` and close it."""
+    try:
+        unlock_fd(fd)
+    finally:
+        os.close(fd)
+
+
+def _os_lock(fd: int, blocking: bool, deadline: Optional[float]) -> bool:
+    if _is_windows():
+        return _windows_lock(fd, blocking, deadline)
+    import fcntl
+
+    if blocking and deadline is None:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                return True
+            except InterruptedError:  # pragma: no cover - Python retries EINTR itself
+                continue
+    pause = _WINDOWS_POLL_S[0]
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            pass
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+        if not blocking:
+            return False
+        left = _remaining(deadline)
+        if not left:
+            raise LockTimeout("lock not obtained in time")
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, _WINDOWS_POLL_S[1])
+
+
+def _windows_lock(fd: int, blocking: bool, deadline: Optional[float]) -> bool:
+    """``msvcrt.locking`` with ``LK_NBLCK``, polled: its blocking mode gives up after ten one-second tries."""
+    import msvcrt
+
+    pause = _WINDOWS_POLL_S[0]
+    while True:
+        position = os.lseek(fd, 0, os.SEEK_CUR)
+        try:
+            os.lseek(fd, WINDOWS_LOCK_OFFSET, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+            return True
+        except OSError as error:
+            if error.errno not in (errno.EACCES, errno.EDEADLK, getattr(errno, "EDEADLOCK", errno.EDEADLK)):
+                raise
+        finally:
+            os.lseek(fd, position, os.SEEK_SET)
+        if not blocking:
+            return False
+        left = _remaining(deadline)
+        if left is not None and left <= 0:
+            raise LockTimeout("lock not obtained in time")
+        time.sleep(pause if left is None else min(pause, left))
+        pause = min(pause * 2, _WINDOWS_POLL_S[1])
+
+
+def _os_unlock(fd: int) -> None:
+    if _is_windows():
+        import msvcrt
+
+        position = os.lseek(fd, 0, os.SEEK_CUR)
+        try:
+            os.lseek(fd, WINDOWS_LOCK_OFFSET, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+        finally:
+            os.lseek(fd, position, os.SEEK_SET)
+        return
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+class FileLock:
+    """An exclusive advisory lock held through a lock file (created 0600, never through a symbolic link).
+
+    The OS releases it when the holding process ends, however it ends, so a crash never leaves a stale lock."""
+
+    def __init__(self, path: PathLike, mode: int = 0o600):
+        self.path = Path(path)
+        self._mode = mode
+        self._fd: Optional[int] = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    @property
+    def fd(self) -> Optional[int]:
+        return self._fd
+
+    def acquire(self, blocking: bool = True, timeout_s: Optional[float] = None) -> bool:
+        if self._fd is not None:
+            return True
+        fd, _created = open_append(self.path, self._mode)
+        try:
+            got = lock_fd(fd, blocking=blocking, timeout_s=timeout_s)
+        except BaseException:
+            os.close(fd)
+            raise
+        if not got:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            close_locked(fd)
+
+    def __enter__(self) -> FileLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+@contextmanager
+def locked(path: PathLike, timeout_s: Optional[float] = None) -> Iterator[FileLock]:
+    """Hold the lock file ``path`` for the block."""
+    lock = FileLock(path)
+    lock.acquire(timeout_s=timeout_s)
+    try:
+        yield lock
+    finally:
+        lock.release()
