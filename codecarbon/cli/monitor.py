@@ -43,7 +43,7 @@ def plan_monitor(*, measure_power_secs: float | None = None, api_call_interval: 
     """Turn the monitor options into tracker arguments; options left out leave the config files in charge."""
     given = {"measure_power_secs": measure_power_secs, "api_call_interval": api_call_interval,
              "project_name": project_name, "log_level": log_level}
-    arguments = {key: value for key, value in given.items() if value is not None}
+    arguments: dict[str, Any] = {key: value for key, value in given.items() if value is not None}
     if process_mode:
         arguments["tracking_mode"] = "process"
     offline = offline or country_iso_code is not None
@@ -72,7 +72,7 @@ def plan_monitor(*, measure_power_secs: float | None = None, api_call_interval: 
 
 def build_tracker(plan: MonitorPlan) -> Any:
     """The public tracker for the plan (imported here: the CLI's other commands do not need it)."""
-    from codecarbon import EmissionsTracker, OfflineEmissionsTracker
+    from codecarbon.emissions_tracker import EmissionsTracker, OfflineEmissionsTracker
 
     factory = OfflineEmissionsTracker if plan.offline else EmissionsTracker
     return factory(**plan.arguments)

@@ -61,7 +61,7 @@ def run_cell_measured(shell: Any, line: str, cell: str) -> Any:
     """Measure one cell: tracker started, the cell run by the shell, tracker stopped, summary shown."""
     from IPython.display import display
 
-    from codecarbon import EmissionsTracker, OfflineEmissionsTracker
+    from codecarbon.emissions_tracker import EmissionsTracker, OfflineEmissionsTracker
 
     try:
         offline, arguments, options = parse_line(line)
