@@ -310,7 +310,7 @@ FORMATS = ("text", "json", "csv", "markdown", "html")
 
 def render(reading: Reading, fmt: str) -> str:
     if fmt == "json":
-        return json.dumps(as_json(reading), indent=2, default=str) + "\n"
+        return json.dumps(as_json(reading), default=str) + "\n"  # no indent: the C encoder, 3x faster
     if fmt == "csv":
         return as_csv(reading)
     if fmt == "markdown":
