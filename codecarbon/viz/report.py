@@ -70,7 +70,7 @@ def _source_words(source: str) -> str:
         record = tables.sources().get(key)
         if record:
             title = str(record.get("title") or key)
-            for stop in (" (", ", ", ": ", " weighted by"):
+            for stop in (" (", ", ", ": ", "; ", " weighted by"):
                 title = title.split(stop)[0]
     except Exception:  # the sentence never fails for want of a table
         pass
