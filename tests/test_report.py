@@ -95,6 +95,9 @@ def test_update_mode_row_and_task_file_are_one_run_with_its_tasks(cwd: Path):
     assert all(task.energy_consumed > 0 for task in run.tasks)
     text = report(str(cwd), cwd=cwd).stdout
     assert "experiment sweep" in text and "task load" in text and "task train" in text
+    alone = read_runs(task_files)  # the task file without its run: kept aside, never made into a run
+    assert alone.runs == [] and len(alone.orphan_tasks) == 2
+    assert "2 task row(s) belong to runs not in these files" in report(str(task_files[0]), cwd=cwd).stdout
 
 
 def test_reads_files_written_by_3_3_2(cwd: Path):

@@ -181,6 +181,8 @@ def as_text(reading: Reading, max_runs: int = 20) -> str:
     files = ", ".join(reading.files) if len(reading.files) <= 3 else f"{len(reading.files)} files"
     lines.append(f"{len(runs)} run(s) from {files or 'no file'}"
                  + (f"; {reading.skipped_lines} malformed line(s) skipped" if reading.skipped_lines else ""))
+    if reading.orphan_tasks:
+        lines.append(f"{len(reading.orphan_tasks)} task row(s) belong to runs not in these files (not counted)")
     if not runs:
         return "\n".join(lines) + "\n"
     header = ("run", "end", "duration", "CPU", "GPU", "RAM", "energy", "CO2eq", "g/kWh", "intensity source")
