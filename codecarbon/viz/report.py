@@ -300,7 +300,8 @@ def as_html(reading: Reading, title: str = "CodeCarbon report") -> str:
     parts.append(f"<script>var FIGURES={_script_json(figures)};"
                  "var drawn=0;for(var id in FIGURES){Plotly.newPlot(id,FIGURES[id].data,FIGURES[id].layout,"
                  "{responsive:true,displaylogo:false}).then(function(){drawn+=1;"
-                 "if(drawn===Object.keys(FIGURES).length){document.body.setAttribute('data-charts-drawn',drawn);}"
+                 "if(drawn===Object.keys(FIGURES).length){document.body.setAttribute('data-charts-drawn',drawn);"
+                 "document.body.dataset.chartsDrawnMs=Math.round(performance.now());}"
                  "});}</script>")
     parts.append("</body></html>")
     return "\n".join(parts)
