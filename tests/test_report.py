@@ -126,16 +126,20 @@ def test_a_malformed_line_is_skipped_with_a_warning(cwd: Path):
         handle.write("2025-05-01T10:00:00,p,broken,only-three-cells\n")  # a row cut short (crash mid-write)
         bad = row_332("c", "p", 1, 0.5, 0.1)
         bad["emissions"] = "lots"
-        csv.DictWriter(handle, fieldnames=list(CSV_COLUMNS + EXTRA_COLUMNS)).writerow(bad)
+        later = row_332("a", "p", 20, 0.004, 0.0002)  # run a's later row, unreadable: its earlier row stands
+        later["energy_consumed"] = "n/a"
+        for row in (bad, later):
+            csv.DictWriter(handle, fieldnames=list(CSV_COLUMNS + EXTRA_COLUMNS)).writerow(row)
         handle.write("\0\0\0\n")
     write_rows(cwd / "emissions_more.csv", CSV_COLUMNS, [row_332("b", "p", 3, 0.001, 0.0002)])
     reading = read_runs([cwd])
     assert sorted(r.run_id for r in reading.runs) == ["a", "b"]
-    assert reading.skipped_lines == 2
+    assert next(r for r in reading.runs if r.run_id == "a").duration == 10
+    assert reading.skipped_lines == 3
     assert any("malformed" in p for p in reading.problems) and any("numbers" in p for p in reading.problems)
     done = report(str(cwd), cwd=cwd)
     assert done.returncode == 0 and "Traceback" not in done.stderr
-    assert "2 malformed line(s) skipped" in done.stdout
+    assert "3 malformed line(s) skipped" in done.stdout
     assert "skipped" in done.stderr  # the warning went through the codecarbon logger
 
 

@@ -201,6 +201,9 @@ def read_runs(paths: Sequence[str | os.PathLike[str]]) -> Reading:
     by_id: dict[str, Run] = {}
     tasks: dict[tuple[str, str], Task] = {}
     task_experiment: dict[str, str] = {}
+    candidates: dict[str, list[tuple[float, int, dict[str, str], str]]] = {}
+    bad_by_file: dict[str, int] = {}
+    order = 0
     for path in expand_paths(paths):
         try:
             header = _header(path)
@@ -217,36 +220,48 @@ def read_runs(paths: Sequence[str | os.PathLike[str]]) -> Reading:
         bad_values = 0
         try:
             for line, row in _rows(path, reading):
-                try:
-                    values = _typed(row)
-                except ValueError:
-                    bad_values += 1
-                    continue
-                run_id = values.get("run_id") or f"{path}:{line}"
-                values["run_id"] = run_id
+                run_id = row.get("run_id") or f"{path}:{line}"
+                row["run_id"] = run_id
                 if is_task_file:
+                    try:
+                        values = _typed(row)
+                    except ValueError:
+                        bad_values += 1
+                        continue
                     name = values.pop("task_name", "") or ""
                     tasks[(run_id, name)] = Task(name, values)  # the last row written for a task wins
                     experiment = _experiment_from_task_file(path, run_id)
                     if experiment:
                         task_experiment[run_id] = experiment
                     continue
-                known = by_id.get(run_id)
-                if known is None:
-                    run = Run(values=values, source=str(path))
-                    by_id[run_id] = run
-                    reading.runs.append(run)
-                else:
-                    known.rows_seen += 1
-                    # cumulative rows: the later (longer) one is the run so far; never a sum
-                    if values["duration"] >= known.values["duration"]:
-                        known.values = values
-                        known.source = str(path)
+                try:
+                    duration = _number(row.get("duration")) or 0.0
+                except ValueError:
+                    bad_values += 1
+                    continue
+                # only the row that will stand for the run is typed in full (below): rows are cumulative, so
+                # the longest one is the run so far; never a sum
+                candidates.setdefault(run_id, []).append((duration, order, row, str(path)))
+                order += 1
         except OSError as error:
             _warn(reading, f"{path}: read failed part-way ({error})")
         if bad_values:
-            reading.skipped_lines += bad_values
-            _warn(reading, f"{path}: skipped {bad_values} line(s) whose numbers could not be read")
+            bad_by_file[str(path)] = bad_values
+    for run_id, rows in candidates.items():
+        rows.sort(key=lambda item: (item[0], item[1]), reverse=True)
+        for _duration, _order, row, source in rows:
+            try:
+                values = _typed(row)
+            except ValueError:
+                bad_by_file[source] = bad_by_file.get(source, 0) + 1
+                continue
+            run = Run(values=values, source=source, rows_seen=len(rows))
+            by_id[run_id] = run
+            reading.runs.append(run)
+            break
+    for source, bad in bad_by_file.items():
+        reading.skipped_lines += bad
+        _warn(reading, f"{source}: skipped {bad} line(s) whose numbers could not be read")
     for (run_id, _name), task in tasks.items():
         owner = by_id.get(run_id)
         if owner is None:
