@@ -257,6 +257,17 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         self._warmup = threading.Thread(target=self._warm_up, name="codecarbon-warmup", daemon=True)
         self._warmup.start()
 
+    def _repr_html_(self) -> str:
+        """In a notebook: the run's table once stopped, else one line saying what it is doing."""
+        import html
+
+        data = self.final_emissions_data
+        if data is not None:
+            return data._repr_html_()
+        state = "running" if getattr(self, "_run", None) is not None else "not started"
+        name = html.escape(type(self).__name__)
+        return f"<code>{name}</code> ({state}, project {html.escape(str(self._project_name))})"
+
     def _warm_up(self) -> None:
         """Off the user's thread, between construction and start(): detect hardware, read static facts."""
         try:
