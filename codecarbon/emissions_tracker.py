@@ -175,9 +175,9 @@ class BaseEmissionsTracker(ABC):  # noqa: B024 - abstract by intent (3.x users s
         self._run: Optional[_Run] = None
         self._state = threading.RLock()
         self._owner_pid: Optional[int] = None  # the process whose run this is (a forked child never acts for it)
-        self._machine_lock = None
+        self._machine_lock: Any = None
         self._another_instance_already_running = False
-        self._checkpoint = None
+        self._checkpoint: Any = None
         self.run_id: Optional[str] = None
         self.final_emissions: Optional[float] = None
         self.final_emissions_data: Optional[EmissionsData] = None
@@ -652,7 +652,7 @@ class OfflineEmissionsTracker(BaseEmissionsTracker):
                          cloud_region=cloud_region, country_2letter_iso_code=country_2letter_iso_code, **kwargs)
 
     def _start_location(self) -> Future:
-        from codecarbon.intensity import resolve_offline_location
+        from codecarbon.intensity.location import resolve_offline_location
 
         s = self._settings
         if not s.country_iso_code and not s.cloud_provider:

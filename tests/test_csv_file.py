@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import multiprocessing
 import os
 from dataclasses import replace
@@ -243,3 +244,80 @@ def test_a_failed_write_keeps_the_row_and_writes_it_next_time(tmp_path: Path) ->
     blocker.rmdir()
     output.out(make_record("second"), make_record())
     assert [r["run_id"] for r in read_rows(blocker)[1]] == ["first", "second"]
+
+
+# --- property: whatever bytes the file held, the row is written and nothing of the user's is lost ------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_OUR_HEADER = ",".join(CSV_COLUMNS + EXTRA_COLUMNS)
+_HEADERS = st.sampled_from([_OUR_HEADER, ",".join(SPEC_COLUMNS), ",".join(SPEC_COLUMNS[:5]), "name,score",
+                            "", "\ufefftimestamp,run_id", "run_id,run_id", "  "])
+_LINES = st.one_of(
+    st.text(alphabet=st.sampled_from('ab,"\r\n é'), max_size=30),
+    st.binary(max_size=30),
+    st.just(",".join(["x"] * 38)),
+)
+
+
+@st.composite
+def existing_csv(draw) -> bytes:
+    header = draw(_HEADERS).encode("utf-8")
+    lines = [line.encode("utf-8") if isinstance(line, str) else line for line in draw(st.lists(_LINES, max_size=5))]
+    data = b"\n".join([header, *lines])
+    if draw(st.booleans()):
+        data += b"\n"
+    if draw(st.booleans()):
+        data = data.replace(b"\n", b"\r\n")
+    cut = draw(st.integers(min_value=0, max_value=len(data)))
+    return data[:cut] if draw(st.booleans()) else data
+
+
+def _check_row_is_there(folder: Path, original: bytes, run_id: str, mode: str) -> None:
+    path = folder / "emissions.csv"
+    text = path.read_bytes().decode("utf-8", "surrogateescape")
+    records = list(csv.reader(io.StringIO(text, newline="")))
+    header = records[0]
+    ours = [dict(zip(header, r, strict=False)) for r in records[1:] if len(r) > 2 and run_id in r]
+    assert len(ours) == 1, records
+    assert ours[0]["run_id"] == run_id and float(ours[0]["emissions"]) == 0.001
+    backups = sorted(folder.glob("emissions.csv*.bak"))
+    if backups:
+        assert backups[0].read_bytes() == original
+    elif mode == "append" and original.strip():
+        assert path.read_bytes().startswith(original)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(original=existing_csv(), mode=st.sampled_from(["append", "update"]))
+def test_any_existing_bytes_never_lose_the_row(original: bytes, mode: str) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder_name:
+        folder = Path(folder_name)
+        (folder / "emissions.csv").write_bytes(original)
+        output = FileOutput(output_dir=folder_name, on_csv_write=mode)
+        output.out(make_record("prop-run"), make_record())
+        output.exit()
+        assert output.fallback_path is None
+        _check_row_is_there(folder, original, "prop-run", mode)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(original=existing_csv(), mode=st.sampled_from(["append", "update"]))
+def test_the_tracker_never_raises_and_writes_its_row_over_any_existing_bytes(original: bytes, mode: str) -> None:
+    import tempfile
+
+    from codecarbon import OfflineEmissionsTracker
+
+    with tempfile.TemporaryDirectory() as folder_name:
+        folder = Path(folder_name)
+        (folder / "emissions.csv").write_bytes(original)
+        tracker = OfflineEmissionsTracker(country_iso_code="FRA", output_dir=folder_name, on_csv_write=mode,
+                                          measure_power_secs=5)
+        tracker.start()
+        assert tracker.flush() is not None
+        assert tracker.stop() is not None
+        text = (folder / "emissions.csv").read_bytes().decode("utf-8", "surrogateescape")
+        records = list(csv.reader(io.StringIO(text, newline="")))
+        assert sum(1 for r in records if tracker.run_id in r) == (2 if mode == "append" else 1)

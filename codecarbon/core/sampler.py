@@ -81,6 +81,10 @@ class _Totals:
 READ_TIMEOUT_S = 2.0  # an on-demand reading waits at most this long for a hardware read
 
 
+class _Abandoned(Exception):
+    """The sampling thread came back from a read it had been given up on; its tick is void."""
+
+
 class Sampler:
     """Reads sources on one daemon thread every ``interval`` seconds and on demand.
 
@@ -113,6 +117,12 @@ class Sampler:
         self._requests_lock = threading.Lock()
         self._reading_source: Optional[int] = None  # the source being read right now (to drop it if it hangs)
         self._latest: Optional[Reading] = None
+        # when the thread hangs in a source, callers take over the readings (under their own lock) and the
+        # thread, should it ever come back, discards what it was doing: the generation tells it
+        self._generation = 0
+        self._stuck = False
+        self._rescue_lock = threading.Lock()
+        self._thread_object: Optional[threading.Thread] = None
 
     # --- readings -------------------------------------------------------------------------------------------
     def open(self) -> Reading:
@@ -143,6 +153,8 @@ class Sampler:
 
         A source that does not answer in time is dropped; the result is then the latest reading there is."""
         bound = self.read_timeout_s if timeout is None else timeout
+        if self._stuck:
+            return self._rescue_read()
         thread = self._thread
         if thread is None or not thread.is_alive() or thread is threading.current_thread():
             if not self._lock.acquire(timeout=bound):
@@ -163,15 +175,23 @@ class Sampler:
 
     def _on_read_timeout(self) -> Reading:
         index = self._reading_source
-        if index is not None and index not in self._failed:
-            source = self.sources[index]
-            self._drop(index, source, TimeoutError(f"no answer within {self.read_timeout_s} s"))
-        latest = self._latest
-        if latest is None:  # pragma: no cover - open() always sets it
-            raise TimeoutError("no reading available")
-        return latest
+        if index is None:  # stuck elsewhere (a slow tick callback): its reading is the latest there is
+            latest = self._latest
+            if latest is None:  # pragma: no cover - open() always sets it
+                raise TimeoutError("no reading available")
+            return latest
+        self._drop(index, self.sources[index], TimeoutError(f"no answer within {self.read_timeout_s} s"))
+        self._generation += 1
+        self._stuck = True
+        return self._rescue_read()
+
+    def _rescue_read(self) -> Reading:
+        """A reading on the caller's thread while the sampling thread hangs in a dropped source."""
+        with self._rescue_lock:
+            return self._read_locked()
 
     def _read_locked(self) -> Reading:
+        generation = self._generation
         totals = self._totals
         new_joules = 0.0
         for index, source in enumerate(self.sources):
@@ -185,7 +205,9 @@ class Sampler:
                 continue
             finally:
                 self._reading_source = None
-            if index in self._failed:  # it answered after it was given up on
+            if generation != self._generation:  # given up on while it hung: a rescuer took over
+                raise _Abandoned()
+            if index in self._failed:
                 continue
             step = cumulative - self._last_source_joules[index]
             if step < 0:  # a source broke its contract; never subtract energy
@@ -258,7 +280,8 @@ class Sampler:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="codecarbon-sampler", daemon=True)
+        self._thread = self._thread_object = threading.Thread(target=self._run, name="codecarbon-sampler",
+                                                              daemon=True)
         self._thread.start()
 
     def stop(self, timeout: Optional[float] = None) -> None:
@@ -286,7 +309,7 @@ class Sampler:
             return
         try:
             reading = self.read_now()
-        except BaseException as error:  # pragma: no cover - read_now never raises
+        except BaseException as error:  # abandoned: the callers have their rescue readings already
             for request in requests:
                 request.set_exception(error)
             return
@@ -295,6 +318,8 @@ class Sampler:
 
     def read_now(self) -> Reading:
         with self._lock:
+            if self._stuck and threading.current_thread() is self._thread_object:
+                raise _Abandoned()
             return self._read_locked()
 
     def _run(self) -> None:
@@ -314,6 +339,8 @@ class Sampler:
                 reading = self.read_now()
                 if self._on_tick is not None:
                     self._on_tick(reading)
+            except _Abandoned:
+                return
             except Exception as error:  # the thread never dies from a tick
                 logger.warning("sampling tick failed: %s", error)
             done = time.monotonic()

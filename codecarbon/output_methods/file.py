@@ -7,7 +7,8 @@ file replace it) and starts over when it is not.
 
 What an existing file gets:
 
-- our header, or an older one whose columns we all know: rows follow its columns;
+- our header, or an earlier version's (our columns up to some point, at least the original 38, in any order):
+  rows follow its columns;
 - a last line cut short (a killed writer of another tool): it is ended before our row, closing an open quote;
 - a foreign header, or one that is not UTF-8 text: the file is moved aside as CodeCarbon 3.3.2 does, to
   ``<name>.bak``, or ``<name>.1.bak``, ``<name>.2.bak``... when taken (an earlier backup is never overwritten),
@@ -46,6 +47,7 @@ ON_CSV_WRITE_MODES = ("append", "update")
 BACKUP_SUFFIX = ".bak"
 LOCK_TIMEOUT_S = 30.0  # another writer holding the file longer than this: the row is kept for the next write
 _HEAD_BYTES = 1 << 16
+_WHOLE_FILE_CHECK = 16 << 20  # files up to this size are scanned whole for an open quoted field
 _NEW_FILE_MODE = 0o666  # the umask decides, as for any file the user's program writes
 
 
@@ -193,7 +195,7 @@ class CsvTable:
                     return fd, side_lock, self.columns, (",".join(self.columns) + "\n").encode("utf-8")
                 newline = head.find(b"\n")
                 header = parse_header(head[:newline]) if newline >= 0 else None
-                if header and len(set(header)) == len(header) and set(header) <= set(self.columns):
+                if header is not None and self._is_known(header):
                     return fd, side_lock, tuple(header), self._mend(fd, size)
                 self.moved_to = _move_aside(self.requested_path)
                 log_once(f"csv-moved:{self.requested_path}:{self.moved_to}", 30,
@@ -206,15 +208,30 @@ class CsvTable:
             self._release(fd, side_lock)
         raise OSError(f"{self.requested_path} could not be prepared")
 
+    def _is_known(self, header: list[str]) -> bool:
+        """Our columns, or those of an earlier version (a prefix of ours, at least the original 38), any order."""
+        if len(set(header)) != len(header):
+            return False
+        if self.columns != ALL_COLUMNS:  # a table of its own (tasks): exactly its columns
+            return set(header) == set(self.columns)
+        return len(header) >= len(CSV_COLUMNS) and set(header) == set(self.columns[:len(header)])
+
     @staticmethod
     def _mend(fd: int, size: int) -> bytes:
-        """What ends a last line that was cut short (nothing when the file ends with a newline)."""
-        if _read_at(fd, 1, size - 1) == b"\n":
+        """What ends a record left open (a last line cut short, a quoted field never closed) before our rows.
+
+        Whether a quoted field is open is the parity of the file's quote characters (an escaped quote is
+        doubled); past ``_WHOLE_FILE_CHECK`` bytes only the last line is looked at."""
+        if size <= _WHOLE_FILE_CHECK:
+            data = _read_all(fd)
+            open_quote = data.count(b'"') % 2 == 1
+        else:
+            data = _read_at(fd, _HEAD_BYTES, size - _HEAD_BYTES)
+            open_quote = data[data.rfind(b"\n") + 1:].count(b'"') % 2 == 1
+        if not open_quote and data.endswith(b"\n"):
             return b""
-        tail = _read_at(fd, min(size, _HEAD_BYTES), max(0, size - _HEAD_BYTES))
-        last_line = tail[tail.rfind(b"\n") + 1:]
-        log_once(f"csv-mended:{size}", 30, "the last line of the CSV was cut short; it is ended before the new row")
-        return b'"\n' if last_line.count(b'"') % 2 else b"\n"
+        log_once(f"csv-mended:{size}", 30, "the CSV ended inside a row (cut short); the row is ended before ours")
+        return b'"\n' if open_quote else b"\n"
 
     # --- writes -------------------------------------------------------------------------------------------------
     def append(self, records: Sequence[dict[str, Any]]) -> Path:
