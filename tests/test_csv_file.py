@@ -76,6 +76,11 @@ def test_bad_mode_and_missing_directory_are_errors_naming_the_parameter(tmp_path
         FileOutput(output_dir=str(tmp_path), on_csv_write="overwrite")
     with pytest.raises(ValueError, match="output_dir"):
         FileOutput(output_dir=str(tmp_path / "missing"))
+    (tmp_path / "a-folder.csv").mkdir()
+    with pytest.raises(ValueError, match="output_file"):
+        FileOutput(output_file_name="a-folder.csv", output_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="output_file"):
+        FileOutput(output_file_name="no/such/folder.csv", output_dir=str(tmp_path))
 
 
 def test_a_file_of_the_original_38_columns_keeps_its_columns(tmp_path: Path) -> None:

@@ -6,9 +6,9 @@
 - **SIGTERM** (taken only when nobody else handles it). A signal handler runs between two bytecodes of whatever
   the main thread was doing -- maybe our own CSV write, holding its lock -- so it does nothing that can wait: it
   puts the default disposition back (a second signal ends the process at once) and writes one byte to a pipe.
-  The ``codecarbon-exit`` thread, blocked on that pipe, stops the live trackers (bounded, as at exit) and sends
-  the signal again, so the process still ends by it. SIGINT keeps Python's own handling (``KeyboardInterrupt``);
-  ``with`` blocks and the exit hook write the row, every wait on the way being bounded.
+  The ``codecarbon-exit`` thread, blocked on that pipe while trackers run, stops the live trackers (bounded, as
+  at exit) and sends the signal again, so the process still ends by it. SIGINT keeps Python's own handling
+  (``KeyboardInterrupt``); ``with`` blocks and the exit hook write the row, every wait on the way being bounded.
 - **Fork.** A child forked while a tracker runs (``os.fork``, ``multiprocessing`` with fork, a ``Pool``) inherits
   the tracker object but not its threads. It must never act for the parent's run: the tracker remembers the pid
   that started it and does nothing in another one; the child forgets the registry, the pipe and the handler.
@@ -45,6 +45,7 @@ class _State:
         self.wake_read: Optional[int] = None
         self.wake_write: Optional[int] = None
         self.exit_thread: Optional[threading.Thread] = None
+        self.exit_busy = False  # the exit thread is stopping the trackers for a signal
 
 
 _state = _State()
@@ -62,9 +63,20 @@ def register(tracker: Stoppable) -> None:
 
 
 def unregister(tracker: Stoppable) -> None:
+    """A tracker stopped; with none left, the exit thread ends too (no thread of ours outlives the runs)."""
     state = _state
     with state.lock:
         state.trackers.pop(id(tracker), None)
+        if state.trackers or state.exit_busy:
+            return
+        thread, state.exit_thread = state.exit_thread, None
+    if thread is not None and state.wake_write is not None:
+        try:
+            os.write(state.wake_write, b"\0")  # "are you still the one?" -- it is not, so it ends
+        except OSError:
+            return
+        if thread is not threading.current_thread():
+            thread.join(1.0)
 
 
 def live_trackers() -> list[Any]:
@@ -94,7 +106,11 @@ def stop_all(bound_s: float = EXIT_BOUND_S) -> bool:
                 logger.error("stopping a tracker at exit failed: %s", error)
 
     worker = threading.Thread(target=stop_them, name="codecarbon-exit-stop", daemon=True)
-    worker.start()
+    try:
+        worker.start()
+    except RuntimeError:  # some Pythons refuse new threads this late in the exit: stop them here then
+        stop_them()
+        return True
     worker.join(bound_s)
     if worker.is_alive():
         logger.warning("the tracker did not finish writing within %.0f s of the exit; its checkpoint is kept and "
@@ -112,6 +128,8 @@ def _at_exit() -> None:
 def _install_signal_handlers() -> None:
     """Take SIGTERM when its disposition is still the default, from the main thread only (Python's rule)."""
     state = _state
+    if state.handlers:
+        _ensure_exit_thread()
     if threading.current_thread() is not threading.main_thread():
         return
     for name in HANDLED_SIGNALS:
@@ -129,15 +147,20 @@ def _install_signal_handlers() -> None:
 
 
 def _ensure_exit_thread() -> None:
+    """The pipe lives as long as the process (a closed descriptor could be reused under the handler's feet);
+    the thread only while trackers run."""
     state = _state
-    if state.exit_thread is not None:
-        return
-    read_end, write_end = os.pipe()
-    os.set_blocking(write_end, False)  # the handler's write never waits
-    state.wake_read, state.wake_write = read_end, write_end
-    state.exit_thread = threading.Thread(target=_exit_thread_main, args=(read_end,), name="codecarbon-exit",
-                                         daemon=True)
-    state.exit_thread.start()
+    with state.lock:
+        if state.exit_thread is not None:
+            return
+        if state.wake_read is None:
+            read_end, write_end = os.pipe()
+            os.set_blocking(write_end, False)  # the handler's write never waits
+            state.wake_read, state.wake_write = read_end, write_end
+        thread = threading.Thread(target=_exit_thread_main, args=(state.wake_read,), name="codecarbon-exit",
+                                  daemon=True)
+        state.exit_thread = thread
+    thread.start()
 
 
 def _on_signal(signum: int, frame: Any) -> None:
@@ -158,14 +181,22 @@ def _on_signal(signum: int, frame: Any) -> None:
 
 
 def _exit_thread_main(read_end: int) -> None:
-    """Wait for a signal's byte, stop the live trackers (bounded), then let the signal end the process."""
-    try:
-        data = os.read(read_end, 1)
-    except OSError:  # pragma: no cover
-        return
-    if not data or _state.pid != os.getpid():
-        return
+    """Wait for a signal's byte, stop the live trackers (bounded), then let the signal end the process.
+
+    A zero byte asks "are you still the exit thread?": the thread ends when it no longer is."""
+    while True:
+        try:
+            data = os.read(read_end, 1)
+        except OSError:  # pragma: no cover
+            return
+        if not data or _state.pid != os.getpid():
+            return
+        if data[0] != 0:
+            break
+        if _state.exit_thread is not threading.current_thread():
+            return
     signum = data[0]
+    _state.exit_busy = True
     logger.info("signal %d received: writing the run's row before the process ends", signum)
     try:
         stop_all()

@@ -297,6 +297,9 @@ class FileOutput(BaseOutput):
         self.output_dir = os.path.abspath(output_dir)  # resolved once: a later chdir does not move the file
         self.on_csv_write = on_csv_write
         self.save_file_path = os.path.join(self.output_dir, output_file_name)
+        if os.path.isdir(self.save_file_path) or not os.path.isdir(os.path.dirname(self.save_file_path)):
+            raise ValueError(f"output_file {output_file_name!r} must name a file in an existing folder of "
+                             f"output_dir {output_dir!r}")
         self._table = CsvTable(Path(self.save_file_path))
         self._pending: list[dict[str, Any]] = []  # rows a failed write (full disk...) still owes the file
         self.last_written_path: Path | None = None
