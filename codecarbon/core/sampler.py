@@ -289,8 +289,8 @@ class Sampler:
         self._stop.set()
         self._wake.set()
         thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=self.read_timeout_s if timeout is None else timeout)
+        if thread is not None and thread is not threading.current_thread() and not self._stuck:
+            thread.join(timeout=self.read_timeout_s if timeout is None else timeout)  # a stuck one never ends
 
     def close(self) -> None:
         for index, source in enumerate(self.sources):

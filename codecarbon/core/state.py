@@ -155,7 +155,11 @@ class ProcessIdentity:
 
 # --- checkpoints ---------------------------------------------------------------------------------------------------
 class Checkpoint:
-    """The on-disk copy of one live run's latest total row, for the CSV it belongs to."""
+    """The on-disk copy of one live run's latest total row, for the CSV it belongs to.
+
+    The file is created once (``O_EXCL | O_NOFOLLOW``, 0600) and each save overwrites it from the start in one
+    ``pwrite``, padded with spaces (valid JSON) to the longest content so far: no truncation step a kill could
+    interrupt, and a tenth of what a temporary file and a rename cost each time."""
 
     def __init__(self, csv_path: str | os.PathLike[str], run_id: str, mode: str = "append"):
         self.csv_path = os.path.realpath(os.fspath(csv_path))
@@ -163,6 +167,8 @@ class Checkpoint:
         self.mode = mode
         self._identity = ProcessIdentity.current().as_dict()
         self._failed = False
+        self._fd: Optional[int] = None
+        self._size = 0
         try:
             self.path: Optional[Path] = runs_dir(self.csv_path) / f"{run_id}.json"
         except OSError as error:
@@ -170,19 +176,36 @@ class Checkpoint:
             logger.warning("no crash checkpoint for this run (state directory unusable: %s)", error)
 
     def save(self, record: dict[str, Any]) -> None:
-        """Atomically replace the checkpoint; a failure (full disk...) is logged once, never raised."""
+        """Replace the checkpoint's content; a failure (full disk...) is logged once, never raised."""
         if self.path is None:
             return
         payload = {"version": 1, "process": self._identity, "uid": _uid(), "csv": self.csv_path,
                    "mode": self.mode, "run_id": self.run_id, "row": record}
+        data = json.dumps(payload, default=str, separators=(",", ":")).encode("utf-8")
         try:
-            files.atomic_write(self.path, json.dumps(payload, default=str, separators=(",", ":")))
+            if self._fd is None:
+                self._fd = files.open_no_follow(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+            padded = data.ljust(self._size, b" ")
+            if hasattr(os, "pwrite"):
+                written = os.pwrite(self._fd, padded, 0)
+            else:  # pragma: no cover - Windows
+                os.lseek(self._fd, 0, os.SEEK_SET)
+                written = os.write(self._fd, padded)
+            if written != len(padded):
+                raise OSError(f"short write ({written} of {len(padded)} bytes)")
+            self._size = len(padded)
         except OSError as error:
             if not self._failed:
                 self._failed = True
                 logger.warning("could not save the run's checkpoint %s: %s", self.path, error)
 
     def remove(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
         if self.path is not None:
             try:
                 self.path.unlink(missing_ok=True)
