@@ -263,8 +263,8 @@ class BaseEmissionsTracker(ABC):  # noqa: B024 - abstract by intent (3.x users s
             self._state.release()
 
     def _foreign(self) -> bool:
-        """True in a process forked from the one that started the run: it must never act for that run."""
-        if self._owner_pid is None or self._owner_pid == os.getpid():
+        """True in a process forked from the one that started the live run: it must never act for that run."""
+        if self._owner_pid is None or self._owner_pid == os.getpid() or self._run is None:
             return False
         log_once(f"forked:{id(self)}", 10, "tracker call in a forked child ignored: the run belongs to pid %d",
                  self._owner_pid)

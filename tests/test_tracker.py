@@ -317,3 +317,19 @@ def test_os_column_matches_platform_platform() -> None:
     from codecarbon.emissions_tracker import _platform_facts
 
     assert _platform_facts() == (platform.platform(), platform.python_version())
+
+
+def test_the_users_folders_hold_only_the_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checkpoints, locks and recovery state live in the state directory, never in output_dir or the cwd."""
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setenv("CODECARBON_STATE_DIR", str(tmp_path / "state"))
+    tracker = OfflineEmissionsTracker(output_dir=str(out), allow_multiple_runs=False, **FAST)
+    tracker.start()
+    burn(0.4)  # a few ticks: the checkpoint is written
+    assert list((tmp_path / "state" / "runs").rglob("*.json"))
+    tracker.flush()
+    tracker.stop()
+    assert sorted(p.name for p in out.iterdir()) == ["emissions.csv"]
+    assert list(Path.cwd().iterdir()) == []
+    assert not list((tmp_path / "state" / "runs").rglob("*.json"))
