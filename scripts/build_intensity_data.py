@@ -25,7 +25,8 @@ FORMAT_VERSION = 1
 LB_PER_MWH_TO_G_PER_KWH = 0.45359237  # 1 lb = 453.59237 g and 1 MWh = 1000 kWh
 WORLD_AVERAGE_KEY = "world_average"
 
-# Generation sources of the country table (TWh columns) → key of the life-cycle factor table.
+# Generation sources of the country table (TWh columns) → key of the life-cycle factor table. Used only for a
+# country without a published intensity; "fossil" and "renewables" are sums of these and stay out.
 COUNTRY_SOURCE_FACTORS = {
     "coal_TWh": "coal",
     "gas_TWh": "natural_gas",
@@ -34,20 +35,18 @@ COUNTRY_SOURCE_FACTORS = {
     "nuclear_TWh": "nuclear",
     "solar_TWh": "solar",
     "wind_TWh": "wind",
+    "biofuel_TWh": "biofuel",  # bioenergy: the biomass life-cycle factor, under the name the mix uses
 }
 # Share of generation that the factors must cover for a computed country figure to be trusted.
 MIN_COVERED_SHARE = 0.9
 
-# Sources of the Canadian provincial mix (percent) → key of the life-cycle factor table. Biomass, tidal and
-# "other" have no factor in the reference table and contribute nothing (recorded in the sources block).
-CANADA_SOURCE_FACTORS = {
-    "coal": "coal",
-    "petroleum": "petroleum",
-    "naturalGas": "natural_gas",
-    "nuclear": "nuclear",
-    "hydro": "hydroelectricity",
-    "solar": "solar",
-    "wind": "wind",
+# Canadian provincial mix (percent of generation) → g/kWh of the fossil sources, as CodeCarbon 3.3.2 weights it:
+# the energy-usage project's conversion factors (kg/kWh × 1000); every other source (hydro, nuclear, wind,
+# solar, biomass, tidal, other) counts as zero, so a province's figure is its fossil share's direct emissions.
+CANADA_FOSSIL_FACTORS = {
+    "coal": 995.725971,
+    "petroleum": 816.6885263,
+    "naturalGas": 743.8415916,
 }
 
 # Nordic bidding-zone prefix → the country it belongs to.
@@ -99,21 +98,31 @@ SOURCES: dict[str, dict[str, Any]] = {
     "lifecycle-factors": {
         "title": "Life-cycle gCO2eq/kWh per generation source: coal, petroleum, natural gas (energy-usage "
                  "project / US EPA eGRID), hydro, nuclear, solar, wind, geothermal (World Nuclear Association, "
-                 "comparison of life-cycle emissions)",
+                 "comparison of life-cycle emissions), biomass, biofuel and waste (IPCC AR5 WG3 annex III, "
+                 "table A.III.2, dedicated biomass median)",
         "url": "https://world-nuclear.org/",
         "licence": "facts",
     },
-    "egrid-2016": {
-        "title": "US EPA eGRID 2016, state CO2 output emission rate (lbs/MWh) converted to g/kWh",
-        "url": "https://www.epa.gov/egrid",
+    "egrid-2023": {
+        "title": "US EPA eGRID2023, state annual CO2-equivalent total output emission rate (field STC2ERTA), "
+                 "lbs/MWh converted to g/kWh",
+        "url": "https://www.epa.gov/egrid/download-data",
         "licence": "US public domain",
-        "year": 2016,
+        "year": 2023,
     },
     "cer-2023-mix": {
-        "title": "Canada Energy Regulator 2023 provincial generation mix weighted by the life-cycle factors of "
-                 "'lifecycle-factors' (coal, petroleum, natural gas, nuclear, hydro, solar, wind); biomass, "
-                 "tidal and other sources have no factor and count as zero",
+        "title": "Canada Energy Regulator 2023 provincial generation mix; g/kWh = share of coal × 995.73 + "
+                 "petroleum × 816.69 + natural gas × 743.84 (energy-usage project conversion factors, the "
+                 "weighting CodeCarbon 3.3.2 applies); other sources count as zero",
         "url": "https://www.cer-rec.gc.ca/en/data-analysis/energy-markets/provincial-territorial-energy-profiles/",
+        "licence": "facts",
+        "year": 2023,
+    },
+    "mee-china-2023": {
+        "title": "China Ministry of Ecology and Environment and National Bureau of Statistics, announcement "
+                 "2025 No. 47, table 3: provincial average electricity CO2 emission factors (CO2 only, "
+                 "location-based, with inter-provincial transfers)",
+        "url": "https://www.mee.gov.cn/xxgk2018/xxgk/xxgk01/202512/t20251231_1139517.html",
         "licence": "facts",
         "year": 2023,
     },
@@ -129,7 +138,7 @@ SOURCES: dict[str, dict[str, Any]] = {
     },
     "cloud-impact": {
         "title": "Cloud region carbon intensity as compiled in the CodeCarbon repository from providers' "
-                 "published region data",
+                 "published region data (Google's 2023 figures); used where no newer Google figure exists",
         "url": "https://github.com/mlco2/codecarbon",
         "licence": "MIT",
     },
@@ -169,7 +178,11 @@ def lifecycle_factors(reference: Path) -> dict[str, float]:
 
 
 def build_countries(reference: Path, factors: dict[str, float]) -> dict[str, dict[str, Any]]:
-    """ISO alpha-3 → name, alpha-2, g/kWh, year, source. The published figure wins; the mix only fills gaps."""
+    """ISO alpha-3 → name, alpha-2, g/kWh, year, source.
+
+    The published figure is used whenever there is one, 0.0 included (as CodeCarbon 3.3.2 does); the generation
+    mix × life-cycle factors only fills a missing figure, and only when the factors cover most of the mix.
+    """
     mix = _read_json(reference / "codecarbon-3.x" / "global_energy_mix.json")
     alpha2 = iso_alpha2_table()
     countries: dict[str, dict[str, Any]] = {}
@@ -179,26 +192,35 @@ def build_countries(reference: Path, factors: dict[str, float]) -> dict[str, dic
         if iso3 in alpha2:
             entry["iso2"] = alpha2[iso3]
         published = row.get("carbon_intensity")
-        total = float(row.get("total_TWh") or 0.0)
-        if isinstance(published, (int, float)) and published > 0:
+        if isinstance(published, (int, float)) and not isinstance(published, bool) and published >= 0:
             entry["g"] = _round(published)
             entry["src"] = "owid-energy"
-        elif total > 0:
-            covered = sum(float(row.get(col) or 0.0) for col in COUNTRY_SOURCE_FACTORS)
-            if covered / total < MIN_COVERED_SHARE:
-                continue  # too little of the mix has a factor: no trustworthy figure
-            weighted = sum(float(row.get(col) or 0.0) * factors[key] for col, key in COUNTRY_SOURCE_FACTORS.items())
-            entry["g"] = _round(weighted / total)
-            entry["src"] = "owid-energy-mix"
         else:
-            continue
+            computed = mix_intensity(row, factors)
+            if computed is None:
+                continue
+            entry["g"] = computed
+            entry["src"] = "owid-energy-mix"
         countries[iso3] = entry
     return countries
 
 
+def mix_intensity(row: dict[str, Any], factors: dict[str, float]) -> float | None:
+    """Σ TWh × factor / total TWh over the sources with a factor; None when they cover too little of the total."""
+    total = float(row.get("total_TWh") or 0.0)
+    if total <= 0:
+        return None
+    present = {col: float(row.get(col) or 0.0) for col, key in COUNTRY_SOURCE_FACTORS.items() if key in factors}
+    if sum(present.values()) / total < MIN_COVERED_SHARE:
+        return None
+    weighted = sum(twh * factors[COUNTRY_SOURCE_FACTORS[col]] for col, twh in present.items())
+    return _round(weighted / total)
+
+
 def build_us_states(reference: Path) -> dict[str, dict[str, Any]]:
-    """Lower-case state name → 2-letter code and g/kWh (eGRID 2016 lbs/MWh × 0.45359237)."""
-    raw = _read_json(reference / "codecarbon-3.x" / "2016_usa_emissions.json")
+    """Lower-case state name → 2-letter code and g/kWh (eGRID2023 lbs/MWh × 0.45359237)."""
+    raw = _read_json(reference / "codecarbon-3.x" / "2023_usa_emissions.json")
+    year = int(raw.get("_source", {}).get("year") or 2023)
     states: dict[str, dict[str, Any]] = {}
     for name, row in raw.items():
         if name.startswith("_") or not isinstance(row, dict):
@@ -209,21 +231,38 @@ def build_us_states(reference: Path) -> dict[str, dict[str, Any]]:
         states[name.strip().lower()] = {
             "code": code.upper(),
             "g": _round(float(row["emissions"]) * LB_PER_MWH_TO_G_PER_KWH),
-            "year": 2016,
-            "src": "egrid-2016",
+            "year": year,
+            "src": f"egrid-{year}",
         }
     return states
 
 
-def build_canadian_provinces(reference: Path, factors: dict[str, float]) -> dict[str, dict[str, Any]]:
-    """Lower-case province/territory → g/kWh = Σ share × life-cycle factor over the 2023 mix."""
+def build_chinese_provinces(reference: Path) -> dict[str, dict[str, Any]]:
+    """Lower-case province name → ISO 3166-2 code, other names, g/kWh (CO2 only, as published), year."""
+    raw = _read_json(reference / "codecarbon-3.x" / "2023_china_provincial_emissions.json")
+    provinces: dict[str, dict[str, Any]] = {}
+    for code, row in raw.get("data", {}).items():
+        name = " ".join(str(row.get("description") or "").split()).lower()
+        if not name or not code.upper().startswith("CN-"):
+            continue
+        entry: dict[str, Any] = {"code": code.upper(), "g": _round(row["emission_factor"]),
+                                 "year": row.get("year"), "src": "mee-china-2023"}
+        aliases = sorted({" ".join(str(a).split()).lower() for a in row.get("names", [])} - {name})
+        if aliases:
+            entry["aka"] = aliases
+        provinces[name] = entry
+    return provinces
+
+
+def build_canadian_provinces(reference: Path) -> dict[str, dict[str, Any]]:
+    """Lower-case province/territory → g/kWh = Σ fossil share × factor over the 2023 mix (3.3.2's weighting)."""
     raw = _read_json(reference / "codecarbon-3.x" / "2023_canada_energy_mix.json")
     provinces: dict[str, dict[str, Any]] = {}
     for name, mix in raw.items():
         total = float(mix.get("total") or 0.0)
         if total <= 0:
             continue
-        weighted = sum(float(mix.get(col) or 0.0) * factors[key] for col, key in CANADA_SOURCE_FACTORS.items())
+        weighted = sum(float(mix.get(col) or 0.0) * factor for col, factor in CANADA_FOSSIL_FACTORS.items())
         provinces[name.strip().lower()] = {"g": _round(weighted / total), "year": 2023, "src": "cer-2023-mix"}
     return provinces
 
@@ -301,10 +340,14 @@ def build(reference: Path) -> dict[str, Any]:
     nordic_source = nordic.get("metadata", {}).get("source")
     if nordic_source:
         sources["entsoe-nordic"]["title"] = f"Nordic bidding-zone emission factors: {nordic_source}"
+    nordic_years = {row.get("year") for row in nordic.get("data", {}).values()}
+    if len(nordic_years) == 1 and None not in nordic_years:
+        sources["entsoe-nordic"]["year"] = nordic_years.pop()
     gcp_year, _ = _latest_gcp_figures(reference)
     if gcp_year:
         sources["gcp-region-carbon"]["year"] = gcp_year
-    regions: dict[str, Any] = {"USA": build_us_states(reference), "CAN": build_canadian_provinces(reference, factors)}
+    regions: dict[str, Any] = {"USA": build_us_states(reference), "CAN": build_canadian_provinces(reference),
+                               "CHN": build_chinese_provinces(reference)}
     regions.update(build_nordic_zones(reference))
     return {
         "format": FORMAT_VERSION,

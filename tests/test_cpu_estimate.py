@@ -66,6 +66,34 @@ def test_token_match_needs_a_unique_best() -> None:
     assert table.match("ACME(R) X2 2000 CPU @ 3.1GHz").exact
 
 
+@pytest.mark.parametrize("model, tdp", [
+    ("Apple M1", 10.0), ("Apple M2", 22.0), ("Apple M2 Pro", 35.0), ("Apple M3 Max", 50.0),
+    ("Apple M4 Ultra", 110.0), ("Cortex-A72", 7.5), ("Cortex-A76", 12.0),
+    ("ARM Cortex-A76", 12.0),                                    # vendor prefix: token match
+    ("ARMv8 Processor rev 0 (v8l)", 30.0),
+])
+def test_apple_silicon_and_arm_cores_are_in_the_table(model: str, tdp: float) -> None:
+    match = bundled_table().match(model)
+    assert match is not None and match.tdp_w == tdp
+
+
+@pytest.mark.parametrize("model", ["Apple M1 Max", "Apple M1 Pro", "Apple M1 Ultra"])
+def test_an_apple_tier_the_table_lacks_is_not_guessed_from_the_base_chip(model: str) -> None:
+    assert bundled_table().match(model) is None  # the table has the base M1 (10 W) only
+
+
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason="reference data folder absent")
+def test_every_apple_and_arm_row_of_the_reference_resolves_exactly() -> None:
+    import csv
+
+    with open(REFERENCE / "hardware_cpu_power.csv", newline="", encoding="utf-8") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["Name"].startswith(("Apple M", "Cortex", "ARM"))]
+    assert len(rows) >= 15
+    for row in rows:
+        match = bundled_table().match(row["Name"])
+        assert match is not None and match.exact and match.tdp_w == float(row["TDP"]), row
+
+
 @pytest.mark.skipif(not REFERENCE.is_dir(), reason="reference data folder absent")
 def test_committed_table_is_what_the_script_builds(tmp_path: Path) -> None:
     out = tmp_path / "cpu_power.tsv"

@@ -42,7 +42,7 @@ def test_usa_without_region_uses_the_country_figure():
 def test_us_state_by_name_or_code(region):
     location = resolve_offline_location("USA", region)
     assert location.region == "california"
-    assert intensity_of("USA", region) == Intensity(205.269, "egrid-2016", 2016)
+    assert intensity_of("USA", region) == Intensity(179.064, "egrid-2023", 2023)
 
 
 def test_canadian_province_any_case_and_accents():
@@ -53,7 +53,8 @@ def test_canadian_province_any_case_and_accents():
 
 
 def test_nordic_zone_is_a_region_of_its_country():
-    assert intensity_of("SWE", "SE2") == Intensity(18.0, "entsoe-nordic", 2024)
+    assert intensity_of("SWE", "SE2") == Intensity(25.7, "entsoe-nordic", 2025)
+    assert intensity_of("NOR", "no4") == Intensity(51.7, "entsoe-nordic", 2025)
     assert intensity_of("FIN", "fi") == Intensity(72.0, "entsoe-nordic", 2025)
 
 
@@ -74,8 +75,10 @@ def test_gcp_region_uses_the_cloud_table():
 
 
 def test_cloud_region_in_another_country_than_given_warns_and_uses_cloud(codecarbon_log):
-    location = resolve_offline_location("DEU", cloud_provider="gcp", cloud_region="us-west1")
-    assert location.country_iso_code == "DEU"
+    location = resolve_offline_location("DEU", "bayern", cloud_provider="gcp", cloud_region="us-west1")
+    # The cloud region decides the intensity, so the location columns are the region's.
+    assert (location.country_iso_code, location.country_name, location.region) == ("USA", "USA", "Oregon")
+    assert location.country_2letter_iso_code == "US" and location.on_cloud == "Y"
     assert IntensityResolver(location).current().source == "gcp-region-carbon"
     assert any(r.levelno == logging.WARNING and "us-west1" in r.getMessage() for r in codecarbon_log.records)
 
@@ -176,9 +179,81 @@ def test_command_line_listing():
 
     countries = run("countries")
     assert countries.returncode == 0 and any(line.startswith("FRA  FR") for line in countries.stdout.splitlines())
+    china = next(line for line in countries.stdout.splitlines() if line.startswith("CHN"))
+    assert "30 regions" in china and "regions CHN" in china
     regions = run("regions", "usa")
     assert regions.returncode == 0 and "california" in regions.stdout and " CA " in regions.stdout
+    provinces = run("regions", "chn")
+    assert any(line.startswith("beijing") and "CN-BJ" in line and "555.4" in line and "2023" in line
+               for line in provinces.stdout.splitlines())
+    assert "nei mongol" in provinces.stdout
     cloud = run("cloud", "gcp")
     assert cloud.returncode == 0 and "europe-west9" in cloud.stdout
     assert run("cloud", "nope").returncode == 1
     assert "owid-energy" in run("sources").stdout
+
+
+@pytest.mark.parametrize("region", ["CN-BJ", "cn-bj", "beijing", "Beijing", " BEIJING ", "Beijing Municipality"])
+def test_chinese_province_by_iso_code_or_name_any_case(region):
+    assert resolve_offline_location("CHN", region).region == "beijing"
+    assert intensity_of("CHN", region) == Intensity(555.4, "mee-china-2023", 2023)
+
+
+def test_chinese_province_other_names_and_suffixes():
+    assert intensity_of("CHN", "Nei Mongol") == intensity_of("CHN", "CN-NM") == intensity_of("CHN", "inner mongolia")
+    assert resolve_offline_location("CHN", "Guangxi Zhuang Autonomous Region").region == "guangxi"
+    assert resolve_offline_location("chn", "Sichuan Province").region == "sichuan"
+    assert intensity_of("CHN", "Yunnan").g_co2e_per_kwh < intensity_of("CHN", "Shanxi").g_co2e_per_kwh
+    assert "beijing" in list_regions("CHN") and len(list_regions("CHN")) == 30
+
+
+def test_chinese_place_without_provincial_figure_uses_the_country(codecarbon_log):
+    # Tibet, Hong Kong, Macao are not in the official provincial table: China's figure, not an error.
+    location = resolve_offline_location("CHN", "Tibet")
+    assert location.region == "tibet"
+    assert IntensityResolver(location).current() == intensity_of("CHN")
+    assert intensity_of("CHN").source == "owid-energy"
+
+
+def test_cloud_region_place_fills_the_location_even_without_a_country():
+    location = resolve_offline_location(None, cloud_provider="gcp", cloud_region="europe-west1")
+    assert (location.country_iso_code, location.country_name, location.region) == ("BEL", "Belgium", "St. Ghislain")
+    assert location.country_2letter_iso_code == "BE"
+    # A region in a US state: the state is the region.
+    iowa = resolve_offline_location("FRA", "Bretagne", cloud_provider="gcp", cloud_region="us-central1")
+    assert (iowa.country_iso_code, iowa.region) == ("USA", "Iowa")
+
+
+def test_tracker_row_shows_the_cloud_regions_place_not_the_given_country(codecarbon_log):
+    import csv
+
+    from codecarbon import OfflineEmissionsTracker
+
+    tracker = OfflineEmissionsTracker(country_iso_code="FRA", cloud_provider="gcp", cloud_region="europe-west1",
+                                      measure_power_secs=0.1, force_cpu_power=100.0, force_ram_power=10.0)
+    tracker.start()
+    tracker.stop()
+    with open("emissions.csv", newline="") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert (row["country_iso_code"], row["country_name"], row["region"]) == ("BEL", "Belgium", "St. Ghislain")
+    assert (row["cloud_provider"], row["cloud_region"], row["on_cloud"]) == ("gcp", "europe-west1", "Y")
+    assert float(row["carbon_intensity"]) == pytest.approx(103.37)  # Google's 2024 grid figure for the region
+    assert row["intensity_source"] == "gcp-region-carbon 2024"
+    assert any(r.levelno == logging.WARNING and "europe-west1" in r.getMessage() and "FRA" in r.getMessage()
+               for r in codecarbon_log.records)
+
+
+def test_tracker_row_for_a_chinese_province():
+    import csv
+
+    from codecarbon import OfflineEmissionsTracker
+
+    tracker = OfflineEmissionsTracker(country_iso_code="CHN", region="CN-SC", measure_power_secs=0.1,
+                                      force_cpu_power=100.0, force_ram_power=10.0)
+    tracker.start()
+    tracker.stop()
+    with open("emissions.csv", newline="") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert (row["country_iso_code"], row["country_name"], row["region"]) == ("CHN", "China", "sichuan")
+    assert float(row["carbon_intensity"]) == pytest.approx(156.4)
+    assert row["intensity_source"] == "mee-china-2023 2023"

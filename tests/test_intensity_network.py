@@ -312,8 +312,10 @@ def test_geojs_and_gcp_metadata(endpoints):
     endpoints.routes[("GET", "/computeMetadata/v1/instance/zone")] = Answer(
         200, "projects/123456/zones/europe-west1-b", {"Metadata-Flavor": "Google", "Content-Type": "text/plain"})
     location = detect_online_location(timeout_s=5)
-    assert location == Location("FRA", "France", "île-de-france", "gcp", "europe-west1", "Y",
-                                latitude=48.8582, longitude=2.3387, country_2letter_iso_code="FR")
+    # The cloud region decides the intensity, so the location columns are the region's (Belgium), not the IP's;
+    # the IP's coordinates are in another country and are dropped.
+    assert location == Location("BEL", "Belgium", "St. Ghislain", "gcp", "europe-west1", "Y",
+                                latitude=None, longitude=None, country_2letter_iso_code="BE")
     assert IntensityResolver(location).current() == Intensity(103.37, "gcp-region-carbon", 2024)
     gcp_request = next(s for s in endpoints.seen if s.path.startswith("/computeMetadata"))
     assert gcp_request.headers["metadata-flavor"] == "Google"
@@ -328,7 +330,7 @@ def test_ipinfo_is_the_fallback_and_us_state_applies(endpoints):
     location = detect_online_location(timeout_s=5)
     assert (location.country_iso_code, location.country_name, location.region) == ("USA", "United States", "california")
     assert (location.latitude, location.longitude, location.on_cloud) == (37.4056, -122.0775, "N")
-    assert IntensityResolver(location).current() == Intensity(205.269, "egrid-2016", 2016)
+    assert IntensityResolver(location).current() == Intensity(179.064, "egrid-2023", 2023)
 
 
 def test_gcp_address_answered_by_something_else_is_not_gcp(endpoints):
@@ -348,7 +350,8 @@ def test_aws_imdsv2_region_is_kept(endpoints):
     location = detect_online_location(timeout_s=5)
     assert (location.cloud_provider, location.cloud_region, location.on_cloud) == ("aws", "us-east-1", "Y")
     # The cloud table has no AWS figure: the grid of the state applies.
-    assert IntensityResolver(location).current().source == "egrid-2016"
+    assert IntensityResolver(location).current().source == "egrid-2023"
+    assert (location.country_iso_code, location.region) == ("USA", "virginia")  # no AWS figure: the IP's place
 
 
 def test_azure_location(endpoints):
@@ -366,6 +369,16 @@ def test_gcp_without_geolocation_takes_country_from_the_cloud_table(endpoints):
         200, "projects/1/zones/us-west1-a", {"Metadata-Flavor": "Google"})
     location = detect_online_location(timeout_s=5)
     assert (location.country_iso_code, location.cloud_region, location.latitude) == ("USA", "us-west1", None)
+    assert (location.country_name, location.region, location.country_2letter_iso_code) == ("USA", "Oregon", "US")
+
+
+def test_gcp_with_geolocation_in_the_same_country_keeps_the_coordinates(endpoints):
+    endpoints.routes[("GET", "/geojs/v1/ip/geo.json")] = Answer(200, GEOJS_PARIS)
+    endpoints.routes[("GET", "/computeMetadata/v1/instance/zone")] = Answer(
+        200, "projects/1/zones/europe-west9-a", {"Metadata-Flavor": "Google"})
+    location = detect_online_location(timeout_s=5)
+    assert location == Location("FRA", "France", "Paris", "gcp", "europe-west9", "Y",
+                                latitude=48.8582, longitude=2.3387, country_2letter_iso_code="FR")
 
 
 def test_everything_refused_means_unknown_country_and_world_average(monkeypatch, codecarbon_log):

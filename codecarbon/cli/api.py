@@ -1,15 +1,15 @@
-"""The one CodeCarbon API call the CLI makes: create an experiment for `codecarbon init`.
+"""The CodeCarbon API calls the CLI makes: create an experiment (`init`), check a login, list organizations,
+create a project API key (`test-api`, `get-token`).
 
-Standard library only (urllib), bounded in time; every failure becomes ApiUnavailable with a readable reason, so
-the command can fall back to a local id instead of showing a traceback.
+Through the package's one HTTP client (support/http.py), bounded in time; every failure becomes ApiUnavailable
+with a readable reason, so the command can fall back to a local id instead of showing a traceback.
 """
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
+import urllib.parse
 from datetime import datetime, timezone
+from typing import Any
 
 #: The project that `codecarbon init` attaches experiments to when none is configured (the public demo project).
 DEFAULT_PROJECT_ID = "e60afa92-17b7-4720-91a0-1ae91e409ba1"
@@ -17,6 +17,10 @@ DEFAULT_PROJECT_ID = "e60afa92-17b7-4720-91a0-1ae91e409ba1"
 
 class ApiUnavailable(Exception):
     """The API could not be reached or did not answer as expected."""
+
+
+class ApiRefused(ApiUnavailable):
+    """The API answered 401/403: it does not accept the token or key we sent."""
 
 
 def experiment_request_body(project_id: str, country_iso_code: str | None = None,
@@ -34,30 +38,75 @@ def experiment_request_body(project_id: str, country_iso_code: str | None = None
     }
 
 
-def create_experiment(api_endpoint: str, body: dict, *, api_key: str | None = None,
-                      timeout_s: float = 5.0) -> str:
-    """POST ``{api_endpoint}/experiments`` and return the new experiment's id."""
-    url = api_endpoint.rstrip("/") + "/experiments"
-    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+def _call(method: str, api_endpoint: str, path: str, *, body: dict | None = None, api_key: str | None = None,
+          bearer_token: str | None = None, timeout_s: float = 5.0) -> tuple[str, Any]:
+    """One bounded request to the API; returns (url, decoded JSON answer) or raises ApiUnavailable.
+
+    A login token goes as ``Authorization: Bearer``, an API key as ``x-api-token``; neither ever appears in a
+    message, and no redirect is followed (it would carry them elsewhere).
+    """
+    from codecarbon.support.http import HttpError, redact_url, request
+
+    url = api_endpoint.rstrip("/") + path
+    shown = redact_url(url)
+    headers = {"Accept": "application/json"}
     if api_key:
         headers["x-api-token"] = api_key
-    request = urllib.request.Request(url, data=json.dumps(body).encode("utf-8"), headers=headers, method="POST")
+    if bearer_token:
+        headers["Authorization"] = f"Bearer {bearer_token}"
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
-            status = response.status
-            payload = response.read(1_000_000)
-    except urllib.error.HTTPError as error:
-        raise ApiUnavailable(f"{url} answered HTTP {error.code} {error.reason}") from None
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        reason = getattr(error, "reason", error)
-        raise ApiUnavailable(f"{url} could not be reached ({reason})") from None
-    if status not in (200, 201):
-        raise ApiUnavailable(f"{url} answered HTTP {status}")
+        response = request(method, url, json=body, headers=headers, timeout_s=timeout_s,
+                           max_body_bytes=1_000_000)
+    except HttpError as error:
+        raise ApiUnavailable(f"{shown} could not be reached ({error})") from None
+    if response.status in (401, 403):
+        raise ApiRefused(f"{shown} refused the credentials (HTTP {response.status})")
+    if not response.ok:
+        raise ApiUnavailable(f"{shown} answered HTTP {response.status}")
+    if not response.body:
+        return shown, None
     try:
-        answer = json.loads(payload)
-        experiment_id = answer["id"]
-    except (ValueError, KeyError, TypeError):
-        raise ApiUnavailable(f"{url} answered without an experiment id") from None
+        return shown, response.json()
+    except HttpError:
+        raise ApiUnavailable(f"{shown} did not answer JSON") from None
+
+
+def create_experiment(api_endpoint: str, body: dict, *, api_key: str | None = None,
+                      bearer_token: str | None = None, timeout_s: float = 5.0) -> str:
+    """POST ``{api_endpoint}/experiments`` and return the new experiment's id."""
+    url, answer = _call("POST", api_endpoint, "/experiments", body=body, api_key=api_key,
+                        bearer_token=bearer_token, timeout_s=timeout_s)
+    experiment_id = answer.get("id") if isinstance(answer, dict) else None
+    if experiment_id is None:
+        raise ApiUnavailable(f"{url} answered without an experiment id")
     if not isinstance(experiment_id, str) or not experiment_id.strip():
         raise ApiUnavailable(f"{url} answered with an unusable experiment id {experiment_id!r}")
     return experiment_id.strip()
+
+
+def check_auth(api_endpoint: str, bearer_token: str, *, timeout_s: float = 5.0) -> Any:
+    """GET /auth/check: does the API accept this login token? (what 3.3.2 asks right after login)."""
+    return _call("GET", api_endpoint, "/auth/check", bearer_token=bearer_token, timeout_s=timeout_s)[1]
+
+
+def list_organizations(api_endpoint: str, bearer_token: str, *, timeout_s: float = 5.0) -> list:
+    """GET /organizations with the login token (3.3.2's `test-api`)."""
+    url, answer = _call("GET", api_endpoint, "/organizations", bearer_token=bearer_token, timeout_s=timeout_s)
+    if not isinstance(answer, list):
+        raise ApiUnavailable(f"{url} did not answer a list of organizations")
+    return answer
+
+
+def create_project_token(api_endpoint: str, bearer_token: str, project_id: str, *, name: str = "codecarbon-cli",
+                         access: int = 2, timeout_s: float = 5.0) -> str:
+    """POST /projects/{id}/api-tokens and return the new API key (3.3.2's `get-token PROJECT_ID`).
+
+    ``access`` 2 is write access, what a tracker needs to send runs.
+    """
+    path = f"/projects/{urllib.parse.quote(project_id, safe='')}/api-tokens"
+    url, answer = _call("POST", api_endpoint, path, body={"name": name, "access": access},
+                        bearer_token=bearer_token, timeout_s=timeout_s)
+    token = answer.get("token") if isinstance(answer, dict) else None
+    if not isinstance(token, str) or not token:
+        raise ApiUnavailable(f"{url} answered without a token")
+    return token

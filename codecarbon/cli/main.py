@@ -1,4 +1,7 @@
-"""The `codecarbon` command: init, config, detect, monitor. argparse only, so the CLI needs no extra package."""
+"""The `codecarbon` command: init, config, detect, monitor, login, get-token, test-api.
+
+argparse only, so the CLI needs no extra package; login and its tokens need the ``login`` extra (authlib).
+"""
 
 from __future__ import annotations
 
@@ -60,8 +63,13 @@ def command_init(args: argparse.Namespace, out: TextIO) -> int:
     endpoint = args.api_endpoint or settings.api_endpoint
     project_id = local.get("project_id") or read_section(_global_config()).get("project_id") or DEFAULT_PROJECT_ID
     body = experiment_request_body(project_id, settings.country_iso_code, None, settings.region)
+    from codecarbon.cli.auth import token_for_api
+
+    bearer = token_for_api(warn=lambda text: print(f"codecarbon: {text}", file=sys.stderr),
+                           timeout_s=args.timeout)
     try:
-        experiment_id = create_experiment(endpoint, body, api_key=settings.api_key, timeout_s=args.timeout)
+        experiment_id = create_experiment(endpoint, body, api_key=settings.api_key, bearer_token=bearer,
+                                          timeout_s=args.timeout)
     except ApiUnavailable as problem:
         experiment_id = str(uuid.uuid4())
         update_section(path, {"experiment_id": experiment_id})
@@ -202,6 +210,7 @@ def command_detect(args: argparse.Namespace, out: TextIO) -> int:
             f"  Measured by: {sources or '(nothing)'}",
         ]
         lines += [f"  note: {note}" for note in hardware.notes]
+        lines += _job_lines()
         print("\n".join(lines), file=out)
     finally:
         for source in hardware.sources:
@@ -210,6 +219,23 @@ def command_detect(args: argparse.Namespace, out: TextIO) -> int:
             except Exception:  # a probe that cannot close is not the user's problem
                 pass
     return 0
+
+
+def _job_lines() -> list[str]:
+    """The job this process is part of, as the tracker would see it (launcher variables and job settings)."""
+    from codecarbon.core.job import job_from_settings
+
+    try:
+        settings = load_settings({}, offline=True)
+    except Exception:  # a broken config is reported by the commands that use it
+        settings = None
+    job = job_from_settings(settings) if settings is not None else job_from_settings({})
+    lines = job.describe()
+    if job.in_job and settings is not None:
+        rule = ("each device of this host measured once by the job" if settings.device_ownership == "host"
+                else "every process measures all it sees (device_ownership = off)")
+        lines.append(f"    {'ownership:':<18}{rule}")
+    return lines
 
 
 # ------------------------------------------------------------------------------------------------ monitor
@@ -228,6 +254,96 @@ def command_monitor(args: argparse.Namespace, out: TextIO) -> int:
     if command:
         return run_and_monitor(command, plan, out)
     return monitor_until_signalled(plan, out)
+
+
+# ------------------------------------------------------------------------------- login, get-token, test-api
+def _auth_settings(args: argparse.Namespace) -> Any:
+    from codecarbon.cli.auth import auth_settings
+
+    return auth_settings(getattr(args, "well_known_url", None), getattr(args, "client_id", None))
+
+
+def _api_endpoint(args: argparse.Namespace) -> str:
+    return str(getattr(args, "api_endpoint", None) or load_settings({}, offline=True).api_endpoint)
+
+
+def _login_token(args: argparse.Namespace, command: str) -> str:
+    """A valid (refreshed if needed) login token, or CliError saying how to get one."""
+    from codecarbon.cli import auth
+    from codecarbon.support.errors import MissingDependencyError
+
+    try:
+        auth.require_login_libraries(command)
+        return auth.access_token(_auth_settings(args), timeout_s=args.timeout)
+    except (auth.AuthError, MissingDependencyError) as problem:
+        note = auth.legacy_credentials_note()
+        raise CliError(f"{problem}" + (f"\n{note}" if note else "")) from None
+
+
+def command_login(args: argparse.Namespace, out: TextIO) -> int:
+    """Sign in through the browser (OIDC code + PKCE); tokens go to the user's config directory, 0600."""
+    from codecarbon.cli import auth
+    from codecarbon.cli.api import ApiUnavailable, check_auth
+    from codecarbon.support.errors import MissingDependencyError
+
+    try:
+        auth.require_login_libraries("codecarbon login")
+        settings = _auth_settings(args)
+        opener = auth.print_url_only if args.no_browser else None
+        result = auth.login(settings, port=args.port, open_browser=opener, wait_s=args.wait,
+                            timeout_s=args.timeout)
+    except (auth.AuthError, MissingDependencyError) as problem:
+        raise CliError(str(problem)) from None
+    print(f"Logged in as {result.user}; credentials saved to {result.path}", file=out)
+    endpoint = _api_endpoint(args)
+    try:
+        check_auth(endpoint, result.access_token, timeout_s=args.timeout)
+        print(f"The CodeCarbon API at {endpoint} accepts this login.", file=out)
+    except ApiUnavailable as problem:
+        print(f"codecarbon: warning: logged in, but the API check failed: {problem}", file=sys.stderr)
+    note = auth.legacy_credentials_note()
+    if note:
+        print(note, file=sys.stderr)
+    return 0
+
+
+def command_get_token(args: argparse.Namespace, out: TextIO) -> int:
+    """No argument: print the login's access token. PROJECT_ID (3.3.2): create that project's API key, print it."""
+    from codecarbon.cli.api import ApiUnavailable, create_project_token
+
+    token = _login_token(args, "codecarbon get-token")
+    if not args.project_id:
+        print(token, file=out)
+        return 0
+    endpoint = _api_endpoint(args)
+    try:
+        api_key = create_project_token(endpoint, token, args.project_id, name=args.token_name, timeout_s=args.timeout)
+    except ApiUnavailable as problem:
+        raise CliError(f"could not create an API key for project {args.project_id}: {problem}") from None
+    print(api_key, file=out)
+    print(f"Use it as api_key (e.g. `codecarbon config --set api_key=...`) with project_id = {args.project_id}.",
+          file=sys.stderr)
+    return 0
+
+
+def command_test_api(args: argparse.Namespace, out: TextIO) -> int:
+    """Is the configured API reachable, and does it accept the login? (authenticated GET /organizations)."""
+    from codecarbon.cli.api import ApiRefused, ApiUnavailable, list_organizations
+
+    token = _login_token(args, "codecarbon test-api")
+    endpoint = _api_endpoint(args)
+    try:
+        organizations = list_organizations(endpoint, token, timeout_s=args.timeout)
+    except ApiRefused as problem:
+        raise CliError(f"the API is reachable but does not accept your login: {problem}") from None
+    except ApiUnavailable as problem:
+        raise CliError(f"the API cannot be used: {problem}") from None
+    print(f"The CodeCarbon API at {endpoint} is reachable and accepts your login "
+          f"({len(organizations)} organization{'' if len(organizations) == 1 else 's'}).", file=out)
+    for organization in organizations:
+        if isinstance(organization, dict):
+            print(f"  {organization.get('id', '?')}  {organization.get('name', '')}", file=out)
+    return 0
 
 
 # ------------------------------------------------------------------------------------------------- parser
@@ -276,6 +392,42 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--log-level", help="debug, info, warning, error or critical")
     monitor.add_argument("command", nargs=argparse.REMAINDER, help="the command to run and track")
     monitor.set_defaults(handler=command_monitor)
+
+    def provider_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--well-known-url", help="OpenID discovery URL of the identity provider (default: "
+                                                      "$AUTH_SERVER_WELL_KNOWN, auth_server_well_known in the "
+                                                      "config, else CodeCarbon's)")
+        command.add_argument("--client-id", help="OAuth client id (default: $AUTH_CLIENT_ID, else codecarbon-cli)")
+        command.add_argument("--api-endpoint", help="API base URL (default: from config, else the public API)")
+        command.add_argument("--timeout", type=float, default=10.0,
+                             help="seconds to wait for each network answer (default 10)")
+
+    login = commands.add_parser("login", help="sign in to the CodeCarbon API in your browser",
+                                description="OpenID Connect sign-in (authorization code + PKCE) through your "
+                                            "browser; the tokens are kept in your config directory, readable "
+                                            "only by you.")
+    provider_options(login)
+    login.add_argument("--port", type=int, default=8090,
+                       help="local port of the sign-in redirect (default 8090, as registered; 0 = any free port)")
+    login.add_argument("--no-browser", action="store_true",
+                       help="print the sign-in URL instead of opening a browser")
+    login.add_argument("--wait", type=float, default=300.0,
+                       help="seconds to wait for you to sign in (default 300)")
+    login.set_defaults(handler=command_login)
+
+    get_token = commands.add_parser("get-token", help="print your login's access token, or create a project "
+                                                      "API key: get-token PROJECT_ID",
+                                    description="Without PROJECT_ID: print a valid access token of your login "
+                                                "(refreshed when needed). With PROJECT_ID: create an API key for "
+                                                "that project on the API and print it.")
+    get_token.add_argument("project_id", nargs="?", help="project to create an API key for")
+    get_token.add_argument("--name", dest="token_name", default="codecarbon-cli", help="name of the new API key")
+    provider_options(get_token)
+    get_token.set_defaults(handler=command_get_token)
+
+    test_api = commands.add_parser("test-api", help="check that the API is reachable and accepts your login")
+    provider_options(test_api)
+    test_api.set_defaults(handler=command_test_api)
     return parser
 
 

@@ -4,8 +4,9 @@ The table maps *normalised* model names to watts (see ``scripts/build_cpu_power_
 A model name as the OS reports it ("Intel(R) Xeon(R) Gold 6130 CPU @ 2.10GHz") is normalised the same way and
 looked up exactly; only on a miss does a token match run: candidates must contain the query's model number
 (its longest token with a digit), have no model token the query lacks, and share its version suffix ("v4");
-the best by token overlap (Jaccard) is accepted only when it is unique. No model number, no guess: a wrong TDP is worse
-than the documented per-thread constant the caller falls back to.
+the best by token overlap (Jaccard) is accepted only when it is unique; an Apple part must also name the same
+tier (Pro, Max, Ultra). No model number, no guess: a wrong TDP is worse than the documented per-thread constant
+the caller falls back to.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ _DROP = [
 ]
 _SPACES = re.compile(r"\s+")
 _VERSION = re.compile(r"^v\d+$")
+# Apple tiers differ several-fold in power (M1 10 W, M1 Max ~30 W): an Apple part matches only its own tier.
+_APPLE_TIERS = frozenset({"pro", "max", "ultra"})
 
 
 def normalise_cpu_name(name: str) -> str:
@@ -105,6 +108,8 @@ class TdpTable:
             name, _, text = line.partition("\t")
             entry_tokens = frozenset(name.split())
             if not _model_tokens(entry_tokens) <= wanted or not versions <= entry_tokens:
+                continue
+            if "apple" in tokens and tokens & _APPLE_TIERS != entry_tokens & _APPLE_TIERS:
                 continue
             scored.append((len(tokens & entry_tokens) / len(tokens | entry_tokens), name, float(text)))
         if not scored:

@@ -15,7 +15,10 @@ from codecarbon.intensity import tables
 def _print_countries() -> None:
     for code, name in tables.list_countries():
         record = tables.country(code) or {}
-        print(f"{code}  {record.get('iso2', '  ')}  {record['g']:>8.1f} g/kWh  {record.get('year') or '':<4}  {name}")
+        regional = len(tables.list_regions(code))
+        more = f"  ({regional} regions: `regions {code}`)" if regional else ""
+        print(f"{code}  {record.get('iso2', '  ')}  {record['g']:>8.1f} g/kWh  {record.get('year') or '':<4}  "
+              f"{name}{more}")
 
 
 def _print_regions(iso3: str) -> int:
@@ -26,7 +29,8 @@ def _print_regions(iso3: str) -> int:
     for name in names:
         record = tables.regions(iso3)[name]
         code = record.get("code", "")
-        print(f"{name:<28} {code:<3} {record['g']:>8.1f} g/kWh  {record.get('year') or '':<4}  {record['src']}")
+        aka = f"  (also: {', '.join(record['aka'])})" if record.get("aka") else ""
+        print(f"{name:<28} {code:<5} {record['g']:>8.1f} g/kWh  {record.get('year') or '':<4}  {record['src']}{aka}")
     return 0
 
 

@@ -13,11 +13,11 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable
-from typing import Optional
+from typing import Any, Optional
 
 from codecarbon.external.logger import logger
-from codecarbon.intensity import _http
 from codecarbon.intensity.types import Intensity
+from codecarbon.support import http as _http
 
 ELECTRICITYMAPS_URL = "https://api.electricitymaps.com/v3/carbon-intensity/latest"
 TIMEOUT_S = 10.0
@@ -39,8 +39,8 @@ def fetch_carbon_intensity(token: str, *, latitude: Optional[float] = None, long
         query = {"countryCode": country_code.upper()}
     else:
         raise _http.HttpError("no coordinates and no country code to ask about")
-    answer = _http.request(f"{url}?{urllib.parse.urlencode(query)}", timeout_s=timeout_s,
-                           headers={"auth-token": token, "Accept": "application/json"}).json()
+    answer = _http.get_json(f"{url}?{urllib.parse.urlencode(query)}", timeout_s=timeout_s,
+                            headers={"auth-token": token, "Accept": "application/json"})
     value = answer.get("carbonIntensity") if isinstance(answer, dict) else None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         raise _http.HttpError(f"answer has no usable carbonIntensity ({value!r})")
@@ -56,7 +56,7 @@ class ElectricityMapsFeed:
                  country_code: Optional[str] = None, url: Optional[str] = None, timeout_s: Optional[float] = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._token = token
-        self._where = {"latitude": latitude, "longitude": longitude, "country_code": country_code}
+        self._where: dict[str, Any] = {"latitude": latitude, "longitude": longitude, "country_code": country_code}
         self._url = url or ELECTRICITYMAPS_URL
         self._timeout_s = TIMEOUT_S if timeout_s is None else float(timeout_s)
         self._clock = clock

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from typing import Any, Optional
 
 from codecarbon.external.logger import log_once, logger
-from codecarbon.intensity import _http, tables
+from codecarbon.intensity import tables
 from codecarbon.intensity.location import Location, country_name_of
+from codecarbon.support import http as _http
 
 GEOJS_URL = "https://get.geojs.io/v1/ip/geo.json"
 IPINFO_URL = "https://ipinfo.io/json"
@@ -84,7 +85,8 @@ def geo_by_ip(timeout_s: float) -> Optional[dict[str, Any]]:
 
 def cloud_from_gcp(timeout_s: float) -> Optional[tuple[str, str]]:
     """("gcp", region) from the instance's zone, e.g. projects/1/zones/europe-west1-b → europe-west1."""
-    answer = _http.request(METADATA_BASE + _GCP_ZONE_PATH, timeout_s=timeout_s, headers={"Metadata-Flavor": "Google"})
+    answer = _http.request("GET", METADATA_BASE + _GCP_ZONE_PATH, timeout_s=timeout_s,
+                           headers={"Metadata-Flavor": "Google"}).raise_for_status()
     if answer.headers.get("metadata-flavor", "").lower() != "google":
         return None  # something else answered at that address
     zone = answer.body.decode("utf-8", "replace").strip().rsplit("/", 1)[-1]
@@ -96,8 +98,8 @@ def cloud_from_aws(timeout_s: float) -> Optional[tuple[str, str]]:
     """("aws", region) from the instance identity document; IMDSv2 token first, IMDSv1 if that is refused."""
     headers = {}
     try:
-        token = _http.request(METADATA_BASE + _AWS_TOKEN_PATH, timeout_s=timeout_s, method="PUT",
-                              headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+        token = _http.request("PUT", METADATA_BASE + _AWS_TOKEN_PATH, timeout_s=timeout_s,
+                              headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}).raise_for_status()
         headers["X-aws-ec2-metadata-token"] = token.body.decode("ascii", "replace").strip()
     except _http.HttpError as error:
         if error.status is None:
@@ -151,11 +153,17 @@ class _Probes:
 
 def _location(geo: Optional[dict[str, Any]], cloud: Optional[tuple[str, str]]) -> Location:
     provider, cloud_region = cloud if cloud else (None, None)
-    record = tables.cloud_region(provider, cloud_region) if cloud else None
+    record = tables.cloud_region(*cloud) if cloud else None
     if cloud and record is None:
         log_once(f"intensity.cloud-detected.{provider}.{cloud_region}", logging.INFO,
                  "Running on %s region %s, which has no figure in the bundled cloud table; the grid of the "
                  "location is used.", provider, cloud_region)
+    if record is not None and provider and cloud_region:  # the cloud region decides: its place is the row's
+        from codecarbon.intensity.location import cloud_location
+
+        near = geo if geo is not None and geo["iso3"] == record["iso3"] else None  # else the IP is elsewhere
+        return cloud_location(provider, cloud_region, record, latitude=near["latitude"] if near else None,
+                              longitude=near["longitude"] if near else None)
     if geo is not None:
         iso3 = geo["iso3"]
         known = tables.is_iso_country(iso3)
@@ -167,10 +175,9 @@ def _location(geo: Optional[dict[str, Any]], cloud: Optional[tuple[str, str]]) -
             latitude=geo["latitude"], longitude=geo["longitude"],
             country_2letter_iso_code=geo["iso2"] or (tables.alpha2_of(iso3) if known else None),
         )
-    iso3 = record["iso3"] if record else None
-    return Location(country_iso_code=iso3, country_name=country_name_of(iso3), region=None,
-                    cloud_provider=provider, cloud_region=cloud_region, on_cloud="Y" if cloud else "N",
-                    country_2letter_iso_code=tables.alpha2_of(iso3) if iso3 else None)
+    # No geolocation and no known cloud region: the place is unknown (an unlisted cloud region is still named).
+    return Location(country_iso_code=None, country_name=None, region=None, cloud_provider=provider,
+                    cloud_region=cloud_region, on_cloud="Y" if cloud else "N")
 
 
 def detect_online_location(timeout_s: float = 1.0) -> Location:

@@ -89,7 +89,11 @@ def normalise_region(iso3: str, region: str, *, strict: bool) -> str:
 def resolve_offline_location(country_iso_code: Optional[str], region: Optional[str] = None,
                              cloud_provider: Optional[str] = None, cloud_region: Optional[str] = None,
                              country_2letter_iso_code: Optional[str] = None) -> Location:
-    """Check a user-given location and complete it from the table (names, alpha-2 code, cloud country)."""
+    """Check a user-given location and complete it from the table (names, alpha-2 code, cloud country).
+
+    When a known cloud region decides the intensity, the location columns are the cloud region's, whatever
+    country or region was also given: a row never says "France" next to a Belgian figure.
+    """
     iso3 = parse_country_iso_code(country_iso_code)
     region_text = _text("region", region)
     provider = _text("cloud_provider", cloud_provider)
@@ -101,6 +105,7 @@ def resolve_offline_location(country_iso_code: Optional[str], region: Optional[s
     if cloud_id and not provider:
         raise ValueError(f"cloud_region {cloud_id!r} needs cloud_provider as well (gcp, aws or azure); "
                          f"{LIST_CLOUD_HINT}")
+    record = None
     if provider and cloud_id:
         provider, cloud_id = provider.lower(), cloud_id.lower()
         record = tables.cloud_region(provider, cloud_id)
@@ -110,12 +115,10 @@ def resolve_offline_location(country_iso_code: Optional[str], region: Optional[s
             log_once(f"intensity.cloud-provider.{provider}", logging.WARNING,
                      "No bundled carbon intensity for %s regions; %s/%s uses the country's grid figure%s.",
                      provider, provider, cloud_id, "" if iso3 else " (world average: no country_iso_code)")
-        elif iso3 is None:
-            iso3 = record["iso3"]
-        elif iso3 != record["iso3"]:
-            log_once(f"intensity.cloud-country.{provider}.{cloud_id}.{iso3}", logging.WARNING,
-                     "cloud_region %s/%s is in %s, not in country_iso_code %s; the cloud region's intensity is used.",
-                     provider, cloud_id, record["iso3"], iso3)
+
+    if record is not None and provider and cloud_id:
+        _warn_overridden(provider, cloud_id, record, iso3, region_text)
+        return cloud_location(provider, cloud_id, record)
 
     if region_text is not None:
         if iso3 is None:
@@ -131,6 +134,40 @@ def resolve_offline_location(country_iso_code: Optional[str], region: Optional[s
         on_cloud="Y" if provider else "N",
         country_2letter_iso_code=alpha2 or (tables.alpha2_of(iso3) if iso3 else None),
     )
+
+
+def cloud_place(record: dict) -> tuple[str, str, Optional[str]]:
+    """(ISO alpha-3, country name, region) of a cloud region's record; the region is its state, else its city.
+
+    These are the names the cloud table gives (as in 3.3.2's rows: "USA" for a US region), so a dashboard
+    grouping cloud rows by country sees the same values it did.
+    """
+    iso3 = str(record["iso3"])
+    name = str(record.get("country") or country_name_of(iso3) or iso3)
+    place = str(record.get("state") or "").strip() or str(record.get("city") or "").strip()
+    return iso3, name, place or None
+
+
+def cloud_location(provider: str, cloud_id: str, record: dict, *, latitude: Optional[float] = None,
+                   longitude: Optional[float] = None) -> Location:
+    """The Location of a run in a known cloud region: country, name and region are the region's."""
+    iso3, name, place = cloud_place(record)
+    return Location(country_iso_code=iso3, country_name=name, region=place, cloud_provider=provider,
+                    cloud_region=cloud_id, on_cloud="Y", latitude=latitude, longitude=longitude,
+                    country_2letter_iso_code=tables.alpha2_of(iso3))
+
+
+def _warn_overridden(provider: str, cloud_id: str, record: dict, iso3: Optional[str],
+                     region: Optional[str]) -> None:
+    """Say once that a given country or region gives way to the cloud region's (the rows show the region's)."""
+    if iso3 is not None and iso3 != record["iso3"]:
+        log_once(f"intensity.cloud-country.{provider}.{cloud_id}.{iso3}", logging.WARNING,
+                 "cloud_region %s/%s is in %s, not in country_iso_code %s; the cloud region's intensity and "
+                 "location are used.", provider, cloud_id, record["iso3"], iso3)
+    if region is not None:
+        log_once(f"intensity.cloud-region.{provider}.{cloud_id}.{region.lower()}", logging.INFO,
+                 "region %r is not used: cloud_region %s/%s decides the intensity and the location columns.",
+                 region, provider, cloud_id)
 
 
 def country_name_of(iso3: Optional[str]) -> Optional[str]:

@@ -62,18 +62,39 @@ def regions(iso3: str) -> dict[str, dict[str, Any]]:
 
 
 def find_region(iso3: str, region: str) -> Optional[tuple[str, dict[str, Any]]]:
-    """(canonical lower-case name, record) for a region name or US state code, any case; None when unknown."""
-    table = regions(iso3)
-    if not table:
+    """(canonical lower-case name, record) for a region of that country, any case; None when unknown.
+
+    A region is found by its name, another name the source gives it ("nei mongol"), its code (US state
+    "TX", ISO 3166-2 "CN-BJ"), or a Chinese province name with "province", "municipality" or "autonomous
+    region" after it, as geolocation services and users write them.
+    """
+    index = _region_index(iso3.upper())
+    if not index:
         return None
     key = _fold(region)
-    if key in table:
-        return key, table[key]
-    if len(key) == 2:
-        for name, record in table.items():
-            if str(record.get("code", "")).lower() == key:
-                return name, record
-    return None
+    name = index.get(key)
+    if name is None:
+        for suffix in _REGION_SUFFIXES.get(iso3.upper(), ()):
+            if key.endswith(" " + suffix):
+                name = index.get(key[: -len(suffix) - 1].rstrip())
+                break
+    return (name, regions(iso3)[name]) if name is not None else None
+
+
+#: Trailing words a region's name may carry that the table's names do not.
+_REGION_SUFFIXES = {"CHN": ("province", "municipality", "autonomous region")}
+
+
+@functools.lru_cache(maxsize=16)
+def _region_index(iso3: str) -> dict[str, str]:
+    """Every folded spelling (name, other names, code) of a country's regions → the table's name."""
+    table = regions(iso3)
+    index = {_fold(name): name for name in table}  # a name always wins over another region's alias or code
+    for name, record in table.items():
+        for spelling in (*record.get("aka", ()), str(record.get("code") or "")):
+            if spelling:
+                index.setdefault(_fold(spelling), name)
+    return index
 
 
 def _fold(name: str) -> str:
