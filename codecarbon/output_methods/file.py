@@ -26,6 +26,7 @@ import csv
 import io
 import math
 import os
+import re
 import stat
 import sys
 from collections.abc import Sequence
@@ -47,7 +48,33 @@ ON_CSV_WRITE_MODES = ("append", "update")
 BACKUP_SUFFIX = ".bak"
 LOCK_TIMEOUT_S = 30.0  # another writer holding the file longer than this: the row is kept for the next write
 _HEAD_BYTES = 1 << 16
-_WHOLE_FILE_CHECK = 16 << 20  # files up to this size are scanned whole for an open quoted field
+_WHOLE_FILE_CHECK = 4 << 20  # files up to this size are scanned whole for an open quoted field
+_SEPARATOR = re.compile(rb"[,\r\n]")
+
+
+def _ends_in_open_quote(data: bytes) -> bool:
+    """Whether the CSV reader (default dialect) would be inside a quoted field at the end of ``data``.
+
+    A quote opens a quoted field only at the start of a field; inside, a doubled quote is a quote and a single
+    one closes it; after that, up to the next separator, quotes are plain characters."""
+    index, size = 0, len(data)
+    while index < size:
+        if data[index] == 0x22:  # an opening quote at a field's start
+            search = index + 1
+            while True:
+                found = data.find(b'"', search)
+                if found < 0:
+                    return True
+                if found + 1 < size and data[found + 1] == 0x22:
+                    search = found + 2
+                    continue
+                index = found + 1
+                break
+        separator = _SEPARATOR.search(data, index)
+        if separator is None:
+            return False
+        index = separator.end()
+    return False
 _NEW_FILE_MODE = 0o666  # the umask decides, as for any file the user's program writes
 
 
@@ -142,6 +169,7 @@ class CsvTable:
         self.columns = tuple(columns)
         self.lock_timeout_s = lock_timeout_s
         self.moved_to: Optional[Path] = None  # where a foreign file was moved, the last time one was
+        self._clean: Optional[tuple[int, int, int]] = None  # (device, inode, size) our last write left
 
     # --- the locked file --------------------------------------------------------------------------------------
     def _open_locked(self) -> tuple[int, Optional[files.FileLock]]:
@@ -216,21 +244,24 @@ class CsvTable:
             return set(header) == set(self.columns)
         return len(header) >= len(CSV_COLUMNS) and set(header) == set(self.columns[:len(header)])
 
-    @staticmethod
-    def _mend(fd: int, size: int) -> bytes:
+    def _mend(self, fd: int, size: int) -> bytes:
         """What ends a record left open (a last line cut short, a quoted field never closed) before our rows.
 
-        Whether a quoted field is open is the parity of the file's quote characters (an escaped quote is
-        doubled); past ``_WHOLE_FILE_CHECK`` bytes only the last line is looked at."""
+        Files up to ``_WHOLE_FILE_CHECK`` bytes are scanned as the CSV reader would; bigger ones from the start of
+        their last 64 KiB's first full line. A file just as our last write left it needs no scan."""
+        info = os.fstat(fd)
+        if self._clean == (info.st_dev, info.st_ino, size):
+            return b""
         if size <= _WHOLE_FILE_CHECK:
             data = _read_all(fd)
-            open_quote = data.count(b'"') % 2 == 1
         else:
             data = _read_at(fd, _HEAD_BYTES, size - _HEAD_BYTES)
-            open_quote = data[data.rfind(b"\n") + 1:].count(b'"') % 2 == 1
+            data = data[data.find(b"\n") + 1:]
+        open_quote = _ends_in_open_quote(data)
         if not open_quote and data.endswith(b"\n"):
             return b""
-        log_once(f"csv-mended:{size}", 30, "the CSV ended inside a row (cut short); the row is ended before ours")
+        log_once(f"csv-mended:{self.requested_path}:{size}", 30,
+                 "%s ended inside a row (cut short); that row is ended before ours", self.requested_path)
         return b'"\n' if open_quote else b"\n"
 
     # --- writes -------------------------------------------------------------------------------------------------
@@ -240,6 +271,8 @@ class CsvTable:
         try:
             text = "".join(_row_text(columns, r) for r in records)
             files.append_all(fd, prefix + text.encode("utf-8"))
+            info = os.fstat(fd)
+            self._clean = (info.st_dev, info.st_ino, info.st_size)
         finally:
             self._release(fd, side_lock)
         return self.requested_path
