@@ -50,6 +50,14 @@ class SlowDelivery(BaseOutput):
     def exit(self):
         Path("stopped").write_text(str(self.run_id))
 
+if len(sys.argv) > 2:  # every CSV write takes 20 ms, under the file's lock: the signal lands inside one
+    from codecarbon.support import files
+    real_write = files._write
+    def slow_write(fd, data):
+        time.sleep(0.02)
+        return real_write(fd, data)
+    files._write = slow_write
+
 tracker = OfflineEmissionsTracker(country_iso_code="FRA", measure_power_secs=0.02, api_call_interval=1,
                                   force_cpu_power=50.0, force_ram_power=5.0, on_csv_write=sys.argv[1],
                                   output_handlers=[SlowDelivery()])
@@ -63,7 +71,7 @@ while True:
 
 def _signal_child(directory: Path, state: Path, mode: str, signum: int, delay: float, twice: bool,
                   results: dict) -> None:
-    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(BUSY_CHILD), mode], cwd=directory,
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(BUSY_CHILD), *mode.split("+")], cwd=directory,
                              env=child_env(state), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None
@@ -89,7 +97,8 @@ CASES = [(signal.SIGTERM, d, False, "append") for d in (0.05, 0.2, 0.45, 0.8)] +
         [(signal.SIGTERM, 0.3, False, "update"), (signal.SIGTERM, 0.25, True, "append"),
          (signal.SIGTERM, 0.6, True, "update")] + \
         [(signal.SIGINT, d, False, "append") for d in (0.1, 0.5)] + \
-        [(signal.SIGINT, 0.35, False, "update"), (signal.SIGINT, 0.4, True, "append")]
+        [(signal.SIGINT, 0.35, False, "update"), (signal.SIGINT, 0.4, True, "append")] + \
+        [(signal.SIGTERM, 0.3, False, "append+slowcsv"), (signal.SIGINT, 0.3, False, "append+slowcsv")]
 
 
 @POSIX_ONLY
