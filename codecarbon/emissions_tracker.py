@@ -405,12 +405,11 @@ class BaseEmissionsTracker(ABC):  # noqa: B024 - abstract by intent (3.x users s
         assert self._sampler is not None
         return self._sampler.read()
 
-    def _drain_outputs(self, deadline: float) -> None:
-        """Every output's ``drain`` within one shared deadline (``delivery_timeout_secs``)."""
-        for output in self._output_handlers:
-            drain = getattr(output, "drain", None)
-            if callable(drain):
-                self._call(output, "drain", max(0.0, deadline - time.monotonic()))
+    def _drain_outputs(self, deadline: float) -> bool:
+        """Every output's ``drain`` within one shared deadline (``delivery_timeout_secs`` from ``out()``)."""
+        from codecarbon.output_methods.base_output import drain_outputs
+
+        return drain_outputs(self._output_handlers, max(0.0, deadline - time.monotonic()))
 
     def _delivery_bound(self) -> float:
         try:
@@ -439,8 +438,8 @@ class BaseEmissionsTracker(ABC):  # noqa: B024 - abstract by intent (3.x users s
                 deadline = time.monotonic() + self._delivery_bound()
                 self._call_outputs("out", total, delta)
                 self._send_tasks(run)
-                self._drain_outputs(deadline)
-                return total.emissions
+            self._drain_outputs(deadline)  # outside the lock: the sampling thread keeps going meanwhile
+            return total.emissions
         except CodeCarbonError as error:
             logger.error("flush failed: %s", error)
         except Exception as error:
