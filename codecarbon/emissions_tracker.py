@@ -107,6 +107,7 @@ class _Run:
     ticks_since_live: int = 0
     last_checkpoint: float = 0.0
     checkpoint_ticks: int = -1  # the reading's tick count at the last checkpoint (unchanged: nothing to write)
+    checkpoint_generation: int = -1  # the static columns the checkpoint's row was written with
     tasks: dict[str, _Task] = field(default_factory=dict)
     # stop() in stages, so a stop interrupted (KeyboardInterrupt) and retried at exit neither loses nor repeats
     final: Optional[tuple[EmissionsData, EmissionsData]] = None
@@ -205,6 +206,8 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         self._machine_lock: Any = None
         self._another_instance_already_running = False
         self._checkpoint: Any = None
+        self._static_cache: Optional[tuple[tuple[Any, ...], dict[str, Any]]] = None
+        self._static_generation = 0
         self.run_id: Optional[str] = None
         self.final_emissions: Optional[float] = None
         self.final_emissions_data: Optional[EmissionsData] = None
@@ -419,10 +422,24 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             self._state.release()
 
     def _save_checkpoint(self, run: _Run, reading: Reading) -> None:
-        if self._checkpoint is not None:
-            run.last_checkpoint = reading.at
-            run.checkpoint_ticks = reading.ticks
-            self._checkpoint.save(dict(self._record(run.start, reading).values))
+        """The run's total so far on disk: the whole row when a static column changed (or at the first save),
+        else only the changing columns, in one small write (see ``core.state.Checkpoint``)."""
+        checkpoint = self._checkpoint
+        if checkpoint is None:
+            return
+        run.last_checkpoint = reading.at
+        run.checkpoint_ticks = reading.ticks
+        generation = self._static_generation
+        static, intensity = self._static_columns()
+        changing = self._changing_columns(window_between(run.start, reading, self._settings.pue), reading,
+                                          intensity)
+        if checkpoint.has_row and generation == self._static_generation == run.checkpoint_generation:
+            from codecarbon.core.state import tick_values
+
+            checkpoint.save_tick(tick_values(changing), changing["timestamp"])
+        else:
+            checkpoint.save(dict(EmissionsData(**static, **changing).values))
+            run.checkpoint_generation = self._static_generation
 
     def _maybe_live_out(self, run: _Run, reading: Reading) -> None:
         interval = self._settings.api_call_interval
@@ -641,20 +658,27 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
 
     def _record(self, start: Reading, end: Reading) -> EmissionsData:
         window: Window = window_between(start, end, self._settings.pue)
+        static, intensity = self._static_columns()
+        return EmissionsData(**static, **self._changing_columns(window, end, intensity))
+
+    def _static_columns(self) -> tuple[dict[str, Any], Any]:
+        """The columns that describe the run rather than a window, and the intensity figure of the moment.
+
+        Built once and reused while what they come from is the same (the location, the intensity's source,
+        the hardware, the job's attribution): a tick's checkpoint then needs only the changing columns."""
         hardware = self._detect()
         location = self._location()
         intensity = self._intensity_resolver().current()
-        energy = window.energy_consumed
+        claim = self._claim
+        key = (hardware, location, intensity.source, intensity.year, self._job, claim,
+               claim.attribution if claim is not None else None, self.run_id)
+        cached = self._static_cache
+        if cached is not None and len(cached[0]) == len(key) and all(a is b or a == b for a, b in zip(cached[0], key)):
+            return cached[1], intensity
         os_name, python_version = _platform_facts()
         s = self._settings
-        return EmissionsData(
-            timestamp=time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(end.wall)),
+        static = dict(
             project_name=s.project_name, run_id=str(self.run_id), experiment_id=str(s.experiment_id),
-            duration=window.duration, emissions=window.emissions_kg,
-            emissions_rate=window.emissions_kg / window.duration if window.duration > 0 else 0.0,
-            cpu_power=window.power_w["cpu"], gpu_power=window.power_w["gpu"], ram_power=window.power_w["ram"],
-            cpu_energy=window.energy_kwh["cpu"], gpu_energy=window.energy_kwh["gpu"],
-            ram_energy=window.energy_kwh["ram"], energy_consumed=energy, water_consumed=energy * s.wue,
             country_name=location.country_name, country_iso_code=location.country_iso_code,
             region=location.region, cloud_provider=location.cloud_provider or "",
             cloud_region=location.cloud_region or "", os=os_name, python_version=python_version,
@@ -662,15 +686,31 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             gpu_count=hardware.gpu_count, gpu_model=hardware.gpu_model,
             longitude=_round1(location.longitude), latitude=_round1(location.latitude),
             ram_total_size=hardware.ram_total_size, tracking_mode=s.tracking_mode,
-            cpu_utilization_percent=window.cpu_utilization_percent,
-            gpu_utilization_percent=window.gpu_utilization_percent,
-            ram_utilization_percent=window.ram_utilization_percent, ram_used_gb=window.ram_used_gb,
             on_cloud=location.on_cloud, pue=s.pue, wue=s.wue,
             cpu_measure=hardware.measure_label("cpu"), gpu_measure=hardware.measure_label("gpu"),
             ram_measure=hardware.measure_label("ram"),
-            carbon_intensity=(window.emissions_kg * 1000.0 / energy) if energy > 0 else intensity.g_co2e_per_kwh,
             intensity_source=intensity.source + (f" {intensity.year}" if intensity.year else ""),
             **self._job_columns(),
+        )
+        self._static_cache = (key, static)
+        self._static_generation += 1
+        return static, intensity
+
+    def _changing_columns(self, window: Window, end: Reading, intensity: Any) -> dict[str, Any]:
+        """The columns a window's figures give (the ones a tick's checkpoint record carries)."""
+        energy = window.energy_consumed
+        duration = window.duration
+        return dict(
+            timestamp=time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(end.wall)),
+            duration=duration, emissions=window.emissions_kg,
+            emissions_rate=window.emissions_kg / duration if duration > 0 else 0.0,
+            cpu_power=window.power_w["cpu"], gpu_power=window.power_w["gpu"], ram_power=window.power_w["ram"],
+            cpu_energy=window.energy_kwh["cpu"], gpu_energy=window.energy_kwh["gpu"],
+            ram_energy=window.energy_kwh["ram"], energy_consumed=energy, water_consumed=energy * self._settings.wue,
+            cpu_utilization_percent=window.cpu_utilization_percent,
+            gpu_utilization_percent=window.gpu_utilization_percent,
+            ram_utilization_percent=window.ram_utilization_percent, ram_used_gb=window.ram_used_gb,
+            carbon_intensity=(window.emissions_kg * 1000.0 / energy) if energy > 0 else intensity.g_co2e_per_kwh,
         )
 
     # --- jobs of many processes (issue 9) ------------------------------------------------------------------

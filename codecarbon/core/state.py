@@ -3,8 +3,9 @@
 Nothing here writes into the user's folders. Every path is under ``codecarbon.support.statedir.state_dir()``
 (0700, refused when it belongs to someone else) and per-output-file state is keyed by the file's real path:
 
-- ``runs/<key>/<run_id>.json`` -- the latest total row of a live run writing the CSV ``key`` names. The sampling
-  thread replaces it atomically; ``stop()`` removes it. A tracker starting on the same CSV recovers the rows of
+- ``runs/<key>/<run_id>.json`` -- the latest total row of a live run writing the CSV ``key`` names: the row's
+  static columns once, and two fixed-size slots the sampling thread overwrites in turn with the columns that
+  change (see :class:`Checkpoint`); ``stop()`` removes it. A tracker starting on the same CSV recovers the rows of
   runs whose process is gone, exactly once (under ``locks/recover-<key>.lock``), into that CSV only.
 - ``locks/`` -- lock files (the machine lock of ``allow_multiple_runs=False``, recoveries).
 - ``undelivered/`` -- payloads network outputs could not deliver (see :func:`spool_dir`).
@@ -17,10 +18,13 @@ recovers the old run).
 
 from __future__ import annotations
 
+import binascii
 import json
+import math
 import os
 import socket
 import stat
+import struct
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,12 +158,64 @@ class ProcessIdentity:
 
 
 # --- checkpoints ---------------------------------------------------------------------------------------------------
+#: the columns of a run's total row that change while it runs (all floats), in the order a tick record packs them;
+#: every other column is the same for the whole run and is written once
+TICK_COLUMNS = ("duration", "emissions", "emissions_rate", "cpu_power", "gpu_power", "ram_power", "cpu_energy",
+                "gpu_energy", "ram_energy", "energy_consumed", "water_consumed", "cpu_utilization_percent",
+                "gpu_utilization_percent", "ram_utilization_percent", "ram_used_gb", "carbon_intensity")
+_TICK_MAGIC = b"cct2"
+_TICK_HEAD = struct.Struct(f"<4sQ{len(TICK_COLUMNS)}d32s")  # magic, sequence, the columns, timestamp
+_TICK_HEX = 2 * (_TICK_HEAD.size + 4)  # hex text of the record and its CRC-32
+_EMPTY_SLOT = "0" * _TICK_HEX
+
+
+def _encode_tick(sequence: int, values: tuple[float, ...], timestamp: str) -> bytes:
+    head = _TICK_HEAD.pack(_TICK_MAGIC, sequence, *values, timestamp.encode("ascii", "replace")[:32])
+    return binascii.hexlify(head + struct.pack("<I", binascii.crc32(head)))
+
+
+def _decode_tick(text: Any) -> Optional[tuple[int, dict[str, Any]]]:
+    """(sequence, columns) of one slot, or None when it is empty, torn or not ours."""
+    if not isinstance(text, str) or len(text) != _TICK_HEX:
+        return None
+    try:
+        data = binascii.unhexlify(text)
+    except (binascii.Error, ValueError):
+        return None
+    head, (crc,) = data[:-4], struct.unpack("<I", data[-4:])
+    if binascii.crc32(head) != crc:
+        return None
+    magic, sequence, *values, stamp = _TICK_HEAD.unpack(head)
+    if magic != _TICK_MAGIC or any(math.isinf(v) for v in values):
+        return None
+    columns: dict[str, Any] = {k: (None if math.isnan(v) else v) for k, v in zip(TICK_COLUMNS, values)}
+    try:
+        columns["timestamp"] = stamp.rstrip(b"\0").decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    return sequence, columns
+
+
+def tick_values(row: dict[str, Any]) -> tuple[float, ...]:
+    """The changing columns of ``row`` as a tick record packs them (None as NaN)."""
+    values = []
+    for name in TICK_COLUMNS:
+        value = row.get(name)
+        values.append(float(value) if isinstance(value, (int, float)) else math.nan)
+    return tuple(values)
+
+
 class Checkpoint:
     """The on-disk copy of one live run's latest total row, for the CSV it belongs to.
 
-    The file is created once (``O_EXCL | O_NOFOLLOW``, 0600) and each save overwrites it from the start in one
-    ``pwrite``, padded with spaces (valid JSON) to the longest content so far: no truncation step a kill could
-    interrupt, and a tenth of what a temporary file and a rename cost each time."""
+    The file is JSON: the row as it was at the first save (its static columns are the run's) and two slots of
+    fixed-size hex text, ``ticks``, each a record of the changing columns (:data:`TICK_COLUMNS` and the
+    timestamp) with a sequence number and a CRC-32. A checkpoint (:meth:`save_tick`) overwrites the older slot
+    in one small ``pwrite``; nothing else is rebuilt or written. A slot torn by a kill mid-write fails its CRC
+    and the other one is used; recovery applies the newest valid slot to the row. :meth:`save` rewrites the
+    whole file (first save, or when a static column changed), padded with spaces to the longest content so far:
+    no truncation step a kill could interrupt. The file is created once (``O_EXCL | O_NOFOLLOW``, 0600) under
+    a ``.part`` name and renamed when its first content is in, so a kill never leaves an empty checkpoint."""
 
     def __init__(self, csv_path: str | os.PathLike[str], run_id: str, mode: str = "append"):
         self.csv_path = os.path.realpath(os.fspath(csv_path))
@@ -169,38 +225,73 @@ class Checkpoint:
         self._failed = False
         self._fd: Optional[int] = None
         self._size = 0
+        self._sequence = 0
+        self._slots: Optional[tuple[int, int]] = None  # byte offsets of the two tick slots once the row is written
         try:
             self.path: Optional[Path] = runs_dir(self.csv_path) / f"{run_id}.json"
         except OSError as error:
             self.path = None
             logger.warning("no crash checkpoint for this run (state directory unusable: %s)", error)
 
+    @property
+    def has_row(self) -> bool:
+        """True once a full row is on disk, so :meth:`save_tick` suffices."""
+        return self._slots is not None
+
     def save(self, record: dict[str, Any]) -> None:
-        """Replace the checkpoint's content; a failure (full disk...) is logged once, never raised."""
+        """Write the whole checkpoint: ``record`` (a total row) and both tick slots from it. Never raises."""
         if self.path is None:
             return
-        payload = {"version": 1, "process": self._identity, "uid": _uid(), "csv": self.csv_path,
+        self._sequence += 1
+        tick = _encode_tick(self._sequence, tick_values(record), str(record.get("timestamp") or "")).decode()
+        payload = {"version": 2, "process": self._identity, "uid": _uid(), "csv": self.csv_path,
                    "mode": self.mode, "run_id": self.run_id, "row": record}
-        data = json.dumps(payload, default=str, separators=(",", ":")).encode("utf-8")
+        head = json.dumps(payload, default=str, separators=(",", ":"))[:-1].encode("utf-8") + b',"ticks":["'
+        data = head + tick.encode() + b'","' + tick.encode() + b'"]}'
+        if self._write(data.ljust(self._size, b" "), 0):
+            self._size = max(self._size, len(data))
+            self._slots = (len(head), len(head) + _TICK_HEX + 3)
+
+    def save_tick(self, values: tuple[float, ...], timestamp: str) -> bool:
+        """Overwrite the older slot with the changing columns (:data:`TICK_COLUMNS` order) and the timestamp.
+
+        False (nothing written) before the first :meth:`save`. A failure is logged once, never raised."""
+        slots = self._slots
+        if slots is None:
+            return False
+        self._sequence += 1
+        self._write(_encode_tick(self._sequence, values, timestamp), slots[self._sequence & 1])
+        return True
+
+    def _write(self, data: bytes, offset: int) -> bool:
         try:
-            if self._fd is None:
+            if self._fd is None and os.name == "nt":  # pragma: no cover - an open file cannot be renamed there
+                assert self.path is not None
                 self._fd = files.open_no_follow(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-            padded = data.ljust(self._size, b" ")
-            if hasattr(os, "pwrite"):
-                written = os.pwrite(self._fd, padded, 0)
-            else:  # pragma: no cover - Windows
-                os.lseek(self._fd, 0, os.SEEK_SET)
-                written = os.write(self._fd, padded)
-            if written != len(padded):
-                raise OSError(f"short write ({written} of {len(padded)} bytes)")
-            self._size = len(padded)
+            if self._fd is None:  # the first save: the file appears under its name complete, never empty
+                assert self.path is not None
+                partial = self.path.with_name(self.path.name + ".part")
+                fd = files.open_no_follow(partial, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+                try:
+                    _write_at(fd, data, offset)
+                    os.replace(partial, self.path)
+                except OSError:
+                    os.close(fd)
+                    partial.unlink(missing_ok=True)
+                    raise
+                self._fd = fd
+                return True
+            _write_at(self._fd, data, offset)
+            return True
         except OSError as error:
             if not self._failed:
                 self._failed = True
                 logger.warning("could not save the run's checkpoint %s: %s", self.path, error)
+            return False
 
     def remove(self) -> None:
         fd, self._fd = self._fd, None
+        self._slots = None
         if fd is not None:
             try:
                 os.close(fd)
@@ -213,12 +304,23 @@ class Checkpoint:
                 pass
 
 
+def _write_at(fd: int, data: bytes, offset: int) -> None:
+    if hasattr(os, "pwrite"):
+        written = os.pwrite(fd, data, offset)
+    else:  # pragma: no cover - Windows
+        os.lseek(fd, offset, os.SEEK_SET)
+        written = os.write(fd, data)
+    if written != len(data):
+        raise OSError(f"short write ({written} of {len(data)} bytes)")
+
+
 def _uid() -> Optional[int]:
     return os.getuid() if hasattr(os, "getuid") else None
 
 
 def _read_checkpoint(path: Path, csv_path: str) -> Optional[dict[str, Any]]:
-    """The checkpoint's content when it is ours and names ``csv_path``; None for anything else."""
+    """The checkpoint's content, its row brought up to its newest tick, when it is ours and names ``csv_path``;
+    None for anything else."""
     fd = files.open_no_follow(path, os.O_RDONLY)
     try:
         info = os.fstat(fd)
@@ -237,6 +339,11 @@ def _read_checkpoint(path: Path, csv_path: str) -> Optional[dict[str, Any]]:
         return None
     if not all(isinstance(k, str) and (v is None or isinstance(v, (str, int, float))) for k, v in row.items()):
         return None
+    ticks = payload.get("ticks")
+    if isinstance(ticks, list):  # version 2: the newest intact slot holds the changing columns
+        decoded = [t for t in map(_decode_tick, ticks) if t is not None]
+        if decoded:
+            row.update(max(decoded, key=lambda t: t[0])[1])
     return payload
 
 
