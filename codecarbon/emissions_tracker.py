@@ -108,6 +108,8 @@ class _Run:
     last_checkpoint: float = 0.0
     checkpoint_ticks: int = -1  # the reading's tick count at the last checkpoint (unchanged: nothing to write)
     checkpoint_generation: int = -1  # the static columns the checkpoint's row was written with
+    checkpoint_every: float = CHECKPOINT_MIN_EVERY_S  # settings read once: a tick looks up nothing
+    live_every: int = -1  # api_call_interval when a live output wants rows, else -1 (no live rows)
     tasks: dict[str, _Task] = field(default_factory=dict)
     # stop() in stages, so a stop interrupted (KeyboardInterrupt) and retried at exit neither loses nor repeats
     final: Optional[tuple[EmissionsData, EmissionsData]] = None
@@ -336,8 +338,10 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
                 reading = self._sampler.open()
                 self.run_id = _new_id()
                 # the start is a measurement (3.3.2 counts it towards api_call_interval); the first tick checkpoints
+                every = self._checkpoint_every()
                 self._run = _Run(self.run_id, reading, reading, ticks_since_live=1,
-                                 last_checkpoint=reading.at - self._checkpoint_every())
+                                 last_checkpoint=reading.at - every, checkpoint_every=every - 1e-3,
+                                 live_every=int(self._settings.api_call_interval) if self._live_outputs else -1)
                 self._owner_pid = os.getpid()
                 self._prepare_checkpoint()
                 lifecycle.register(self)
@@ -405,16 +409,17 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
 
         No user-thread method waits for the sampling thread while it holds the tracker, so waiting for the
         tracker here cannot deadlock; the wait is bounded all the same, and a tick that times out is skipped."""
-        if self._foreign() or not self._state.acquire(timeout=TICK_WAIT_S):
+        if (self._owner_pid != os.getpid() and self._foreign()) or not self._state.acquire(True, TICK_WAIT_S):
             return
         try:
             run = self._run
             if run is None or run.final is not None:
                 return
             run.ticks_since_live += 1
-            self._maybe_live_out(run, reading)
-            if self._checkpoint is not None and reading.ticks != run.checkpoint_ticks and \
-                    reading.at - run.last_checkpoint >= self._checkpoint_every() - 1e-3:
+            if run.live_every != -1 and run.ticks_since_live >= run.live_every:
+                self._maybe_live_out(run, reading)
+            if reading.at - run.last_checkpoint >= run.checkpoint_every and reading.ticks != run.checkpoint_ticks \
+                    and self._checkpoint is not None:
                 self._save_checkpoint(run, reading)
         except Exception as error:  # the sampling loop's boundary
             log_once("tick-failed", 30, "a tracking tick failed: %s", error)
@@ -673,7 +678,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         key = (hardware, location, intensity.source, intensity.year, self._job, claim,
                claim.attribution if claim is not None else None, self.run_id)
         cached = self._static_cache
-        if cached is not None and len(cached[0]) == len(key) and all(a is b or a == b for a, b in zip(cached[0], key)):
+        if cached is not None and all(a is b or a == b for a, b in zip(cached[0], key, strict=True)):
             return cached[1], intensity
         os_name, python_version = _platform_facts()
         s = self._settings

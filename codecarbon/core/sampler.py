@@ -112,7 +112,11 @@ class Sampler:
         self._failed: set[int] = set()
         self._failed_reason: dict[int, BaseException] = {}
         self.read_timeout_s = read_timeout_s
-        self._wake = threading.Event()
+        # the thread's one wait per tick: a bare lock held while nothing is asked of the thread, released to wake
+        # it (cheaper than an Event, which allocates a waiter lock and takes a condition at every wait)
+        self._wake = threading.Lock()
+        self._wake.acquire()
+        self._gpu_indices: list[int] = []
         self._requests: list[Future[Reading]] = []
         self._requests_lock = threading.Lock()
         self._reading_source: Optional[int] = None  # the source being read right now (to drop it if it hangs)
@@ -137,6 +141,7 @@ class Sampler:
                 except Exception as error:  # a source that cannot open is dropped; the others go on
                     self._drop(index, source, error)
             self._last_source_joules = [0.0] * len(self.sources)
+            self._gpu_indices = [i for i, s in enumerate(self.sources) if s.component == "gpu"]
             self._last_at = time.monotonic()
             if self._utilization is not None:
                 self._safe_utilization()  # primes the CPU-time deltas
@@ -166,12 +171,19 @@ class Sampler:
         request: Future[Reading] = Future()
         with self._requests_lock:
             self._requests.append(request)
-        self._wake.set()
+        self._signal_wake()
         try:
             return request.result(timeout=bound)
         except FutureTimeout:
             request.cancel()
             return self._on_read_timeout()
+
+    def _signal_wake(self) -> None:
+        """Wake the thread now (idempotent, from any thread)."""
+        try:
+            self._wake.release()
+        except RuntimeError:  # woken already, not yet waiting again
+            pass
 
     def _on_read_timeout(self) -> Reading:
         index = self._reading_source
@@ -193,9 +205,12 @@ class Sampler:
     def _read_locked(self) -> Reading:
         generation = self._generation
         totals = self._totals
+        joules = totals.joules
+        last_joules = self._last_source_joules
+        failed = self._failed
         new_joules = 0.0
         for index, source in enumerate(self.sources):
-            if index in self._failed:
+            if failed and index in failed:
                 continue
             self._reading_source = index
             try:
@@ -207,14 +222,14 @@ class Sampler:
                 self._reading_source = None
             if generation != self._generation:  # given up on while it hung: a rescuer took over
                 raise _Abandoned()
-            if index in self._failed:
+            if failed and index in failed:
                 continue
-            step = cumulative - self._last_source_joules[index]
+            step = cumulative - last_joules[index]
             if step < 0:  # a source broke its contract; never subtract energy
                 step = 0.0
             else:
-                self._last_source_joules[index] = cumulative
-            totals.joules[source.component] += step
+                last_joules[index] = cumulative
+            joules[source.component] += step
             new_joules += step
         now = time.monotonic()  # after the reads: estimators integrate up to about here
         dt = now - self._last_at
@@ -227,9 +242,10 @@ class Sampler:
                     totals.cpu_util_s += sample.cpu_percent * dt
                     totals.ram_util_s += sample.ram_percent * dt
                     totals.ram_used_gb_s += sample.ram_used_gb * dt
-            gpu = self._gpu_utilization()
-            if gpu is not None:
-                totals.gpu_util_s += gpu * dt
+            if self._gpu_indices:
+                gpu = self._gpu_utilization()
+                if gpu is not None:
+                    totals.gpu_util_s += gpu * dt
         totals.ticks += 1
         self._last_at = now
         self._latest = self._reading(now)
@@ -264,11 +280,12 @@ class Sampler:
 
     def _gpu_utilization(self) -> Optional[float]:
         values = []
-        for index, source in enumerate(self.sources):
-            if source.component != "gpu" or index in self._failed:
+        sources, failed = self.sources, self._failed
+        for index in self._gpu_indices:
+            if index in failed:
                 continue
             try:
-                value = source.utilization_percent()
+                value = sources[index].utilization_percent()
             except Exception:
                 value = None
             if value is not None:
@@ -287,7 +304,7 @@ class Sampler:
     def stop(self, timeout: Optional[float] = None) -> None:
         """End the thread, waiting ``timeout`` at most (``read_timeout_s`` by default) for a tick to finish."""
         self._stop.set()
-        self._wake.set()
+        self._signal_wake()
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread() and not self._stuck:
             thread.join(timeout=self.read_timeout_s if timeout is None else timeout)  # a stuck one never ends
@@ -302,6 +319,8 @@ class Sampler:
                 logger.debug("closing %s source failed: %s", source.method, error)
 
     def _serve_requests(self) -> None:
+        if not self._requests:  # a request appended after this look wakes the thread again: none is missed
+            return
         with self._requests_lock:
             requests, self._requests = self._requests, []
         requests = [r for r in requests if r.set_running_or_notify_cancel()]
@@ -324,27 +343,31 @@ class Sampler:
 
     def _run(self) -> None:
         late_warned = False
-        next_tick = time.monotonic() + self.interval
+        monotonic, wait, stopping = time.monotonic, self._wake.acquire, self._stop.is_set
+        interval, on_tick = self.interval, self._on_tick
+        next_tick = monotonic() + interval
         while True:
-            self._wake.wait(max(0.0, next_tick - time.monotonic()))
-            self._wake.clear()
-            self._serve_requests()
-            if self._stop.is_set():
+            delay = next_tick - monotonic()
+            if delay > 0:
+                wait(True, delay)  # woken early (a request, stop) or at the tick
+            if self._requests:
+                self._serve_requests()
+            if stopping():
                 self._serve_requests()
                 return
-            started = time.monotonic()
+            started = monotonic()
             if started < next_tick:
                 continue
             try:
                 reading = self.read_now()
-                if self._on_tick is not None:
-                    self._on_tick(reading)
+                if on_tick is not None:
+                    on_tick(reading)
             except _Abandoned:
                 return
             except Exception as error:  # the thread never dies from a tick
                 logger.warning("sampling tick failed: %s", error)
-            done = time.monotonic()
-            next_tick = max(next_tick + self.interval, done + min(self.interval, 0.01))
-            if not late_warned and done - started > 3 * self.interval and self.interval >= 1:
+            done = monotonic()
+            next_tick = max(next_tick + interval, done + min(interval, 0.01))
+            if not late_warned and done - started > 3 * interval and interval >= 1:
                 late_warned = True
-                logger.warning("a sampling tick took longer than three intervals (%.1f s)", self.interval)
+                logger.warning("a sampling tick took longer than three intervals (%.1f s)", interval)

@@ -188,7 +188,7 @@ def _decode_tick(text: Any) -> Optional[tuple[int, dict[str, Any]]]:
     magic, sequence, *values, stamp = _TICK_HEAD.unpack(head)
     if magic != _TICK_MAGIC or any(math.isinf(v) for v in values):
         return None
-    columns: dict[str, Any] = {k: (None if math.isnan(v) else v) for k, v in zip(TICK_COLUMNS, values)}
+    columns: dict[str, Any] = {k: (None if math.isnan(v) else v) for k, v in zip(TICK_COLUMNS, values, strict=True)}
     try:
         columns["timestamp"] = stamp.rstrip(b"\0").decode("ascii")
     except UnicodeDecodeError:
