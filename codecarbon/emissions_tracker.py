@@ -224,13 +224,16 @@ class BaseEmissionsTracker(ABC):  # noqa: B024 - abstract by intent (3.x users s
         self.final_emissions: Optional[float] = None
         self.final_emissions_data: Optional[EmissionsData] = None
         self._detect_lock = threading.Lock()
+        self._job: Any = None  # core.job.JobInfo and hardware.ownership.Claim, set at start()
+        self._claim: Any = None
+        self.job_total: Optional[dict] = None  # rank 0 under torch.distributed: the job's totals at stop()
         self._warmup = threading.Thread(target=self._warm_up, name="codecarbon-warmup", daemon=True)
         self._warmup.start()
 
     def _warm_up(self) -> None:
         """Off the user's thread, between construction and start(): detect hardware, read static facts."""
         try:
-            self._detect()
+            self._prepare_job(self._detect())
             _platform_facts()
             if self._OFFLINE:  # the online tracker's location may still be on its way; never wait for it here
                 self._intensity_resolver()
@@ -308,7 +311,7 @@ class BaseEmissionsTracker(ABC):  # noqa: B024 - abstract by intent (3.x users s
                 from codecarbon.hardware import UtilizationMeter
 
                 meter = UtilizationMeter(self._system_seams)
-                self._sampler = Sampler(hardware.sources, interval=self._settings.measure_power_secs,
+                self._sampler = Sampler(self._claim_devices(hardware), interval=self._settings.measure_power_secs,
                                         intensity_g_per_kwh=self._intensity_now, pue=self._settings.pue,
                                         utilization=meter.sample, on_tick=self._on_tick)
                 reading = self._sampler.open()
@@ -322,6 +325,25 @@ class BaseEmissionsTracker(ABC):  # noqa: B024 - abstract by intent (3.x users s
         except Exception as error:
             logger.error("could not start tracking: %s", error)
             self._run = None
+
+    def _prepare_job(self, hardware: Any) -> None:
+        """Warm-up: in a job, create the lock files start() will take, so start() only opens them (issue 9)."""
+        from codecarbon.core.job import job_from_settings
+        from codecarbon.hardware.ownership import prepare
+
+        if self._settings.get("device_ownership", "host") != "off":
+            prepare(hardware.sources, job_from_settings(self._settings))
+
+    def _claim_devices(self, hardware: Any) -> list:
+        """In a job of many processes, the sources of the devices this process measures on its host (issue 9)."""
+        from codecarbon.core.job import job_from_settings
+        from codecarbon.hardware.ownership import claim
+
+        s = self._settings
+        self._job = job_from_settings(s)
+        self._claim = claim(hardware.sources, self._job, tracking_mode=s.tracking_mode,
+                            enabled=s.get("device_ownership", "host") != "off")
+        return self._claim.sources
 
     def _take_machine_lock(self) -> bool:
         from codecarbon.lock import Lock, LockError
@@ -413,6 +435,7 @@ class BaseEmissionsTracker(ABC):  # noqa: B024 - abstract by intent (3.x users s
                 for output in self._output_handlers:
                     self._call(output, "exit")
                 sampler.close()
+                self._finish_job(total)
                 if self._checkpoint is not None:
                     self._checkpoint.remove()
                 if self._machine_lock is not None:
@@ -517,7 +540,27 @@ class BaseEmissionsTracker(ABC):  # noqa: B024 - abstract by intent (3.x users s
             ram_measure=hardware.measure_label("ram"),
             carbon_intensity=(window.emissions_kg * 1000.0 / energy) if energy > 0 else intensity.g_co2e_per_kwh,
             intensity_source=intensity.source + (f" {intensity.year}" if intensity.year else ""),
+            **self._job_columns(),
         )
+
+    # --- jobs of many processes (issue 9) ------------------------------------------------------------------
+    def _job_columns(self) -> dict[str, str]:
+        if self._job is None:
+            import socket
+
+            from codecarbon.core.job import JOB_COLUMNS
+
+            return {**dict.fromkeys(JOB_COLUMNS, ""), "node_name": socket.gethostname()}
+        return self._job.columns(self._claim.attribution if self._claim is not None else "")
+
+    def _finish_job(self, total: EmissionsData) -> None:
+        """Give up device ownership; under torch.distributed, rank 0 gathers the job's totals (bounded)."""
+        if self._claim is not None:
+            self._claim.release()
+        if self._job is not None and self._job.in_job and self._settings.get("job_gather_timeout_secs", 0) > 0:
+            from codecarbon.core.gather import gather_job_totals
+
+            self.job_total = gather_job_totals(total, self._settings.job_gather_timeout_secs)
 
     # --- outputs -----------------------------------------------------------------------------------------------
     def _call_outputs(self, hook: str, total: EmissionsData, delta: EmissionsData) -> None:

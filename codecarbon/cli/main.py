@@ -210,6 +210,7 @@ def command_detect(args: argparse.Namespace, out: TextIO) -> int:
             f"  Measured by: {sources or '(nothing)'}",
         ]
         lines += [f"  note: {note}" for note in hardware.notes]
+        lines += _job_lines()
         print("\n".join(lines), file=out)
     finally:
         for source in hardware.sources:
@@ -218,6 +219,23 @@ def command_detect(args: argparse.Namespace, out: TextIO) -> int:
             except Exception:  # a probe that cannot close is not the user's problem
                 pass
     return 0
+
+
+def _job_lines() -> list[str]:
+    """The job this process is part of, as the tracker would see it (launcher variables and job settings)."""
+    from codecarbon.core.job import job_from_settings
+
+    try:
+        settings = load_settings({}, offline=True)
+    except Exception:  # a broken config is reported by the commands that use it
+        settings = None
+    job = job_from_settings(settings) if settings is not None else job_from_settings({})
+    lines = job.describe()
+    if job.in_job and settings is not None:
+        rule = ("each device of this host measured once by the job" if settings.device_ownership == "host"
+                else "every process measures all it sees (device_ownership = off)")
+        lines.append(f"    {'ownership:':<18}{rule}")
+    return lines
 
 
 # ------------------------------------------------------------------------------------------------ monitor

@@ -334,6 +334,7 @@ _G_RUN, _G_MEASURE, _G_OUT, _G_API, _G_PROM = "Run", "Measurement", "Outputs", "
 _G_HW, _G_INTENSITY, _G_LOCATION, _G_LOG, _G_DEPRECATED = ("Hardware", "Carbon intensity",
                                                            "Location (offline tracker)", "Logging",
                                                            "Deprecated output flags (use output_methods)")
+_G_JOB = "Jobs of many processes"  # jobs helper (issue 9)
 
 _TABLE: tuple[Parameter, ...] = (
     _p("project_name", "str", "codecarbon", parse_str, "Name of the project, written in every row.", _G_RUN),
@@ -410,6 +411,23 @@ _TABLE: tuple[Parameter, ...] = (
     _p("log_level", "log_level", 20, parse_log_level_value,
        "Verbosity of the codecarbon logger: debug, info, warning, error, critical.", _G_LOG),
     _p("logger_preamble", "str", "", parse_str, "Text put before every codecarbon log message.", _G_LOG),
+    # --- jobs helper (issue 9): job identity and device ownership; keep this block together -------------
+    _p("job_detection", "bool", True, parse_bool,
+       "Read the launcher's variables (torchrun, SLURM, Open MPI, MPICH) to know this process's job.", _G_JOB),
+    _p("device_ownership", "str", "host", _choice("host", "off"),
+       "host: in a job, each device of a host is measured by one process only; off: every process measures "
+       "all it sees.", _G_JOB),
+    _p("job_gather_timeout_secs", "float", 2.0, parse_float,
+       "Under torch.distributed, rank 0 waits this long at stop() for the other ranks' totals; 0: no gathering.",
+       _G_JOB, validate=_at_least(0)),
+    *(_p(name, "str", None, _stripped_str, f"Job {name.replace('_', ' ')}, overriding the launcher's.", _G_JOB,
+         example=example) for name, example in (
+        ("scheduler", "pbs"), ("job_id", "12345"), ("job_name", "train"), ("job_user", "alice"),
+        ("job_account", "project42"), ("job_partition", "gpu"))),
+    *(_p(name, "int", None, parse_int, f"This process's {name.replace('_', ' ')}, overriding the launcher's.",
+         _G_JOB, validate=_at_least(minimum), example=example) for name, minimum, example in (
+        ("rank", 0, "0"), ("local_rank", 0, "0"), ("world_size", 1, "4"), ("local_world_size", 1, "4"))),
+    # --- end of the jobs helper's block ---------------------------------------------------------------
     _p("save_to_file", "bool", True, parse_bool, "Deprecated: output_methods = csv.", _G_DEPRECATED,
        deprecated=True),
     _p("save_to_api", "bool", False, parse_bool, "Deprecated: output_methods = api.", _G_DEPRECATED,

@@ -20,6 +20,9 @@ CSV_COLUMNS: tuple[str, ...] = (
 # Our additions, only ever after the 38: how each figure was obtained.
 EXTRA_COLUMNS: tuple[str, ...] = (
     "cpu_measure", "gpu_measure", "ram_measure", "carbon_intensity", "intensity_source",
+    # who wrote the row, in a job of many processes (empty outside one; node_name is always the host name)
+    "scheduler", "job_id", "job_name", "job_user", "job_account", "job_partition", "node_name", "rank",
+    "local_rank", "world_size", "attribution",
 )
 
 # Fields that are differences between two cumulative readings (the rest describe the run).
@@ -86,6 +89,17 @@ class EmissionsData(_Record):
     ram_measure: str = ""
     carbon_intensity: Optional[float] = None
     intensity_source: str = ""
+    scheduler: str = ""
+    job_id: str = ""
+    job_name: str = ""
+    job_user: str = ""
+    job_account: str = ""
+    job_partition: str = ""
+    node_name: str = ""
+    rank: str = ""
+    local_rank: str = ""
+    world_size: str = ""
+    attribution: str = ""
 
     def compute_delta_emission(self, previous: EmissionsData) -> EmissionsData:
         """This record minus an earlier one of the same run: the window between them."""
@@ -146,6 +160,17 @@ class TaskEmissionsData(_Record):
     ram_measure: str = ""
     carbon_intensity: Optional[float] = None
     intensity_source: str = ""
+    scheduler: str = ""
+    job_id: str = ""
+    job_name: str = ""
+    job_user: str = ""
+    job_account: str = ""
+    job_partition: str = ""
+    node_name: str = ""
+    rank: str = ""
+    local_rank: str = ""
+    world_size: str = ""
+    attribution: str = ""
 
     @classmethod
     def from_emissions(cls, task_name: str, data: EmissionsData) -> TaskEmissionsData:

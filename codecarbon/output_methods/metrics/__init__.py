@@ -8,6 +8,10 @@ labelnames: tuple[str, ...] = (
     "project_name", "country_name", "country_iso_code", "region", "cloud_provider", "cloud_region", "os",
     "codecarbon_version", "cpu_model", "cpu_count", "gpu_model", "gpu_count", "tracking_mode", "ram_total_size",
 )
+#: who pushed, in a job of many processes (empty outside one), so a dashboard can sum by job and by node
+job_labelnames: tuple[str, ...] = ("scheduler", "job_id", "node_name", "rank", "local_rank", "world_size")
+#: every label the metrics outputs attach
+all_labelnames: tuple[str, ...] = labelnames + job_labelnames
 
 
 def label_value(value: Any) -> str:

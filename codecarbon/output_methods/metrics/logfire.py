@@ -14,7 +14,7 @@ from typing import Any
 
 from codecarbon.output_methods.base_output import BaseOutput
 from codecarbon.output_methods.emissions_data import EmissionsData
-from codecarbon.output_methods.metrics import label_value, labelnames
+from codecarbon.output_methods.metrics import all_labelnames, label_value
 
 INSTALL_HINT = "pip install 'codecarbon[logfire]'"
 
@@ -69,7 +69,7 @@ class LogfireOutput(BaseOutput):
         self._instruments = _instruments_for(logfire)
 
     def out(self, total: EmissionsData, delta: EmissionsData) -> None:
-        attributes = {name: label_value(getattr(total, name)) for name in labelnames}
+        attributes = {name: label_value(getattr(total, name)) for name in all_labelnames}
         for name, (field, _, _) in COUNTERS.items():
             value = float(getattr(delta, field) or 0.0)
             if value > 0:

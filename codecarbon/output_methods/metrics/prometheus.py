@@ -24,7 +24,7 @@ from codecarbon.output_methods.delivery import (
     redact_url,
 )
 from codecarbon.output_methods.emissions_data import EmissionsData
-from codecarbon.output_methods.metrics import label_value, labelnames
+from codecarbon.output_methods.metrics import all_labelnames, label_value, labelnames  # noqa: F401 - old code reads labelnames here
 
 try:  # module-level names kept for code that patches them; None when the extra is not installed
     from prometheus_client.exposition import basic_auth_handler, delete_from_gateway, push_to_gateway
@@ -101,8 +101,13 @@ class PrometheusOutput(BaseOutput):
         return f"PrometheusOutput(prometheus_url={redact_url(self.prometheus_url)!r}, job_name={self.job_name!r})"
 
     def grouping_key(self, data: EmissionsData) -> dict[str, str]:
-        """Which gateway group this output owns: one per machine and project."""
-        return {"instance": self.hostname, "project": self.project_name or label_value(data.project_name)}
+        """Which gateway group this output owns: one per machine and project (and per job rank, so the ranks
+        of a job on one machine do not replace each other's metrics)."""
+        key = {"instance": self.hostname, "project": self.project_name or label_value(data.project_name)}
+        for name in ("job_id", "rank"):
+            if label_value(getattr(data, name, "")):
+                key[name] = label_value(getattr(data, name))
+        return key
 
     def out(self, total: EmissionsData, delta: EmissionsData) -> None:
         self._energy_total += max(0.0, float(delta.energy_consumed or 0.0))
@@ -111,7 +116,7 @@ class PrometheusOutput(BaseOutput):
         payload = {
             "op": "push",
             "grouping_key": grouping,
-            "labels": {name: label_value(getattr(total, name)) for name in labelnames},
+            "labels": {name: label_value(getattr(total, name)) for name in all_labelnames},
             "gauges": {name: _float(getattr(delta, field)) for name, (field, _) in GAUGES.items()},
             "energy_total": self._energy_total,
         }

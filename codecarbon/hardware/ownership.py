@@ -1,0 +1,395 @@
+"""Which process of a job measures which device of a host, so that the job's rows add up to the host's energy.
+
+In a job of many processes every process sees the host's CPU package and RAM, and often every GPU. Measured by
+each, the host would be counted N times. The rule, per job and per host:
+
+* the CPU and the RAM are measured by one process, the host owner (machine mode); in process mode each process
+  measures its own share of them, which never overlaps;
+* each GPU (known by its UUID) is measured by exactly one of the processes that see it: a process that sees
+  only its own GPUs (``CUDA_VISIBLE_DEVICES``) measures those; where every process sees every GPU, the first
+  process to choose takes them all. In process mode, GPUs measured as the process's share are kept by each.
+
+Owners are chosen on the host itself, with advisory locks (``flock``) on files in the per-user state directory,
+under a folder named for the job. A lock dies with its process, so a dead rank never blocks anybody and a
+re-launched job chooses again. A short election lock makes one process's choice atomic; waiting for it is bounded,
+and without it the per-device locks still guarantee that no device has two owners.
+
+Each row says what its process measured in the ``attribution`` column (see ``attribution_text``).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from codecarbon.external.logger import logger
+from codecarbon.hardware.base import EnergySource
+
+ELECTION_WAIT_S = 1.0  # the longest one process waits for another's choice to finish
+
+
+# ------------------------------------------------------------------------------------------------ locks
+_BUSY = {errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, errno.EDEADLK}
+
+
+class LockingUnavailable(OSError):
+    """The file system of the state directory cannot lock (some network mounts): nobody can be elected."""
+
+
+def _try_lock(fd: int) -> bool:
+    """True when locked, False when another holder has it; LockingUnavailable when locks do not work here."""
+    try:
+        if os.name == "nt":  # pragma: no cover - exercised on Windows only
+            import msvcrt
+
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError as error:
+        if error.errno in _BUSY:
+            return False
+        raise LockingUnavailable(error.errno, f"file locks do not work here: {error.strerror}") from error
+
+
+@dataclass
+class _Held:
+    path: Path
+    fd: int
+    pid: int
+    count: int = 1
+
+
+_held: dict[str, _Held] = {}  # lock path -> the lock this process holds (several trackers may share it)
+_held_lock = threading.Lock()
+
+
+class OwnedLock:
+    """An exclusive, non-blocking lock on a file; holding it means owning what the file names."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._key = str(path)
+        self._released = False
+
+    @classmethod
+    def acquire(cls, path: Path) -> Optional[OwnedLock]:
+        """The lock when nobody else holds it (this process's other trackers share it), else None."""
+        key = str(path)
+        with _held_lock:
+            held = _held.get(key)
+            if held is not None and held.pid == os.getpid():
+                held.count += 1
+                return cls(path)
+            _held.pop(key, None)  # inherited through fork: the parent's, not ours
+            for _ in range(8):  # the file may be unlinked by its previous owner between open and lock
+                try:
+                    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+                except FileNotFoundError:
+                    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                    continue
+                try:
+                    locked = _try_lock(fd)
+                except LockingUnavailable:
+                    os.close(fd)
+                    raise
+                if not locked:
+                    os.close(fd)
+                    return None
+                try:
+                    same = os.path.samestat(os.fstat(fd), os.stat(path))
+                except FileNotFoundError:
+                    same = False
+                if same:
+                    try:
+                        os.write(fd, f"{os.getpid()}\n".encode())
+                    except OSError:
+                        pass
+                    _held[key] = _Held(path, fd, os.getpid())
+                    return cls(path)
+                os.close(fd)  # we locked a file its owner had just removed: try the new one
+            return None
+
+    def release(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        with _held_lock:
+            held = _held.get(self._key)
+            if held is None or held.pid != os.getpid():
+                return
+            held.count -= 1
+            if held.count > 0:
+                return
+            del _held[self._key]
+            os.close(held.fd)  # the file stays for the job's next run; sweep() removes old jobs' folders
+
+
+def _try_lock_quietly(fd: int) -> bool:
+    try:
+        return _try_lock(fd)
+    except LockingUnavailable:
+        return True  # device locks will say so; waiting here would not help
+
+
+class _Election:
+    """Held for the few microseconds of one process's choice, so that choice is atomic (bounded wait)."""
+
+    def __init__(self, directory: Path) -> None:
+        self._path = directory / "election.lock"
+        self._fd: Optional[int] = None
+
+    def __enter__(self) -> _Election:
+        try:
+            fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            logger.debug("election lock unavailable (%s); device locks alone decide", error)
+            return self
+        deadline = time.monotonic() + ELECTION_WAIT_S
+        while not _try_lock_quietly(fd):
+            if time.monotonic() > deadline:
+                logger.debug("another process holds the election lock; device locks alone decide")
+                os.close(fd)
+                return self
+            time.sleep(0.002)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+# ------------------------------------------------------------------------------------------------ GPUs
+def _devices(source: EnergySource) -> Optional[list[Any]]:
+    """The per-device records of a GPU source (NVML, amdsmi), or None for a source without devices."""
+    devices = getattr(source, "devices", None)
+    return list(devices) if isinstance(devices, (list, tuple)) else None
+
+
+def device_key(device: Any) -> str:
+    """A GPU's identity on the host: its UUID (the index only where the UUID could not be read)."""
+    uuid = str(getattr(device, "uuid", "") or "")
+    return uuid or f"index-{getattr(device, 'index', '?')}"
+
+
+def _file_name(key: str) -> str:
+    return "gpu-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in key) + ".lock"
+
+
+class OwnedDevices(EnergySource):
+    """The part of a GPU source's energy that comes from the devices this process owns."""
+
+    def __init__(self, source: EnergySource, keys: set[str]) -> None:
+        self.source = source
+        self.keys = set(keys)
+        self.component = source.component
+        self.method = source.method
+
+    def _owned(self) -> list[Any]:
+        return [d for d in _devices(self.source) or [] if device_key(d) in self.keys]
+
+    def open(self) -> None:
+        self.source.open()
+
+    def read_joules(self) -> float:
+        self.source.read_joules()  # advances every device's running total
+        return float(sum(getattr(d, "joules", 0.0) for d in self._owned()))
+
+    def utilization_percent(self) -> Optional[float]:
+        return self.source.utilization_percent()
+
+    def close(self) -> None:
+        self.source.close()
+
+
+# ------------------------------------------------------------------------------------------------ claim
+@dataclass
+class Claim:
+    """What this process measures: the sources to sample and the row's ``attribution`` text."""
+
+    sources: list[EnergySource]
+    attribution: str
+    locks: list[OwnedLock] = field(default_factory=list)
+    gpu_indices: list[int] = field(default_factory=list)
+
+    def release(self) -> None:
+        """Give up ownership (at stop): a later run of the job chooses again."""
+        for lock in self.locks:
+            lock.release()
+        self.locks.clear()
+
+
+def attribution_text(cpu: str, gpu: str, ram: str) -> str:
+    """``cpu=<c>;gpu=<g>;ram=<r>``: host | none | process | all for CPU and RAM; the host indices of the GPUs
+    measured joined by ``+`` (e.g. ``0+1``), or none | process | all, for the GPUs."""
+    return f"cpu={cpu};gpu={gpu};ram={ram}"
+
+
+def _default_state_dir() -> Path:
+    from codecarbon.support.statedir import state_dir
+
+    return state_dir("jobs")
+
+
+SWEEP_AFTER_S = 7 * 24 * 3600  # a job's folder untouched this long, with no lock held in it, is removed
+SWEEP_LIMIT = 16  # folders looked at per sweep, so one start never pays for years of old jobs
+
+
+def _lock_names(sources: Sequence[EnergySource]) -> list[str]:
+    names = ["election.lock", "host.lock"]
+    for source in sources:
+        if source.component == "gpu":
+            names += [_file_name(device_key(d)) for d in _devices(source) or []]
+    return names
+
+
+def prepare(sources: Sequence[EnergySource], job: Any, state_dir: Optional[Path] = None) -> None:
+    """Off the user's thread (the tracker's warm-up): create the job's folder and lock files, so that start()
+    only opens and locks them; then sweep old jobs' folders. Never raises."""
+    if not getattr(job, "in_job", False):
+        return
+    try:
+        base = Path(state_dir) if state_dir is not None else _default_state_dir()
+        folder = base / job.host_key()
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for name in _lock_names(sources):
+            path = folder / name
+            if not path.exists():
+                os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        sweep(base, keep=folder)
+    except Exception as error:
+        logger.debug("could not prepare the job's lock files: %s", error)
+
+
+def sweep(base: Path, keep: Optional[Path] = None, max_age_s: float = SWEEP_AFTER_S) -> int:
+    """Remove old jobs' folders whose locks nobody holds; returns how many were removed."""
+    removed = 0
+    now = time.time()
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return 0
+    looked = 0
+    for entry in entries:
+        if looked >= SWEEP_LIMIT:
+            break
+        try:
+            if not entry.is_dir(follow_symlinks=False) or (keep is not None and entry.path == str(keep)) or \
+                    now - entry.stat(follow_symlinks=False).st_mtime < max_age_s:
+                continue
+        except OSError:
+            continue
+        looked += 1
+        if _remove_if_free(Path(entry.path)):
+            removed += 1
+    return removed
+
+
+def _remove_if_free(folder: Path) -> bool:
+    try:
+        for path in folder.iterdir():
+            fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+            try:
+                if not _try_lock(fd):
+                    return False  # a process of that job still runs
+                os.unlink(path)  # while locked: a late claimant notices and locks a new file
+            finally:
+                os.close(fd)
+        folder.rmdir()
+        return True
+    except OSError:
+        return False
+
+
+def claim(sources: Sequence[EnergySource], job: Any, state_dir: Optional[Path] = None, *,
+          tracking_mode: str = "machine", enabled: bool = True) -> Claim:
+    """Choose, on this host, which of ``sources`` this process of ``job`` (a core.job.JobInfo) measures.
+
+    Outside a job every source is kept and the attribution is empty. With ``enabled`` False (setting
+    ``device_ownership="off"``) every source is kept and the attribution says ``all``. Never raises: when the
+    state directory cannot be used, every source is kept and the log says why."""
+    sources = list(sources)
+    if not getattr(job, "in_job", False):
+        return Claim(sources, "")
+    if not enabled:
+        return Claim(sources, attribution_text("all", "all", "all"))
+    try:
+        directory = (Path(state_dir) if state_dir is not None else _default_state_dir()) / job.host_key()
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with _Election(directory):
+            return _choose(sources, directory, tracking_mode)
+    except Exception as error:
+        logger.warning("could not choose device owners for this job (%s): this process measures every device "
+                       "it sees, so the job's rows may count this host more than once", error)
+        return Claim(sources, attribution_text("all", "all", "all"))
+
+
+def _choose(sources: list[EnergySource], directory: Path, tracking_mode: str) -> Claim:
+    locks: list[OwnedLock] = []
+    try:
+        return _choose_locked(sources, directory, tracking_mode, locks)
+    except BaseException:
+        for lock in locks:  # a half-made choice owns nothing
+            lock.release()
+        raise
+
+
+def _choose_locked(sources: list[EnergySource], directory: Path, tracking_mode: str,
+                   locks: list[OwnedLock]) -> Claim:
+    process_mode = tracking_mode == "process"
+    kept: list[EnergySource] = []
+    host_lock: Optional[OwnedLock] = None
+    device_less = [s for s in sources if s.component != "gpu" or _devices(s) is None]
+    if any(s.component == "gpu" or not process_mode for s in device_less):
+        host_lock = OwnedLock.acquire(directory / "host.lock")
+        if host_lock is not None:
+            locks.append(host_lock)
+    gpu_label: list[int] = []
+    gpu_process = False
+    for source in sources:
+        if source.component != "gpu":
+            if process_mode or host_lock is not None:
+                kept.append(source)
+            continue
+        devices = _devices(source) if source.component == "gpu" else None
+        if devices is None:  # a GPU without devices of its own (Apple's, through powermetrics): a host device
+            if host_lock is not None:
+                kept.append(source)
+            continue
+        if process_mode and "process-share" in source.method:
+            kept.append(source)  # each process's share of each GPU: never overlapping
+            gpu_process = True
+            continue
+        owned: set[str] = set()
+        for device in sorted(devices, key=lambda d: getattr(d, "index", 0)):
+            lock = OwnedLock.acquire(directory / _file_name(device_key(device)))
+            if lock is not None:
+                locks.append(lock)
+                owned.add(device_key(device))
+                gpu_label.append(int(getattr(device, "index", -1)))
+        if owned and len(owned) == len(devices):
+            kept.append(source)
+        elif owned:
+            kept.append(OwnedDevices(source, owned))
+    if process_mode:
+        cpu = ram = "process"
+    else:
+        cpu = ram = "host" if host_lock is not None else "none"
+    if not any(s.component == "cpu" for s in sources):
+        cpu = "none"
+    if not any(s.component == "ram" for s in sources):
+        ram = "none"
+    gpu = "+".join(str(i) for i in sorted(gpu_label)) if gpu_label else ("process" if gpu_process else "none")
+    if gpu_process and gpu_label:
+        gpu = f"process+{gpu}"
+    return Claim(kept, attribution_text(cpu, gpu, ram), locks, sorted(gpu_label))
