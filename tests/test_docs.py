@@ -20,10 +20,6 @@ README = ROOT / "README.md"
 #: Contract #1: the job columns follow ``intensity_source`` in this order (documented before they land).
 JOB_COLUMNS = ("scheduler", "job_id", "job_name", "job_user", "job_account", "job_partition", "node_name", "rank",
                "local_rank", "world_size", "attribution")
-#: Settings the jobs helper adds to the parameter table; accepted in the docs until they are in it.
-JOB_SETTINGS = frozenset({"job_detection", "scheduler", "job_id", "job_name", "job_user", "job_account",
-                          "job_partition", "rank", "local_rank", "world_size", "local_world_size",
-                          "device_ownership", "job_gather_timeout_secs"})
 #: CODECARBON_* variables that are not parameters: the state directory's location.
 OTHER_VARIABLES = frozenset({"STATE_DIR"})
 
@@ -72,7 +68,7 @@ def _known_settings() -> set[str]:
     known = set(config.PARAMETERS) | set(config.ALIASES)
     for name in ("CLI_KEYS", "LEGACY_KEYS"):
         known |= set(getattr(config, name, ()))
-    return known | JOB_SETTINGS
+    return known
 
 
 # ------------------------------------------------------------------------------------------------- columns
