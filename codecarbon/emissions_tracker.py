@@ -401,7 +401,8 @@ class BaseEmissionsTracker(ABC):  # noqa: B024 - abstract by intent (3.x users s
                 total, delta = self._total_and_delta(run, reading)
                 self._call_outputs("out", total, delta)
                 self._send_tasks(run)
-                return total.emissions
+            self._drain_outputs()  # outside the lock: the sampling thread keeps going meanwhile
+            return total.emissions
         except Exception as error:
             logger.error("flush failed: %s", error)
             return None
@@ -432,6 +433,7 @@ class BaseEmissionsTracker(ABC):  # noqa: B024 - abstract by intent (3.x users s
                 self.final_emissions = total.emissions
                 self._call_outputs("out", total, delta)
                 self._send_tasks(run)
+                self._drain_outputs()
                 for output in self._output_handlers:
                     self._call(output, "exit")
                 sampler.close()
@@ -566,6 +568,12 @@ class BaseEmissionsTracker(ABC):  # noqa: B024 - abstract by intent (3.x users s
     def _call_outputs(self, hook: str, total: EmissionsData, delta: EmissionsData) -> None:
         for output in self._output_handlers:
             self._call(output, hook, total, delta)
+
+    def _drain_outputs(self) -> bool:
+        """Network outputs deliver what they got, all within one ``delivery_timeout_secs`` (the rest is saved)."""
+        from codecarbon.output_methods.base_output import drain_outputs
+
+        return drain_outputs(self._output_handlers, float(self._settings.delivery_timeout_secs))
 
     @staticmethod
     def _call(output: BaseOutput, hook: str, *args: Any) -> None:

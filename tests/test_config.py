@@ -55,7 +55,7 @@ def test_defaults_match_the_reference_parameters():
     assert s.allow_multiple_runs is True
     assert s.force_carbon_intensity_g_co2e_kwh is None
     assert s.prometheus_delete_on_exit is False
-    assert s.delivery_timeout_secs == 5.0
+    assert s.delivery_timeout_secs == 2.0
     assert s.offline is False and s.metadata is None
     assert all(s.source(name) == "default" and not s.is_set(name) for name in PARAMETERS)
 

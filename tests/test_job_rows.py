@@ -123,7 +123,7 @@ def test_prometheus_pushes_one_group_per_rank_with_the_job_labels(tmp_path: Path
 
     with pushgateway(tmp_path / "gateway") as gateway:
         for rank in ("0", "1"):
-            output = PrometheusOutput(gateway.url, project_name="demo", hostname="gpu-3", output_dir=str(tmp_path))
+            output = PrometheusOutput(gateway.url, project_name="demo", hostname="gpu-3")
             record = job_record(rank=rank, cpu_power=10.0 + int(rank))
             output.out(record, record)
             output.exit()

@@ -2,136 +2,213 @@
 
 from __future__ import annotations
 
+import base64
 import getpass
-import json
 import os
+import stat
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from codecarbon.output_methods.api import CodeCarbonAPIOutput, merge_windows
-from codecarbon.output_methods.delivery import UNDELIVERED_SUBDIR, StopWindow
+from codecarbon.output_methods.base_output import drain_outputs
 from codecarbon.output_methods.http import HTTPOutput
+from codecarbon.support.errors import DeliveryError
 from tests.fakes.servers import hanging_server, recording_server, refused_url, wait_until
+from tests.fakes.spool import private_state, spool_files, spooled
 from tests.test_output_records import make_record
 
 SECRET = "sk-test-9f8e7d6c5b4a"
 
 
-def spooled(output_dir: Path) -> list[dict]:
-    folder = output_dir / UNDELIVERED_SUBDIR
-    lines = []
-    for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
-        lines += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return lines
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    yield from private_state(tmp_path, monkeypatch)
 
 
-def test_http_output_posts_the_total_record_with_the_user(tmp_path: Path) -> None:
+def test_http_output_posts_the_total_record_with_the_user_and_an_idempotency_key(tmp_path: Path) -> None:
     total = make_record()
     with recording_server() as server:
-        output = HTTPOutput(server.url + "/emissions", output_dir=str(tmp_path))
+        output = HTTPOutput(server.url + "/emissions")
         output.out(total, make_record(duration=5.0))
+        assert output.drain(5.0) is True
+        [request] = server.received("/emissions")  # there when drain() returns: no waiting loop
         output.exit()
-        [request] = server.received("/emissions")
     assert request.method == "POST" and request.headers["content-type"] == "application/json"
     body = request.body
     assert body["run_id"] == total.run_id and body["energy_consumed"] == total.energy_consumed
     assert body["duration"] == 60.0  # the total, not the delta
     assert body["user"] == getpass.getuser()
     assert list(body)[:5] == ["timestamp", "project_name", "run_id", "experiment_id", "duration"]
-    assert spooled(tmp_path) == []
+    assert uuid.UUID(request.headers["idempotency-key"])
+    assert spooled() == []
 
 
-def test_http_output_rejects_a_non_http_endpoint() -> None:
+def test_submit_gives_a_standard_future_that_ends_when_delivered() -> None:
+    from concurrent.futures import Future
+
+    with recording_server() as server:
+        output = HTTPOutput(server.url)
+        future = output._queue.submit({"a": 1}, "run-1")
+        assert isinstance(future, Future)
+        assert future.result(timeout=10) is True
+        assert server.received()[0].body == {"a": 1}
+
+
+def test_http_output_checks_its_endpoint_and_accepts_host_port() -> None:
     with pytest.raises(ValueError, match="emissions_endpoint"):
         HTTPOutput("ftp://example.org/x")
+    with recording_server() as server:
+        output = HTTPOutput(server.url.removeprefix("http://") + "/in")  # 3.3.2's docs write it so
+        assert output.endpoint_url == server.url + "/in"
+        output.out(make_record(), make_record())
+        assert output.drain(5.0) and server.received("/in")
 
 
-def test_hanging_endpoint_never_blocks_out_and_exit_is_bounded(tmp_path: Path) -> None:
+def test_credentials_in_the_endpoint_become_basic_auth_and_stay_out_of_logs(codecarbon_log) -> None:
+    with recording_server(status=500) as server:
+        url = server.url.replace("http://", f"http://alice:{SECRET}@") + "/in"
+        output = HTTPOutput(url)
+        output.out(make_record(), make_record())
+        assert output.drain(0.5) is False
+        attempt = server.attempts[0]
+    assert attempt.headers["authorization"] == "Basic " + base64.b64encode(f"alice:{SECRET}".encode()).decode()
+    assert SECRET not in codecarbon_log.text and SECRET not in repr(output)
+    assert all(SECRET not in path.read_text() and SECRET not in path.name for path in spool_files())
+
+
+def test_hanging_endpoint_never_blocks_out_and_drain_is_bounded(tmp_path: Path) -> None:
     total = make_record()
     with hanging_server() as url:
-        output = HTTPOutput(url, output_dir=str(tmp_path), delivery_timeout_secs=1.0)
+        output = HTTPOutput(url)
         started = time.monotonic()
         output.out(total, total)
         output.out(replace(total, duration=120.0), total)
         assert time.monotonic() - started < 1.0  # enqueued, not sent on this thread
         started = time.monotonic()
+        assert output.drain(1.0) is False
+        assert time.monotonic() - started < 1.0 + 1.5
         output.exit()
-        assert time.monotonic() - started < 1.0 + 3.0
-    saved = spooled(tmp_path)
+    saved = spooled()
     assert [item["payload"]["duration"] for item in saved] == [60.0, 120.0]
     assert all(item["run_id"] == total.run_id for item in saved)
 
 
-def test_refused_endpoint_saves_payloads_and_logs_the_path(tmp_path: Path, codecarbon_log) -> None:
-    output = HTTPOutput(refused_url(), output_dir=str(tmp_path), delivery_timeout_secs=0.5)
+def test_undelivered_payloads_go_to_private_files_in_the_state_directory(tmp_path: Path, state_dir: Path,
+                                                                         codecarbon_log) -> None:
+    output_dir = tmp_path / "out"
+    output_dir.mkdir()
+    output = HTTPOutput(refused_url())
     output.out(make_record(), make_record())
-    output.exit()
-    assert len(spooled(tmp_path)) == 1
-    assert str(tmp_path / UNDELIVERED_SUBDIR) in codecarbon_log.text
+    output.drain(0.3)
+    [path] = spool_files()
+    assert path.parent == state_dir / "undelivered" and path.name.startswith("http-")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert str(path) in codecarbon_log.text
+    assert list(output_dir.iterdir()) == [] and not (Path.cwd() / ".codecarbon").exists()
 
 
-def test_failing_server_payloads_are_resent_by_the_next_output(tmp_path: Path) -> None:
+def test_a_spool_is_keyed_by_endpoint(tmp_path: Path) -> None:
+    with recording_server(status=500) as first, recording_server() as second:
+        HTTPOutput(first.url).out(make_record(), make_record())
+        failing = HTTPOutput(first.url)
+        failing.out(make_record(), make_record())
+        failing.drain(0.3)
+        other = HTTPOutput(second.url)  # another endpoint: does not take the first one's payloads
+        other.drain(1.0)
+        assert second.received() == []
+    assert spooled()
+
+
+def test_failing_server_payloads_are_resent_later_with_the_same_idempotency_key() -> None:
     total = make_record()
     with recording_server(status=500) as server:
-        first = HTTPOutput(server.url, output_dir=str(tmp_path), delivery_timeout_secs=0.5)
+        first = HTTPOutput(server.url)
         first.out(total, total)
-        first.exit()
-        assert server.received() == [] and len(spooled(tmp_path)) == 1
+        assert first.drain(0.5) is False
+        assert server.received() == [] and len(spooled()) == 1
+        key = server.attempts[0].headers["idempotency-key"]
         server.status = 201
-        second = HTTPOutput(server.url, output_dir=str(tmp_path), delivery_timeout_secs=5.0)
-        assert wait_until(lambda: len(server.received()) == 1)
+        second = HTTPOutput(server.url)
+        assert second.drain(5.0) is True  # what the spool held is "queued so far" for the new output
         second.exit()
-    assert server.received()[0].body["run_id"] == total.run_id
-    assert spooled(tmp_path) == []
+    [request] = server.received()
+    assert request.body["run_id"] == total.run_id and request.headers["idempotency-key"] == key
+    assert spooled() == []
 
 
-def test_transient_failures_are_retried_in_the_background(tmp_path: Path) -> None:
+def test_a_payload_delivered_late_is_not_sent_again() -> None:
+    with recording_server(slow_first=1, delay=1.5) as server:
+        output = HTTPOutput(server.url)
+        future = output._queue.submit({"late": True}, "run-1")
+        assert output.drain(0.3) is False  # the bound expires while the request is still in flight
+        assert len(spooled()) == 1
+        with pytest.raises(DeliveryError, match="saved to"):
+            future.result(timeout=0)
+        assert wait_until(lambda: len(server.received()) == 1 and spooled() == [], timeout=10)
+        later = HTTPOutput(server.url)  # a later run finds nothing to send again
+        assert later.drain(1.0) is True
+        time.sleep(0.2)
+    assert len(server.received()) == 1
+
+
+def test_transient_failures_are_retried_in_the_background() -> None:
     with recording_server(fail_first=2) as server:
-        output = HTTPOutput(server.url, output_dir=str(tmp_path), delivery_timeout_secs=10.0)
+        output = HTTPOutput(server.url)
+        future = output._queue.submit({"n": 1}, "run-1")
+        assert future.result(timeout=15) is True
+        keys = {attempt.headers["idempotency-key"] for attempt in server.attempts}
+    assert len(server.attempts) == 3 and len(keys) == 1  # one payload, one id, whatever the retries
+    assert spooled() == []
+
+
+def test_a_drain_retries_at_once_instead_of_waiting_for_the_backoff() -> None:
+    with recording_server(fail_first=3) as server:
+        output = HTTPOutput(server.url)
         output.out(make_record(), make_record())
-        assert wait_until(lambda: len(server.received()) == 1, timeout=15)
-        output.exit()
-    assert spooled(tmp_path) == []
+        assert output.drain(5.0) is True
+        assert len(server.received()) == 1
 
 
-def test_refused_for_good_is_logged_and_not_retried(tmp_path: Path, codecarbon_log) -> None:
+def test_refused_for_good_is_logged_and_not_retried(codecarbon_log) -> None:
     with recording_server(status=422) as server:
-        output = HTTPOutput(server.url, output_dir=str(tmp_path), delivery_timeout_secs=2.0)
+        output = HTTPOutput(server.url)
         output.out(make_record(), make_record())
-        output.exit()
+        assert output.drain(2.0) is False
+        assert len(server.attempts) == 1
     assert "refused a payload for good" in codecarbon_log.text and "422" in codecarbon_log.text
-    assert spooled(tmp_path) == []
+    assert spooled() == []
 
 
-def test_several_hanging_outputs_share_one_stop_bound(tmp_path: Path) -> None:
+def test_several_hanging_outputs_share_one_bound() -> None:
     total = make_record()
-    window = StopWindow()
-    options = {"output_dir": str(tmp_path), "delivery_timeout_secs": 2.0, "stop_window": window}
     with hanging_server() as url:
-        outputs = [HTTPOutput(url, **options), HTTPOutput(url + "/other", **options),
-                   CodeCarbonAPIOutput(url, "exp", SECRET, **options)]
+        outputs = [HTTPOutput(url), HTTPOutput(url + "/other"), CodeCarbonAPIOutput(url, "exp", SECRET)]
         for output in outputs:
             output.out(total, total)
         started = time.monotonic()
+        assert drain_outputs(outputs, 1.0) is False
+        assert time.monotonic() - started < 1.0 + 1.5  # one bound for all, not 3 x 1 s
         for output in outputs:
             output.exit()
-        assert time.monotonic() - started < 2.0 + 2.0  # one bound for all, not 3 x 2 s
-    assert len(spooled(tmp_path)) == 4  # two HTTP payloads, the API run and its emission
+    assert len(spooled()) == 4  # two HTTP payloads, the API run and its emission
 
 
-def test_api_output_creates_the_run_once_then_sends_each_window(tmp_path: Path) -> None:
+def test_api_output_creates_the_run_once_then_sends_each_window() -> None:
     total = make_record()
     with recording_server() as server:
-        output = CodeCarbonAPIOutput(server.url + "/", "exp-42", SECRET, output_dir=str(tmp_path))
+        output = CodeCarbonAPIOutput(server.url + "/", "exp-42", SECRET)
         output.live_out(total, replace(total, duration=10.6))
         output.live_out(total, replace(total, duration=0.4, energy_consumed=0.001))  # too short: carried
         output.out(total, replace(total, duration=2.0, energy_consumed=0.002))
-        output.exit()
+        assert output.drain(5.0)
         runs, emissions = server.received("/runs"), server.received("/emissions")
     assert len(runs) == 1
     run = runs[0].body
@@ -146,6 +223,22 @@ def test_api_output_creates_the_run_once_then_sends_each_window(tmp_path: Path) 
     assert set(emissions[0].body) >= {"emissions_sum", "emissions_rate", "cpu_power", "gpu_power", "ram_power",
                                       "cpu_energy", "gpu_energy", "ram_energy", "cpu_utilization_percent",
                                       "gpu_utilization_percent", "ram_utilization_percent", "wue"}
+    keys = [r.headers["idempotency-key"] for r in runs + emissions]
+    assert len(set(keys)) == 3
+
+
+def test_a_runs_short_tail_never_joins_the_next_run() -> None:
+    first, second = make_record(), make_record()
+    with recording_server() as server:
+        output = CodeCarbonAPIOutput(server.url, "exp", SECRET)
+        output.out(first, replace(first, duration=0.5, energy_consumed=0.5))  # under 1 s: carried
+        output.exit()
+        output.out(second, replace(second, duration=3.0, energy_consumed=0.002))  # the tracker started again
+        assert output.drain(5.0)
+        emissions = server.received("/emissions")
+        runs = server.received("/runs")
+    assert len(runs) == 1 and [e.body["energy_consumed"] for e in emissions] == [0.002]
+    assert [e.body["duration"] for e in emissions] == [3]
 
 
 def test_merge_windows_weights_means_by_duration() -> None:
@@ -156,32 +249,31 @@ def test_merge_windows_weights_means_by_duration() -> None:
     assert merged.cpu_power == pytest.approx(0.004 / (4 / 3600) * 1000)
 
 
-def test_api_key_never_appears_in_logs_or_saved_payloads(tmp_path: Path, codecarbon_log) -> None:
+def test_api_key_never_appears_in_logs_or_saved_payloads(codecarbon_log) -> None:
     with recording_server(status=500) as server:
         output = CodeCarbonAPIOutput(f"http://user:{SECRET}@127.0.0.1:{server.url.rsplit(':', 1)[1]}",
-                                     "exp", SECRET, output_dir=str(tmp_path), delivery_timeout_secs=0.5)
+                                     "exp", SECRET)
         output.out(make_record(), make_record())
-        output.exit()
+        output.drain(0.5)
     assert SECRET not in codecarbon_log.text and SECRET not in repr(output)
-    files = list((tmp_path / UNDELIVERED_SUBDIR).glob("*"))
+    files = spool_files()
     assert files and all(SECRET not in path.read_text() for path in files)
     assert "retrying" in codecarbon_log.text or "could not be delivered" in codecarbon_log.text
 
 
-def test_api_payloads_saved_by_one_run_reach_the_api_later(tmp_path: Path) -> None:
+def test_api_payloads_saved_by_one_run_reach_the_api_later() -> None:
     total = make_record()
     with recording_server(status=503) as server:
-        first = CodeCarbonAPIOutput(server.url, "exp", SECRET, output_dir=str(tmp_path), delivery_timeout_secs=0.5)
+        first = CodeCarbonAPIOutput(server.url, "exp", SECRET)
         first.out(total, total)
-        first.exit()
-        assert [item["payload"]["kind"] for item in spooled(tmp_path)] == ["run", "emission"]
+        first.drain(0.5)
+        assert [item["payload"]["kind"] for item in spooled()] == ["run", "emission"]
         server.status = 201
-        second = CodeCarbonAPIOutput(server.url, "exp", SECRET, output_dir=str(tmp_path))
-        assert wait_until(lambda: len(server.received("/emissions")) == 1)
-        second.exit()
+        second = CodeCarbonAPIOutput(server.url, "exp", SECRET)
+        assert second.drain(5.0)
         assert len(server.received("/runs")) == 1
         assert server.received("/emissions")[0].body["run_id"] == "api-run-1"
-    assert spooled(tmp_path) == []
+    assert spooled() == []
 
 
 def test_api_output_validates_its_arguments() -> None:
@@ -193,28 +285,61 @@ def test_api_output_validates_its_arguments() -> None:
         HTTPOutput("http://127.0.0.1:1", delivery_timeout_secs=-1)
 
 
-def test_payloads_still_queued_at_interpreter_exit_are_saved(tmp_path: Path) -> None:
+def test_payloads_still_queued_at_interpreter_exit_are_saved(tmp_path: Path, state_dir: Path) -> None:
     with hanging_server() as url:
         script = (
             "from tests.test_output_records import make_record\n"
             "from codecarbon.output_methods.http import HTTPOutput\n"
-            f"o = HTTPOutput({url!r}, output_dir={str(tmp_path)!r})\n"
+            f"o = HTTPOutput({url!r})\n"
             "o.out(make_record(run_id='r-1'), make_record())\n"
         )
         env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
         done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
-    assert [item["run_id"] for item in spooled(tmp_path)] == ["r-1"]
+    assert [item["run_id"] for item in spooled()] == ["r-1"]
     assert "saved to" in done.stderr
 
 
-def test_an_output_used_again_after_exit_keeps_delivering(tmp_path: Path) -> None:
+def test_an_output_used_again_after_exit_keeps_delivering() -> None:
     with recording_server() as server:
-        output = HTTPOutput(server.url, output_dir=str(tmp_path))
+        output = HTTPOutput(server.url)
         output.out(make_record(), make_record())
         output.exit()
         output.out(make_record(), make_record())  # a tracker started again after stop()
         output.exit()
         assert len(server.received()) == 2
-    assert spooled(tmp_path) == []
+    assert spooled() == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_a_forked_child_holds_none_of_the_parents_payloads() -> None:
+    with recording_server(status=500) as server:
+        output = HTTPOutput(server.url)
+        output.out(make_record(), make_record())
+        assert wait_until(lambda: len(server.attempts) >= 1)
+        read_end, write_end = os.pipe()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - runs in the child
+            os.close(read_end)
+            report = f"{output._queue.pending} {output.drain(0.2)}"
+            os.write(write_end, report.encode())
+            os._exit(0)
+        os.close(write_end)
+        os.waitpid(child, 0)
+        answer = os.read(read_end, 100).decode()
+        os.close(read_end)
+        assert output._queue.pending == 1  # the parent still has it
+    assert answer == "0 True"
+
+
+def test_an_endless_2xx_answer_counts_as_delivered_once_and_never_grows_memory() -> None:
+    from tests.test_support_http import endless_answer, raw_server
+
+    with raw_server(endless_answer) as (address, heads):
+        output = HTTPOutput(address)
+        output.out(make_record(), make_record())
+        assert output.drain(5.0) is True
+        time.sleep(0.3)
+    assert len(heads) == 1
+    assert spooled() == []

@@ -93,3 +93,32 @@ def test_google_cloud_logger_sends_a_structured_payload_with_severity_name() -> 
     payload = entry["jsonPayload"]
     assert payload["run_id"] == total.run_id and payload["duration"] == 60.0
     assert payload["country_iso_code"] == "FRA" and payload["cpu_measure"] == "rapl"
+
+
+def test_a_users_logger_that_raises_is_caught_and_reported(codecarbon_log) -> None:
+    class Broken(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            raise RuntimeError("disk quota exceeded in my handler")
+
+    broken_logger = logging.getLogger("test-user-broken")
+    broken_logger.propagate = False
+    broken_logger.setLevel(logging.DEBUG)
+    handler = Broken()
+    broken_logger.addHandler(handler)
+    try:
+        output = LoggerOutput(broken_logger)
+        output.out(make_record(), make_record())  # never raises into the user's code
+        output.live_out(make_record(), make_record())
+    finally:
+        broken_logger.removeHandler(handler)
+    errors = [r.getMessage() for r in codecarbon_log.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "disk quota exceeded in my handler" in errors[0]
+
+
+def test_a_cloud_logger_that_raises_is_caught_too(codecarbon_log) -> None:
+    class Failing:
+        def log_struct(self, payload: dict, severity: str) -> None:
+            raise ConnectionError("cloud logging unreachable")
+
+    GoogleCloudLoggerOutput(Failing()).out(make_record(), make_record())
+    assert "cloud logging unreachable" in codecarbon_log.text

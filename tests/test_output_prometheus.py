@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from codecarbon.output_methods.metrics import labelnames
-from codecarbon.output_methods.metrics.prometheus import GAUGES, PrometheusOutput, gateway_url
+from codecarbon.output_methods.metrics.prometheus import GAUGES, PrometheusOutput, gateway_url, prometheus_job_name
 from tests.fakes.pushgateway import basic_auth_proxy, pushgateway, pushgateway_available
 from tests.fakes.servers import wait_until
+from tests.fakes.spool import private_state, spooled
 from tests.test_output_records import make_record
 
 pytestmark = pytest.mark.skipif(not pushgateway_available(), reason="prometheus-pushgateway not installed")
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    yield from private_state(tmp_path, monkeypatch)
 
 
 @pytest.fixture
@@ -25,13 +32,12 @@ def gateway(tmp_path: Path):
 def test_push_exposes_every_gauge_and_label_from_the_data(gateway, tmp_path: Path) -> None:
     total = make_record()
     delta = replace(total, duration=15.0, cpu_power=31.5, energy_consumed=0.0005)
-    output = PrometheusOutput(gateway.url.removeprefix("http://"), project_name="demo", hostname="node-a",
-                              output_dir=str(tmp_path))
+    output = PrometheusOutput(gateway.url.removeprefix("http://"), project_name="demo", hostname="node-a")
     output.out(total, delta)
     output.exit()
     [(labels, value)] = gateway.samples("codecarbon_cpu_power")
     assert value == 31.5
-    assert labels["job"] == "codecarbon" and labels["instance"] == "node-a" and labels["project"] == "demo"
+    assert labels["job"] == "codecarbon" and labels["instance"] == "node-a" and labels["project_name"] == "demo"
     assert set(labelnames) <= set(labels)
     assert labels["country_iso_code"] == "FRA" and labels["cpu_model"] == total.cpu_model
     assert labels["gpu_count"] == "1" and labels["ram_total_size"] == "32.0" and labels["region"] == ""
@@ -43,7 +49,7 @@ def test_push_exposes_every_gauge_and_label_from_the_data(gateway, tmp_path: Pat
 
 def test_values_stay_after_exit_and_the_counter_accumulates(gateway, tmp_path: Path) -> None:
     total = make_record()
-    output = PrometheusOutput(gateway.url, project_name="demo", hostname="node-a", output_dir=str(tmp_path))
+    output = PrometheusOutput(gateway.url, project_name="demo", hostname="node-a")
     output.live_out(total, replace(total, energy_consumed=0.001))
     output.out(total, replace(total, energy_consumed=0.002, emissions=0.5))
     output.exit()
@@ -52,7 +58,7 @@ def test_values_stay_after_exit_and_the_counter_accumulates(gateway, tmp_path: P
 
 
 def test_two_machines_never_overwrite_each_other(gateway, tmp_path: Path) -> None:
-    outputs = {host: PrometheusOutput(gateway.url, project_name="demo", hostname=host, output_dir=str(tmp_path))
+    outputs = {host: PrometheusOutput(gateway.url, project_name="demo", hostname=host)
                for host in ("node-a", "node-b")}
     for number, output in enumerate(outputs.values(), start=1):
         record = make_record(cpu_power=10.0 * number)
@@ -65,7 +71,7 @@ def test_two_machines_never_overwrite_each_other(gateway, tmp_path: Path) -> Non
 
 def test_a_machines_next_run_replaces_its_previous_one(gateway, tmp_path: Path) -> None:
     for power in (10.0, 11.0):
-        output = PrometheusOutput(gateway.url, project_name="demo", hostname="node-a", output_dir=str(tmp_path))
+        output = PrometheusOutput(gateway.url, project_name="demo", hostname="node-a")
         record = make_record(cpu_power=power)
         output.out(record, record)
         output.exit()
@@ -73,9 +79,8 @@ def test_a_machines_next_run_replaces_its_previous_one(gateway, tmp_path: Path) 
 
 
 def test_delete_on_exit_removes_the_group(gateway, tmp_path: Path) -> None:
-    keep = PrometheusOutput(gateway.url, project_name="demo", hostname="keeper", output_dir=str(tmp_path))
-    drop = PrometheusOutput(gateway.url, project_name="demo", hostname="leaver", delete_on_exit=True,
-                            output_dir=str(tmp_path))
+    keep = PrometheusOutput(gateway.url, project_name="demo", hostname="keeper")
+    drop = PrometheusOutput(gateway.url, project_name="demo", hostname="leaver", delete_on_exit=True)
     for output in (keep, drop):
         output.out(make_record(), make_record())
         output.exit()
@@ -87,13 +92,12 @@ def test_basic_auth_from_the_environment(gateway, tmp_path: Path, monkeypatch, c
     with basic_auth_proxy(gateway.url, "alice", "s3cr3t-pass") as proxy:
         monkeypatch.setenv("PROMETHEUS_USERNAME", "alice")
         monkeypatch.setenv("PROMETHEUS_PASSWORD", "wrong-pass")
-        refused = PrometheusOutput(proxy, project_name="demo", hostname="h", output_dir=str(tmp_path),
-                                   delivery_timeout_secs=1.0)
+        refused = PrometheusOutput(proxy, project_name="demo", hostname="h", delivery_timeout_secs=1.0)
         refused.out(make_record(), make_record())
         refused.exit()
         assert gateway.samples("codecarbon_cpu_power") == []
         monkeypatch.setenv("PROMETHEUS_PASSWORD", "s3cr3t-pass")
-        allowed = PrometheusOutput(proxy, project_name="demo", hostname="h", output_dir=str(tmp_path))
+        allowed = PrometheusOutput(proxy, project_name="demo", hostname="h")
         allowed.out(make_record(cpu_power=7.0), make_record(cpu_power=7.0))
         allowed.exit()
     assert [value for _, value in gateway.samples("codecarbon_cpu_power")] == [7.0]
@@ -103,17 +107,61 @@ def test_basic_auth_from_the_environment(gateway, tmp_path: Path, monkeypatch, c
 def test_unreachable_gateway_keeps_only_the_latest_push_for_later(gateway, tmp_path: Path) -> None:
     from tests.fakes.servers import refused_url
 
-    output = PrometheusOutput(refused_url(), project_name="demo", hostname="h", output_dir=str(tmp_path),
-                              delivery_timeout_secs=0.5)
+    output = PrometheusOutput(refused_url(), project_name="demo", hostname="h", delivery_timeout_secs=0.5)
     run_id = make_record().run_id
     for power in (1.0, 2.0, 3.0):
         record = make_record(cpu_power=power, run_id=run_id)
         output.live_out(record, record)
     output.exit()
-    saved = list((tmp_path / ".codecarbon" / "undelivered").glob("prometheus-*.jsonl"))
-    assert len(saved) == 1
-    lines = saved[0].read_text().splitlines()
-    assert len(lines) <= 2 and '"codecarbon_cpu_power": 3.0' in lines[-1]
+    saved = spooled()
+    assert 1 <= len(saved) <= 2  # the newest, and the one in flight when the bound expired
+    assert saved[-1]["payload"]["gauges"]["codecarbon_cpu_power"] == 3.0
+
+
+def test_credentials_in_the_gateway_url_become_basic_auth(gateway, tmp_path: Path, codecarbon_log) -> None:
+    with basic_auth_proxy(gateway.url, "bob", "pa:ss@word") as proxy:
+        url = proxy.replace("http://", "http://bob:pa%3Ass%40word@")
+        output = PrometheusOutput(url, project_name="demo", hostname="h")
+        output.out(make_record(cpu_power=5.0), make_record(cpu_power=5.0))
+        assert output.drain(5.0) is True
+    assert [value for _, value in gateway.samples("codecarbon_cpu_power")] == [5.0]
+    assert "pa%3Ass" not in codecarbon_log.text and "pa%3Ass" not in repr(output)
+
+
+def test_job_is_3_3_2s_project_underscore_experiment_with_unsafe_characters_replaced() -> None:
+    assert prometheus_job_name("codecarbon", "base") == "codecarbon_base"
+    assert prometheus_job_name("my project/v2", "exp.1 (gpu)") == "my_project_v2_exp_1__gpu_"
+    assert prometheus_job_name("Déjà-vu", "run_7") == "D_j_-vu_run_7"
+    assert prometheus_job_name(None, "base") == "_base"
+
+
+def test_the_tracker_pushes_under_its_job_and_host_and_experiments_never_collide(gateway, tmp_path: Path) -> None:
+    from codecarbon.core.config import load_settings
+    from codecarbon.output_methods.selection import build_outputs
+
+    outputs = []
+    for experiment, power in (("train v1", 10.0), ("eval", 20.0)):
+        settings = load_settings({"output_methods": ["prometheus"], "prometheus_url": gateway.url,
+                                  "project_name": "my.proj", "experiment_name": experiment,
+                                  "output_dir": str(tmp_path)})
+        [output] = build_outputs(settings, [])
+        record = make_record(cpu_power=power, project_name="my.proj")
+        output.out(record, record)
+        assert output.drain(5.0) is True
+        outputs.append(output)
+    found = {(labels["job"], labels["instance"]): value for labels, value in gateway.samples("codecarbon_cpu_power")}
+    host = outputs[0].hostname
+    assert found == {("my_proj_train_v1", host): 10.0, ("my_proj_eval", host): 20.0}
+
+
+def test_a_new_run_counts_its_energy_from_zero(gateway, tmp_path: Path) -> None:
+    output = PrometheusOutput(gateway.url, hostname="h")
+    first, second = make_record(), make_record()
+    output.out(first, replace(first, energy_consumed=0.004))
+    output.exit()
+    output.out(second, replace(second, energy_consumed=0.001))  # the tracker started again: a new run
+    assert output.drain(5.0)
+    assert gateway.samples("codecarbon_energy_total")[0][1] == pytest.approx(0.001)
 
 
 def test_gateway_url_accepts_host_port_and_urls() -> None:

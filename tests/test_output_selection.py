@@ -105,12 +105,43 @@ def test_boamps_metadata_feeds_the_report(tmp_path: Path) -> None:
     assert whole.quality == "high"
 
 
-def test_a_missing_library_names_the_extra(tmp_path: Path, monkeypatch) -> None:
+def test_a_missing_integration_is_left_out_with_one_warning_naming_the_extra(tmp_path: Path, monkeypatch,
+                                                                             codecarbon_log) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "logfire", None)  # as when the logfire extra is not installed
+    chosen = settings(tmp_path, output_methods=["csv", "logfire", "prometheus"], output_dir=str(tmp_path),
+                      prometheus_url="127.0.0.1:9")
+    outputs = build_outputs(chosen, [])
+    assert names(outputs) == ["FileOutput", "PrometheusOutput"]
+    warned = [r.getMessage() for r in codecarbon_log.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "pip install 'codecarbon[logfire]'" in warned[0]
+
+
+def test_an_output_class_built_without_its_library_raises_import_error(monkeypatch) -> None:
+    import sys
+
+    import codecarbon.output_methods.metrics.prometheus as prometheus
+    from codecarbon.output_methods.metrics.logfire import LogfireOutput
+    from codecarbon.support.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "logfire", None)
+    with pytest.raises(ImportError, match=r"codecarbon\[logfire\]") as caught:
+        LogfireOutput()
+    assert isinstance(caught.value, MissingDependencyError)
+    monkeypatch.setattr(prometheus, "push_to_gateway", None)  # as when prometheus_client is absent
+    with pytest.raises(ImportError, match="prometheus_client"):
+        prometheus.PrometheusOutput("127.0.0.1:9")
+
+
+def test_without_prometheus_client_the_run_goes_on_with_a_warning(tmp_path: Path, monkeypatch,
+                                                                  codecarbon_log) -> None:
     import codecarbon.output_methods.metrics.prometheus as prometheus
 
-    monkeypatch.setattr(prometheus, "push_to_gateway", None)  # as when prometheus_client is absent
-    with pytest.raises(ValueError, match=r"codecarbon\[prometheus\]"):
-        build_outputs(settings(tmp_path, output_methods=["prometheus"]), [])
+    monkeypatch.setattr(prometheus, "push_to_gateway", None)
+    outputs = build_outputs(settings(tmp_path, output_methods=["prometheus", "csv"], output_dir=str(tmp_path)), [])
+    assert names(outputs) == ["FileOutput"]
+    assert "prometheus_client" in codecarbon_log.text
 
 
 def test_importing_codecarbon_output_loads_no_heavy_library() -> None:

@@ -363,7 +363,7 @@ _TABLE: tuple[Parameter, ...] = (
        "append: one row per flush/stop; update: replace the run's row.", _G_OUT),
     _p("emissions_endpoint", "str", None, _url, "URL that receives each row as JSON (HTTP output).", _G_OUT,
        example="https://example.org/emissions"),
-    _p("delivery_timeout_secs", "float", 5.0, parse_float,
+    _p("delivery_timeout_secs", "float", 2.0, parse_float,
        "The longest stop() waits for network outputs to deliver.", _G_OUT, validate=_at_least(0)),
     _p("metadata", "metadata", None, parse_metadata,
        "Extra facts for the BoAmps report: a dict, or the path of a JSON file.", _G_OUT,

@@ -18,16 +18,16 @@ from codecarbon.external.logger import log_once
 from codecarbon.output_methods.base_output import BaseOutput
 from codecarbon.output_methods.delivery import (
     DEFAULT_DELIVERY_TIMEOUT_SECS,
-    Channel,
     DeliveryFailed,
-    StopWindow,
+    DeliveryQueue,
     channel_key,
     json_safe,
     post_json,
     redact_url,
 )
 from codecarbon.output_methods.emissions_data import EmissionsData
-from codecarbon.output_methods.http import check_url
+from codecarbon.output_methods.http import check_timeout
+from codecarbon.support.http import check_url
 
 MIN_WINDOW_SECS = 1.0
 _ADDITIVE = ("duration", "emissions", "cpu_energy", "gpu_energy", "ram_energy", "energy_consumed",
@@ -74,9 +74,8 @@ class CodeCarbonAPIOutput(BaseOutput):
     """
 
     def __init__(self, endpoint_url: str, experiment_id: str, api_key: str | None,
-                 conf: Mapping[str, Any] | None = None, *, output_dir: str = ".",
-                 delivery_timeout_secs: float = DEFAULT_DELIVERY_TIMEOUT_SECS,
-                 stop_window: StopWindow | None = None):
+                 conf: Mapping[str, Any] | None = None, *,
+                 delivery_timeout_secs: float = DEFAULT_DELIVERY_TIMEOUT_SECS):
         self.endpoint_url = check_url("api_endpoint", endpoint_url).rstrip("/")
         if not isinstance(experiment_id, str) or not experiment_id.strip():
             raise ValueError(f"experiment_id must be a non-empty string (the API experiment's id), "
@@ -86,15 +85,15 @@ class CodeCarbonAPIOutput(BaseOutput):
         if conf is not None and not isinstance(conf, Mapping):
             raise ValueError(f"conf must be a mapping of run metadata, got {type(conf).__name__}")
         self.experiment_id = experiment_id
+        self.delivery_timeout_secs = check_timeout(delivery_timeout_secs)
         self.__api_key = api_key or ""
         self._conf = dict(conf or {})
         self._api_run_ids: dict[str, str] = {}   # tracker run_id -> API run id
         self._runs_requested: set[str] = set()
         self._carry: EmissionsData | None = None
-        self._channel = Channel(channel_key("api", self.endpoint_url, experiment_id), self._send,
-                                output_dir=output_dir, timeout=delivery_timeout_secs,
-                                description=f"CodeCarbon API at {redact_url(self.endpoint_url)}",
-                                prepare_for_spool=self._annotate, stop_window=stop_window)
+        self._queue = DeliveryQueue(channel_key("api", self.endpoint_url, experiment_id), self._send,
+                                    description=f"CodeCarbon API at {redact_url(self.endpoint_url)}",
+                                    prepare_for_spool=self._annotate)
 
     def __repr__(self) -> str:
         return (f"CodeCarbonAPIOutput(endpoint_url={redact_url(self.endpoint_url)!r}, "
@@ -108,26 +107,31 @@ class CodeCarbonAPIOutput(BaseOutput):
     def live_out(self, total: EmissionsData, delta: EmissionsData) -> None:
         self._window(delta)
 
+    def drain(self, timeout_s: float) -> bool:
+        return self._queue.drain(timeout_s)
+
     def exit(self) -> None:
         if self._carry is not None and self._carry.energy_consumed > 0:
             log_once("api-short-tail", 10, "CodeCarbon API: last %.2f s of the run not sent (under %s s)",
                      self._carry.duration, MIN_WINDOW_SECS)
-        self._channel.close()
+        self._carry = None  # a run's tail never joins the next run's first window
+        self._queue.close(self.delivery_timeout_secs)
 
     # ---- building payloads ------------------------------------------------------------------------------
 
     def _window(self, delta: EmissionsData) -> None:
         if self._carry is not None:
-            delta = merge_windows(self._carry, delta)
+            if self._carry.run_id == delta.run_id:
+                delta = merge_windows(self._carry, delta)
             self._carry = None
         if delta.duration < MIN_WINDOW_SECS:
             self._carry = delta
             return
         if delta.run_id not in self._runs_requested:
             self._runs_requested.add(delta.run_id)
-            self._channel.submit({"kind": "run", "local_run_id": delta.run_id, "body": self.run_body(delta)},
+            self._queue.submit({"kind": "run", "local_run_id": delta.run_id, "body": self.run_body(delta)},
                                  delta.run_id)
-        self._channel.submit({"kind": "emission", "local_run_id": delta.run_id,
+        self._queue.submit({"kind": "emission", "local_run_id": delta.run_id,
                               "body": self.emission_body(delta)}, delta.run_id)
 
     def run_body(self, data: EmissionsData) -> dict[str, Any]:
@@ -179,16 +183,18 @@ class CodeCarbonAPIOutput(BaseOutput):
     def _headers(self) -> dict[str, str]:
         return {"x-api-token": self.__api_key} if self.__api_key else {}
 
-    def _send(self, payload: dict[str, Any], timeout: float) -> None:
+    def _send(self, payload: dict[str, Any], timeout_s: float, idempotency_key: str) -> None:
         local = str(payload.get("local_run_id"))
         if payload.get("kind") == "run":
             if local in self._api_run_ids:
                 return
-            status, answer = post_json(f"{self.endpoint_url}/runs", payload["body"], self._headers(), timeout)
+            answer = post_json(f"{self.endpoint_url}/runs", payload["body"], headers=self._headers(),
+                               timeout_s=timeout_s, idempotency_key=idempotency_key)
             try:
-                run_id = json.loads(answer.decode("utf-8"))["id"]
+                run_id = json.loads(answer.body.decode("utf-8"))["id"]
             except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-                raise DeliveryFailed(f"POST /runs answered {status} without a run id", retryable=False) from None
+                raise DeliveryFailed(f"POST /runs answered {answer.status} without a run id",
+                                     retryable=False) from None
             self._api_run_ids[local] = str(run_id)
             return
         run_id = payload.get("api_run_id") or self._api_run_ids.get(local)
@@ -197,7 +203,8 @@ class CodeCarbonAPIOutput(BaseOutput):
                      "cannot be sent", local)
             raise DeliveryFailed("no API run", retryable=False)
         body = dict(payload["body"], run_id=run_id)
-        post_json(f"{self.endpoint_url}/emissions", body, self._headers(), timeout)
+        post_json(f"{self.endpoint_url}/emissions", body, headers=self._headers(), timeout_s=timeout_s,
+                  idempotency_key=idempotency_key)
 
     def _annotate(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Before saving an emission for later, record the API run id it belongs to, when known."""

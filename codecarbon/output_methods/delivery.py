@@ -1,70 +1,72 @@
-"""Getting payloads to network services without ever getting in the user's way.
+"""The delivery queue: getting payloads to network services without ever getting in the user's way.
 
-Network outputs (HTTP, CodeCarbon API, Prometheus Pushgateway) hand each payload to a :class:`Channel` and return
-at once. One daemon thread per process (started on the first send) delivers every channel's payloads in order,
-with a per-request timeout and exponential backoff between retries. ``Channel.close()`` — called from an output's
-``exit()`` — waits for what is still pending, but never past a deadline shared by the outputs of one tracker (a
-:class:`StopWindow`), so a ``stop()`` with several unreachable services returns within one
-``delivery_timeout_secs``.
+Network outputs (HTTP, CodeCarbon API, Prometheus Pushgateway) hand each payload to their :class:`DeliveryQueue`
+and return at once with a :class:`concurrent.futures.Future` for it. One daemon thread per process (started with
+the first payload) delivers every queue's payloads, oldest first, one request at a time, retrying with exponential
+backoff while the process lives. Each payload carries an idempotency id (a UUID4, sent as ``Idempotency-Key``),
+unchanged across retries and later runs, so a service can tell a payload it already has.
 
-What could not be delivered is not dropped: it is written as JSON lines to
-``<output_dir>/.codecarbon/undelivered/<channel>-<run_id>.jsonl``, the path is logged once, and the next channel
-with the same key (the same output and endpoint, in any later process) sends those lines first. Payloads never
-hold credentials: outputs add headers and auth at send time, and URLs are logged without user info or query.
+``drain(timeout_s)`` blocks until everything queued so far is delivered or the bound expires; what is left then
+goes to the :mod:`~codecarbon.output_methods.spool` (per-user state directory) and the path is logged once. A
+payload saved while its request was still in flight and that arrives after all is removed from the spool again,
+so it is not sent twice. While a drain is running, backoff waits shrink and each request is cut at the drain's
+deadline, so one bound holds for all the outputs of a tracker. The spool of an endpoint is sent again by the next
+queue for that endpoint (this process or a later one), and after the endpoint answers again.
+
+Payloads never hold credentials: outputs add headers and auth when sending; logged URLs lose their user info.
 """
 
 from __future__ import annotations
 
 import atexit
 import hashlib
-import json
 import math
 import os
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
+import weakref
 from collections import deque
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from codecarbon.external.logger import log_once, logger
+from codecarbon.output_methods.spool import Spool, SpooledPayload
+from codecarbon.support import http
+from codecarbon.support.errors import DeliveryError
 
-DEFAULT_DELIVERY_TIMEOUT_SECS = 5.0
-MAX_PENDING_PER_CHANNEL = 1000
+DEFAULT_DELIVERY_TIMEOUT_SECS = 2.0  # the shared bound at flush() and stop()
+REQUEST_TIMEOUT_SECS = 5.0  # one request when no drain is waiting on it
+MAX_PENDING_PER_QUEUE = 1000
 FIRST_RETRY_DELAY_SECS = 0.5
 MAX_RETRY_DELAY_SECS = 60.0
-UNDELIVERED_SUBDIR = Path(".codecarbon") / "undelivered"
-_NON_RETRYABLE_OK = (401, 403, 408, 425, 429)  # 4xx worth keeping: fixable credentials or a busy server
+DRAINING_RETRY_DELAY_SECS = 0.25
+MAX_ANSWER_BYTES = 64 * 1024
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_RETRYABLE_4XX = (401, 403, 408, 425, 429)  # fixable credentials or a busy server
+
+redact_url = http.redact_url
 
 
-class DeliveryFailed(Exception):
-    """A payload did not reach its service. ``retryable=False`` means the service refused it for good."""
+class DeliveryFailed(DeliveryError):
+    """A payload did not reach its service. ``retryable=False``: the service refused it for good."""
 
-    def __init__(self, message: str, *, retryable: bool = True):
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
         super().__init__(message)
         self.retryable = retryable
 
 
-def redact_url(url: str) -> str:
-    """The URL without user info, query or fragment: safe to log."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError:
-        return "<invalid url>"
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+def retryable_status(status: int) -> bool:
+    return status >= 500 or status in _RETRYABLE_4XX
 
 
 def channel_key(kind: str, *identity: str) -> str:
-    """A file-name-safe key for a channel: the output kind plus a short hash of what identifies the endpoint."""
-    digest = hashlib.sha256("\x00".join(identity).encode("utf-8")).hexdigest()[:10]
+    """A file-name-safe key for an endpoint: the output kind plus a short hash of what identifies it."""
+    digest = hashlib.sha256("\x00".join(identity).encode("utf-8")).hexdigest()[:12]
     return f"{kind}-{digest}"
 
 
@@ -81,151 +83,140 @@ def json_safe(values: Mapping[str, Any]) -> dict[str, Any]:
     return safe
 
 
-def post_json(url: str, body: Any, headers: Mapping[str, str] | None = None,
-              timeout: float = DEFAULT_DELIVERY_TIMEOUT_SECS) -> tuple[int, bytes]:
-    """POST ``body`` as JSON; return (status, response body) for a 2xx answer, else raise DeliveryFailed."""
-    data = json.dumps(body, allow_nan=False).encode("utf-8")
-    request = urllib.request.Request(url, data=data, method="POST")
-    request.add_header("Content-Type", "application/json")
-    for name, value in (headers or {}).items():
-        request.add_header(name, value)
+def post_json(url: str, body: Any, *, timeout_s: float, idempotency_key: str,
+              headers: Optional[Mapping[str, str]] = None) -> http.Response:
+    """POST ``body`` as JSON with its idempotency id; the 2xx answer, else DeliveryFailed."""
+    sent = dict(headers or {})
+    sent[IDEMPOTENCY_HEADER] = idempotency_key
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - user-chosen URL
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status = error.code
-        error.close()
-        retryable = status >= 500 or status in _NON_RETRYABLE_OK
-        raise DeliveryFailed(f"HTTP {status} from {redact_url(url)}", retryable=retryable) from None
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        reason = getattr(error, "reason", error)
-        raise DeliveryFailed(f"{redact_url(url)} unreachable: {reason}") from None
+        answer = http.request("POST", url, json=body, headers=sent, timeout_s=timeout_s,
+                              max_body_bytes=MAX_ANSWER_BYTES)
+    except http.HttpError as error:
+        if error.status is not None and 200 <= error.status < 300:
+            return http.Response(error.status, {}, b"")  # accepted; only its answer was too large to read
+        raise DeliveryFailed(str(error)) from None
+    if not answer.ok:
+        raise DeliveryFailed(f"HTTP {answer.status} from {redact_url(url)}",
+                             retryable=retryable_status(answer.status))
+    return answer
 
 
-@dataclass
+#: ``deliver(payload, timeout_s, idempotency_key)`` sends one payload; raises DeliveryFailed when it did not arrive.
+Deliver = Callable[[dict[str, Any], float, str], None]
+
+
+@dataclass(eq=False)
 class _Item:
     payload: dict[str, Any]
     run_id: str
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    future: Future = field(default_factory=Future)
     attempts: int = 0
     not_before: float = 0.0
+    finished: bool = False  # delivered, or refused for good: never to be sent again
+    spooled_in: Optional[Path] = None
 
 
-Deliver = Callable[[dict[str, Any], float], None]
+def _resolve(future: Future, delivered: bool, error: Optional[BaseException] = None) -> None:
+    if future.done():
+        return
+    if delivered:
+        future.set_result(True)
+    else:
+        future.set_exception(error or DeliveryError("not delivered"))
 
 
-class StopWindow:
-    """One bound shared by the outputs of one tracker at stop(): the first close() opens it, the others join.
+def _follow(superseded: Future, newer: Future) -> None:
+    """A snapshot replaced by a newer one ends as the newer one does."""
+    def copy(done: Future) -> None:
+        error = done.exception()
+        _resolve(superseded, error is None, error)
 
-    New payloads reopen it, so a tracker that is started and stopped again gets a fresh bound each time.
+    newer.add_done_callback(copy)
+
+
+class DeliveryQueue:
+    """One output's ordered lane to one endpoint, with its spool.
+
+    ``coalesce=True`` keeps only the newest pending payload (snapshots such as a Pushgateway push).
+    ``prepare_for_spool`` may add what a later process needs to a payload before it is saved.
     """
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._deadline: float | None = None
-
-    def deadline(self, timeout: float) -> float:
-        now = time.monotonic()
-        with self._lock:
-            if self._deadline is None:
-                self._deadline = now + timeout
-            return min(self._deadline, now + timeout)
-
-    def reopen(self) -> None:
-        with self._lock:
-            self._deadline = None
-
-
-class Channel:
-    """One output's ordered lane to one endpoint: payloads go out oldest first, one at a time.
-
-    ``deliver(payload, timeout)`` sends one payload and raises :class:`DeliveryFailed` when it did not arrive.
-    ``coalesce=True`` keeps only the newest pending payload (for snapshots such as a Pushgateway push).
-    """
-
-    def __init__(self, key: str, deliver: Deliver, *, output_dir: str | os.PathLike[str] = ".",
-                 timeout: float = DEFAULT_DELIVERY_TIMEOUT_SECS, description: str = "",
-                 coalesce: bool = False, prepare_for_spool: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-                 stop_window: StopWindow | None = None):
-        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 <= timeout < math.inf:
-            raise ValueError(f"delivery_timeout_secs must be a number of seconds >= 0, got {timeout!r}")
+    def __init__(self, key: str, deliver: Deliver, *, description: str = "", coalesce: bool = False,
+                 prepare_for_spool: Optional[Callable[[dict[str, Any]], dict[str, Any]]] = None,
+                 spool: Optional[Spool] = None, max_pending: int = MAX_PENDING_PER_QUEUE) -> None:
         self.key = key
         self.description = description or key
-        self.timeout = float(timeout)  # the bound on close(); 0: save what is pending without waiting
-        self.request_timeout = self.timeout or DEFAULT_DELIVERY_TIMEOUT_SECS
-        self.spool_dir = Path(output_dir) / UNDELIVERED_SUBDIR
+        self.spool = spool or Spool(key)
         self._deliver = deliver
-        self._window = stop_window or StopWindow()
         self._coalesce = coalesce
         self._prepare_for_spool = prepare_for_spool
+        self._max_pending = max_pending
         self._pending: deque[_Item] = deque()
-        self._inflight: _Item | None = None
-        self._closing = False
-        self._closed = False
-        self._deadline = math.inf
-        self._spooled: dict[str, Path] = {}  # item id -> file, for items saved while still in flight
+        self._inflight: Optional[_Item] = None
+        self._draining_until = 0.0
+        self._recheck_spool = False
         self.delivered = 0
-        self._load_spooled()
+        _ALL_QUEUES.add(self)
+        self._take_spooled()
 
-    # ---- the user's side: never blocks, never raises ----------------------------------------------------
+    # ---- the user's side: never blocks on the network, never raises -------------------------------------------
 
-    def submit(self, payload: dict[str, Any], run_id: str, *, closing: bool = False) -> None:
-        """Queue one payload for delivery and return at once (``closing``: a last payload sent from exit())."""
+    def submit(self, payload: dict[str, Any], run_id: str) -> Future:
+        """Queue one payload; its future ends True when delivered, or with DeliveryError when saved or refused."""
         item = _Item(payload=payload, run_id=run_id or "unknown")
         overflow: list[_Item] = []
-        if not closing:
-            self._window.reopen()
         with _SENDER.cond:
-            self._closed = self._closing = False  # a tracker started again after stop() sends again
-            self._deadline = math.inf
             if self._coalesce:
-                self._pending = deque(i for i in self._pending if i is self._inflight)
+                for old in [i for i in self._pending if i is not self._inflight]:
+                    self._pending.remove(old)
+                    _follow(old.future, item.future)
             self._pending.append(item)
-            while len(self._pending) > MAX_PENDING_PER_CHANNEL:
-                oldest = self._pending.popleft() if self._pending[0] is not self._inflight else None
-                if oldest is None:
-                    break
-                overflow.append(oldest)
+            while len(self._pending) > self._max_pending and self._pending[0] is not self._inflight:
+                overflow.append(self._pending.popleft())
             _SENDER.register(self)
         if overflow:
-            path = self._persist(overflow)
+            path = self._save(overflow, "is not keeping up")
             if path is not None:
-                log_once(f"delivery-overflow:{self.key}", 30,
-                         "%s is not keeping up; payloads saved to %s and sent by a later run",
-                         self.description, path)
+                log_once(f"delivery-overflow:{self.key}", 30, "%s is not keeping up; payloads saved to %s and "
+                         "sent later", self.description, path)
+        return item.future
 
-    def close(self, timeout: float | None = None) -> bool:
-        """Wait (bounded) for pending payloads; save the rest to the undelivered file. True when all arrived."""
-        deadline = self._window.deadline(self.timeout if timeout is None else timeout)
+    def drain(self, timeout_s: float) -> bool:
+        """Wait until what is queued now is delivered, at most ``timeout_s``; save the rest. True: all arrived."""
+        deadline = time.monotonic() + max(0.0, float(timeout_s))
         with _SENDER.cond:
-            self._closing = True
-            self._deadline = deadline
-            for item in self._pending:
-                item.not_before = min(item.not_before, time.monotonic())
-            _SENDER.cond.notify_all()
-            while self._pending and time.monotonic() < deadline:
-                _SENDER.cond.wait(max(0.01, deadline - time.monotonic()))
-            leftovers = list(self._pending)
-            self._pending.clear()
-            self._closed = True
-            _SENDER.unregister(self)
-        if not leftovers:
-            return True
-        path = self._persist(leftovers)
-        if path is not None:
-            logger.warning("%d payload(s) for %s could not be delivered in %.1f s; saved to %s and sent again "
-                           "by the next run that uses this output", len(leftovers), self.description,
-                           self.timeout if timeout is None else timeout, path)
-        return False
+            items = list(self._pending)
+            if not items:
+                return True
+            self._draining_until = max(self._draining_until, deadline)
+            _SENDER.expedite(deadline)
+        wait_for_futures([i.future for i in items], timeout=max(0.0, deadline - time.monotonic()))
+        with _SENDER.cond:  # only what is still queued: a concurrent drain may be saving the rest already
+            leftovers = [i for i in items if not i.future.done() and i in self._pending]
+            for item in leftovers:
+                self._pending.remove(item)
+            if self._draining_until <= deadline:
+                self._draining_until = 0.0
+        if leftovers:
+            path = self._save(leftovers, "could not be delivered")
+            if path is not None:
+                logger.warning("%d payload(s) for %s could not be delivered within %.1f s; saved to %s and sent "
+                               "again later", len(leftovers), self.description, timeout_s, path)
+        return all(i.future.done() and i.future.exception() is None for i in items)
+
+    def close(self, timeout_s: float) -> bool:
+        """drain() before the output goes away (the queue stays usable: a restarted tracker sends again)."""
+        return self.drain(timeout_s)
 
     @property
     def pending(self) -> int:
         with _SENDER.cond:
             return len(self._pending)
 
-    # ---- the sender thread's side -----------------------------------------------------------------------
+    # ---- the sender thread's side ---------------------------------------------------------------------------
 
-    def _ready_item(self, now: float) -> _Item | None:
+    def _ready_item(self, now: float) -> Optional[_Item]:
         if self._inflight is None and self._pending and self._pending[0].not_before <= now:
             return self._pending[0]
         return None
@@ -235,193 +226,196 @@ class Channel:
 
     def _attempt(self, item: _Item) -> None:
         """Try one payload; called by the sender thread with the lock released."""
-        timeout = self.request_timeout
-        if self._closing:
-            timeout = max(0.05, min(timeout, self._deadline - time.monotonic()))
-        outcome: DeliveryFailed | None = None
+        now = time.monotonic()
+        cutoff = _SENDER.drain_deadline(now)
+        timeout = REQUEST_TIMEOUT_SECS if cutoff is None else max(0.05, min(REQUEST_TIMEOUT_SECS, cutoff - now))
+        outcome: Optional[DeliveryFailed] = None
         try:
-            self._deliver(item.payload, timeout)
+            self._deliver(item.payload, timeout, item.id)
         except DeliveryFailed as error:
             outcome = error
         except Exception as error:  # a bug in an output must not kill the sender
             outcome = DeliveryFailed(f"{type(error).__name__}: {error}")
         with _SENDER.cond:
             self._inflight = None
+            queued = item in self._pending
+            saved_in = None
+            if outcome is None:
+                self.delivered += 1
             if outcome is None or not outcome.retryable:
-                if self._pending and self._pending[0] is item:
-                    self._pending.popleft()
-                if outcome is None:
-                    self.delivered += 1
+                item.finished = True
+                saved_in = item.spooled_in  # arrived (or refused for good) after it was saved: not sent again
+                if queued:
+                    self._pending.remove(item)
             else:
                 item.attempts += 1
                 delay = min(MAX_RETRY_DELAY_SECS, FIRST_RETRY_DELAY_SECS * 2 ** (item.attempts - 1))
-                item.not_before = time.monotonic() + (min(delay, 0.25) if self._closing else delay)
-            saved_in = self._spooled.pop(item.id, None)
+                if _SENDER.drain_deadline(time.monotonic()) is not None:
+                    delay = min(delay, DRAINING_RETRY_DELAY_SECS)
+                item.not_before = time.monotonic() + delay
+            recheck = outcome is None and self._recheck_spool
+            self._recheck_spool = self._recheck_spool and not recheck
             _SENDER.cond.notify_all()
+        if saved_in is not None:
+            self.spool.forget(saved_in, item.id)
         if outcome is None:
-            if saved_in is not None:
-                _forget_line(saved_in, item.id)
+            _resolve(item.future, True)
+            if recheck:
+                self._take_spooled()
             return
         if outcome.retryable:
-            log_once(f"delivery-retry:{self.key}", 30, "%s: %s; retrying in the background",
-                     self.description, outcome)
-        else:
-            logger.error("%s refused a payload for good (%s); it is not sent again", self.description, outcome)
+            if queued:
+                log_once(f"delivery-retry:{self.key}", 30, "%s: %s; retrying in the background",
+                         self.description, outcome)
+            return
+        _resolve(item.future, False, outcome)
+        logger.error("%s refused a payload for good (%s); it is not sent again", self.description, outcome)
 
-    # ---- the undelivered files --------------------------------------------------------------------------
+    # ---- the spool ------------------------------------------------------------------------------------------
 
-    def _persist(self, items: list[_Item]) -> Path | None:
-        """Append items to their run's undelivered file; return one path written (for the log line)."""
-        written: Path | None = None
+    def _save(self, items: list[_Item], why: str) -> Optional[Path]:
+        """Spool items that leave the queue undelivered; return the file (None when even that failed)."""
+        records = []
+        for item in items:
+            payload = item.payload
+            if self._prepare_for_spool is not None:
+                payload = self._prepare_for_spool(payload)
+            records.append(SpooledPayload(item.id, item.run_id, payload))
         try:
-            self.spool_dir.mkdir(parents=True, exist_ok=True)
-            by_run: dict[str, list[_Item]] = {}
-            for item in items:
-                by_run.setdefault(item.run_id, []).append(item)
-            for run_id, group in by_run.items():
-                path = self.spool_dir / f"{self.key}-{_safe_name(run_id)}.jsonl"
-                lines = []
-                for item in group:
-                    payload = item.payload
-                    if self._prepare_for_spool is not None:
-                        payload = self._prepare_for_spool(payload)
-                    lines.append(json.dumps({"id": item.id, "run_id": item.run_id, "payload": payload}) + "\n")
-                with open(path, "a", encoding="utf-8") as handle:
-                    handle.writelines(lines)
-                with _SENDER.cond:
-                    for item in group:
-                        if item is self._inflight:
-                            self._spooled[item.id] = path
-                written = path
+            path: Optional[Path] = self.spool.save(records)
         except (OSError, TypeError, ValueError) as error:
-            logger.error("%s: %d payload(s) could neither be delivered nor saved under %s (%s)",
-                         self.description, len(items), self.spool_dir, error)
-            return None
-        return written
+            logger.error("%s: %d payload(s) could neither be delivered nor saved (%s)", self.description,
+                         len(items), error)
+            path = None
+        with _SENDER.cond:
+            late = []
+            for item in items:
+                item.spooled_in = path
+                if item.finished:
+                    late.append(item)
+            self._recheck_spool = self._recheck_spool or path is not None
+        for item in items:
+            _resolve(item.future, False, DeliveryError(f"{self.description}: {why}; saved to {path}"
+                                                       if path else f"{self.description}: {why}; lost"))
+        if path is not None:
+            for item in late:  # its request completed while it was being saved
+                self.spool.forget(path, item.id)
+        return path
 
-    def _load_spooled(self) -> None:
-        """Take over undelivered files an earlier run left for this key; their payloads go out first."""
-        if not self.spool_dir.is_dir():
+    def _take_spooled(self) -> None:
+        """Take over what earlier runs (or this one) saved for this endpoint; it goes out before newer payloads."""
+        try:
+            taken = self.spool.take()
+        except OSError as error:
+            log_once(f"spool-unreadable:{self.key}", 40, "%s: saved payloads cannot be read (%s)",
+                     self.description, error)
             return
-        loaded: list[_Item] = []
-        for path in sorted(self.spool_dir.glob(f"{self.key}-*.jsonl"), key=_mtime):
-            claimed = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:6]}.claimed")
-            try:
-                os.rename(path, claimed)  # atomic: exactly one process takes each file
-            except OSError:
-                continue
-            try:
-                with open(claimed, encoding="utf-8") as handle:
-                    for line in handle:
-                        if line.strip():
-                            record = json.loads(line)
-                            loaded.append(_Item(payload=record["payload"], run_id=str(record["run_id"]),
-                                                id=str(record.get("id") or uuid.uuid4().hex)))
-                claimed.unlink()
-                logger.info("re-sending payloads saved by an earlier run for %s (from %s)", self.description, path)
-            except (OSError, ValueError, KeyError, TypeError) as error:
-                logger.error("could not read undelivered payloads in %s (%s); the file is left as it is",
-                             claimed, error)
-        if loaded and self._coalesce:
-            loaded = loaded[-1:]  # snapshots: only the newest still matters
-        if loaded:
-            with _SENDER.cond:
-                self._pending.extend(loaded)
-                _SENDER.register(self)
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
-
-
-def _safe_name(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)[:100] or "unknown"
-
-
-def _forget_line(path: Path, item_id: str) -> None:
-    """Drop a payload from an undelivered file once it arrived after all (no double sending later)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.readlines()
-        kept = [line for line in lines if f'"id": "{item_id}"' not in line]
-        if len(kept) == len(lines):
+        if not taken:
             return
-        if kept:
-            temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            temp.write_text("".join(kept), encoding="utf-8")
-            os.replace(temp, path)
-        else:
-            path.unlink()
-    except OSError:
-        pass  # the payload may be sent twice; servers see the same payload id
+        logger.info("re-sending %d payload(s) saved earlier for %s", len(taken), self.description)
+        with _SENDER.cond:
+            if self._coalesce:
+                if self._pending:
+                    return  # a newer snapshot is queued already: the saved ones are obsolete
+                taken = taken[-1:]
+            start = 1 if self._inflight is not None and self._pending and self._pending[0] is self._inflight else 0
+            for offset, record in enumerate(taken):
+                self._pending.insert(start + offset, _Item(payload=record.payload, run_id=record.run_id,
+                                                           id=record.id))
+            _SENDER.register(self)
+
+
+_ALL_QUEUES: weakref.WeakSet[DeliveryQueue] = weakref.WeakSet()
 
 
 class _Sender:
-    """The one background thread that delivers for every channel, round robin."""
+    """The one background thread that delivers for every queue: draining queues first, else round robin."""
 
     def __init__(self) -> None:
         self.cond = threading.Condition()
-        self._channels: list[Channel] = []
-        self._thread: threading.Thread | None = None
+        self._queues: list[DeliveryQueue] = []
+        self._thread: Optional[threading.Thread] = None
         self._next = 0
+        self._expedite_until = 0.0
 
-    def register(self, channel: Channel) -> None:
-        """Add a channel (lock held) and make sure the thread runs."""
-        if channel not in self._channels:
-            self._channels.append(channel)
+    def register(self, queue: DeliveryQueue) -> None:
+        """Add a queue (lock held) and make sure the thread runs."""
+        if queue not in self._queues:
+            self._queues.append(queue)
         if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(target=self._run, name="codecarbon-delivery", daemon=True)
             self._thread.start()
-            atexit.register(_save_everything_at_exit)
         self.cond.notify_all()
 
-    def unregister(self, channel: Channel) -> None:
-        if channel in self._channels:
-            self._channels.remove(channel)
-
-    def _pick(self) -> tuple[Channel, _Item] | None:
+    def expedite(self, deadline: float) -> None:
+        """A drain is waiting until ``deadline`` (lock held): retry now, cut requests at the deadline."""
+        self._expedite_until = max(self._expedite_until, deadline)
         now = time.monotonic()
-        count = len(self._channels)
+        for queue in self._queues:
+            for item in queue._pending:
+                item.not_before = min(item.not_before, now)
+        self.cond.notify_all()
+
+    def drain_deadline(self, now: float) -> Optional[float]:
+        return self._expedite_until if self._expedite_until > now else None
+
+    def _pick(self) -> Optional[tuple[DeliveryQueue, _Item]]:
+        now = time.monotonic()
+        draining = sorted((q for q in self._queues if q._draining_until > now), key=lambda q: q._draining_until)
+        for queue in draining:
+            item = queue._ready_item(now)
+            if item is not None:
+                queue._inflight = item
+                return queue, item
+        count = len(self._queues)
         for step in range(count):
-            channel = self._channels[(self._next + step) % count]
-            item = channel._ready_item(now)
+            queue = self._queues[(self._next + step) % count]
+            item = queue._ready_item(now)
             if item is not None:
                 self._next = (self._next + step + 1) % count
-                channel._inflight = item
-                return channel, item
+                queue._inflight = item
+                return queue, item
         return None
 
     def _run(self) -> None:
         while True:
             with self.cond:
+                self._queues = [q for q in self._queues if q._pending]
                 picked = self._pick()
                 while picked is None:
-                    wake = min((c._next_time() for c in self._channels), default=math.inf)
+                    wake = min((q._next_time() for q in self._queues), default=math.inf)
                     self.cond.wait(min(1.0, max(0.01, wake - time.monotonic())))
                     picked = self._pick()
-            channel, item = picked
-            channel._attempt(item)
-
-    def channels(self) -> list[Channel]:
-        with self.cond:
-            return list(self._channels)
+            queue, item = picked
+            queue._attempt(item)
 
 
 _SENDER = _Sender()
 
 
 def _save_everything_at_exit() -> None:
-    """At interpreter exit, whatever is still queued goes to the undelivered files (no network here)."""
-    for channel in _SENDER.channels():
+    """At interpreter exit, whatever is still queued goes to the spool (no network here)."""
+    for queue in list(_ALL_QUEUES):
         with _SENDER.cond:
-            items = list(channel._pending)
-            channel._pending.clear()
-            channel._closed = True
+            items = list(queue._pending)
+            queue._pending.clear()
         if items:
-            path = channel._persist(items)
+            path = queue._save(items, "was still queued at exit")
             if path is not None:
                 logger.warning("%d payload(s) for %s were still queued at exit; saved to %s",
-                               len(items), channel.description, path)
+                               len(items), queue.description, path)
+
+
+def _forget_parent_deliveries() -> None:
+    """In a forked child: no sender thread and none of the parent's payloads (the parent delivers them)."""
+    global _SENDER
+    _SENDER = _Sender()
+    for queue in list(_ALL_QUEUES):
+        queue._pending = deque()
+        queue._inflight = None
+        queue._draining_until = 0.0
+
+
+atexit.register(_save_everything_at_exit)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_parent_deliveries)

@@ -1,4 +1,8 @@
-"""Writing each result as one structured message to a Python logger or a Google Cloud Logging logger."""
+"""Writing each result as one structured message to a Python logger or a Google Cloud Logging logger.
+
+The user's logger is the user's code: whatever it raises (a broken handler, a closed stream, a Cloud Logging
+error) is caught and reported once through the ``codecarbon`` logger, never raised into the tracked program.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import logging
 from typing import Any
 
 from codecarbon.external.logger import log_once
+from codecarbon.external.logger import logger as codecarbon_logger
 from codecarbon.output_methods.base_output import BaseOutput
 from codecarbon.output_methods.delivery import json_safe
 from codecarbon.output_methods.emissions_data import EmissionsData
@@ -48,11 +53,20 @@ class LoggerOutput(BaseOutput):
         message = json.dumps(record_payload(total), allow_nan=False)
         self.logger.log(self.logging_severity, message)
 
+    def _safely_emit(self, total: EmissionsData) -> None:
+        try:
+            self._emit(total)
+        except Exception as error:
+            level = logging.DEBUG if getattr(self, "_failure_reported", False) else logging.ERROR
+            self._failure_reported = True  # said once per output; later failures at DEBUG
+            codecarbon_logger.log(level, "%s: the logger raised %s: %s; the record was not logged (the run goes "
+                                  "on)", type(self).__name__, type(error).__name__, error)
+
     def out(self, total: EmissionsData, delta: EmissionsData) -> None:
-        self._emit(total)
+        self._safely_emit(total)
 
     def live_out(self, total: EmissionsData, delta: EmissionsData) -> None:
-        self._emit(total)
+        self._safely_emit(total)
 
 
 class GoogleCloudLoggerOutput(LoggerOutput):
@@ -78,4 +92,5 @@ class GoogleCloudLoggerOutput(LoggerOutput):
             log_once("gcl-severity", logging.WARNING, "severity %s has no name; sent as DEFAULT",
                      self.logging_severity)
             name = "DEFAULT"
-        self.logger.log_struct(record_payload(total), severity=name)
+        cloud_logger: Any = self.logger  # a google.cloud.logging Logger, not a logging.Logger
+        cloud_logger.log_struct(record_payload(total), severity=name)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from typing import Any
 
-from codecarbon.external.logger import log_once
+from codecarbon.external.logger import log_once, logger
 from codecarbon.output_methods.base_output import BaseOutput, OutputMethod
+from codecarbon.support.errors import MissingDependencyError
 
 # The deprecated flags and the method each one stands for, in the documented order.
 DEPRECATED_FLAGS: dict[str, OutputMethod] = {
@@ -85,22 +87,30 @@ def boamps_metadata(metadata: Any) -> dict[str, Any] | None:
     return inner
 
 
+def _optional(method: OutputMethod, build: Callable[[], BaseOutput]) -> list[BaseOutput]:
+    """The output ``build`` makes, or none when its library is missing: one WARNING naming what to install.
+
+    An observability add-on never stops the user's job (3.3.2 logs and carries on); the other outputs still run.
+    Built directly by the user, the same output class raises MissingDependencyError (an ImportError) instead.
+    """
+    try:
+        return [build()]
+    except MissingDependencyError as error:
+        logger.warning("output %r is not used: %s; the run goes on with the other outputs", method.value, error)
+        return []
+
+
 def build_outputs(settings: Any, user_handlers: list[BaseOutput]) -> list[BaseOutput]:
     """The tracker's outputs: the user's handlers first, then CSV, logger, HTTP, API, Prometheus, Logfire, BoAmps.
 
-    Raises ValueError naming the parameter for a bad or missing setting, and naming the extra to install when a
-    selected output's library is missing. The caller's list is never changed.
+    Raises ValueError naming the parameter for a bad or missing setting. A selected output whose library is
+    missing is left out with one WARNING naming the extra to install. The caller's list is never changed.
     """
     outputs: list[BaseOutput] = list(user_handlers or [])
     methods = selected_methods(settings)
     output_dir = str(_setting(settings, "output_dir", "."))
-    timeout = float(_setting(settings, "delivery_timeout_secs", 5.0))
+    timeout = float(_setting(settings, "delivery_timeout_secs", 2.0))
     endpoint = _setting(settings, "emissions_endpoint")
-    window = None
-    if endpoint or {OutputMethod.API, OutputMethod.PROMETHEUS} & set(methods):
-        from codecarbon.output_methods.delivery import StopWindow
-
-        window = StopWindow()  # the network outputs of one tracker share one bound at stop()
 
     if OutputMethod.CSV in methods:
         from codecarbon.output_methods.file import FileOutput
@@ -113,8 +123,7 @@ def build_outputs(settings: Any, user_handlers: list[BaseOutput]) -> list[BaseOu
     if endpoint:
         from codecarbon.output_methods.http import HTTPOutput
 
-        outputs.append(HTTPOutput(endpoint, output_dir=output_dir, delivery_timeout_secs=timeout,
-                                  stop_window=window))
+        outputs.append(HTTPOutput(endpoint, delivery_timeout_secs=timeout))
     if OutputMethod.API in methods:
         from codecarbon.output_methods.api import CodeCarbonAPIOutput
 
@@ -124,19 +133,21 @@ def build_outputs(settings: Any, user_handlers: list[BaseOutput]) -> list[BaseOu
                      "the data (set api_key or CODECARBON_API_KEY)")
         outputs.append(CodeCarbonAPIOutput(
             _setting(settings, "api_endpoint", "https://api.codecarbon.io"), _setting(settings, "experiment_id"),
-            api_key, output_dir=output_dir, delivery_timeout_secs=timeout, stop_window=window))
+            api_key, delivery_timeout_secs=timeout))
     if OutputMethod.PROMETHEUS in methods:
-        from codecarbon.output_methods.metrics.prometheus import PrometheusOutput
+        from codecarbon.output_methods.metrics.prometheus import PrometheusOutput, prometheus_job_name
 
-        outputs.append(PrometheusOutput(
-            _setting(settings, "prometheus_url", "localhost:9091"), job_name="codecarbon",
+        outputs += _optional(OutputMethod.PROMETHEUS, lambda: PrometheusOutput(
+            _setting(settings, "prometheus_url", "localhost:9091"),
+            job_name=prometheus_job_name(_setting(settings, "project_name", "codecarbon"),
+                                         _setting(settings, "experiment_name", "base")),
             project_name=_setting(settings, "project_name"),
             delete_on_exit=bool(_setting(settings, "prometheus_delete_on_exit", False)),
-            output_dir=output_dir, delivery_timeout_secs=timeout, stop_window=window))
+            delivery_timeout_secs=timeout))
     if OutputMethod.LOGFIRE in methods:
         from codecarbon.output_methods.metrics.logfire import LogfireOutput
 
-        outputs.append(LogfireOutput())
+        outputs += _optional(OutputMethod.LOGFIRE, LogfireOutput)
     if OutputMethod.BOAMPS in methods:
         from codecarbon.output_methods.boamps import BoAmpsOutput
 

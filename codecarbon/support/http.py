@@ -92,6 +92,8 @@ def check_url(name: str, url: Any) -> str:
     if not isinstance(url, str) or not url.strip():
         raise ConfigError(f"{name} must be an http:// or https:// URL, got {url!r}")
     full = with_scheme(url)
+    if any(c.isspace() for c in full):
+        raise ConfigError(f"{name} must be an http:// or https:// URL, got {redact_url(full)!r} (with spaces)")
     try:
         parts = urllib.parse.urlsplit(full)
         parts.port  # noqa: B018 - raises ValueError on a bad port

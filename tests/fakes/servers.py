@@ -25,12 +25,17 @@ class RecordingServer:
     """Answers POSTs like the CodeCarbon API / an emissions endpoint and keeps every request it received.
 
     ``status`` is the answer to every request (e.g. 500 for a failing server); ``fail_first`` answers 500 to that
-    many requests before answering normally. ``POST /runs`` answers ``{"id": "api-run-<n>"}``.
+    many requests before answering normally. ``POST /runs`` answers ``{"id": "api-run-<n>"}``. ``slow_first``
+    requests are answered only after ``delay`` seconds. ``requests`` keeps what was accepted (2xx), ``attempts``
+    every request received.
     """
 
     status: int = 201
     fail_first: int = 0
+    slow_first: int = 0
+    delay: float = 0.0
     requests: list[Request] = field(default_factory=list)
+    attempts: list[Request] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
 
@@ -51,14 +56,23 @@ class RecordingServer:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = raw.decode("utf-8", "replace")
+        request = Request(handler.command, handler.path, {k.lower(): v for k, v in handler.headers.items()}, body)
+        with self.lock:
+            self.attempts.append(request)
+            slow = self.slow_first > 0
+            if slow:
+                self.slow_first -= 1
+        if slow:
+            import time
+
+            time.sleep(self.delay)
         with self.lock:
             failing = self.fail_first > 0
             if failing:
                 self.fail_first -= 1
             status = 500 if failing else self.status
             if 200 <= status < 300:
-                self.requests.append(Request(handler.command, handler.path,
-                                             {k.lower(): v for k, v in handler.headers.items()}, body))
+                self.requests.append(request)
             runs = sum(1 for r in self.requests if r.path.endswith("/runs"))
         answer = {"id": f"api-run-{runs}"} if handler.path.endswith("/runs") else {}
         data = json.dumps(answer).encode()
@@ -92,8 +106,9 @@ class RecordingServer:
 
 
 @contextmanager
-def recording_server(status: int = 201, fail_first: int = 0) -> Iterator[RecordingServer]:
-    server = RecordingServer(status=status, fail_first=fail_first).start()
+def recording_server(status: int = 201, fail_first: int = 0, slow_first: int = 0,
+                     delay: float = 0.0) -> Iterator[RecordingServer]:
+    server = RecordingServer(status=status, fail_first=fail_first, slow_first=slow_first, delay=delay).start()
     try:
         yield server
     finally:

@@ -15,6 +15,7 @@ from typing import Any
 from codecarbon.output_methods.base_output import BaseOutput
 from codecarbon.output_methods.emissions_data import EmissionsData
 from codecarbon.output_methods.metrics import all_labelnames, label_value
+from codecarbon.support.errors import MissingDependencyError
 
 INSTALL_HINT = "pip install 'codecarbon[logfire]'"
 
@@ -63,7 +64,7 @@ class LogfireOutput(BaseOutput):
         try:
             import logfire
         except ImportError:
-            raise ValueError(f"the Logfire output needs the logfire SDK: {INSTALL_HINT}") from None
+            raise MissingDependencyError(f"the Logfire output needs the logfire SDK: {INSTALL_HINT}") from None
         if not logfire_is_configured(logfire):
             logfire.configure(send_to_logfire="if-token-present", console=False)
         self._instruments = _instruments_for(logfire)

@@ -1,37 +1,47 @@
 """Pushing each window's figures to a Prometheus Pushgateway.
 
-Every output pushes its own registry, under the grouping key ``job / instance=<hostname> / project=<project>``:
-trackers on different machines, or for different projects, never overwrite each other, and a machine's latest
-run replaces its previous one (no series pile up per run). The last values stay on the gateway after ``stop()``
-so they can be looked at afterwards; ``delete_on_exit=True`` removes the group instead. Pushes go through the
-background sender (:mod:`codecarbon.output_methods.delivery`), so an unreachable gateway never slows the run.
+The job is 3.3.2's, ``<project_name>_<experiment_name>`` with every character outside ``[A-Za-z0-9_-]`` as ``_``
+(the tracker passes it; built directly the output's job is ``codecarbon``), and the grouping key adds
+``instance=<hostname>``: trackers on different machines never overwrite each other, and a machine's next run of
+the same project and experiment replaces its previous values (no series pile up per run). The last values stay
+on the gateway after ``stop()``; ``delete_on_exit=True`` removes the group instead. Pushes go through the
+delivery queue (:mod:`codecarbon.output_methods.delivery`) and the package's HTTP client, so an unreachable or
+slow gateway never slows the run, and ``http://user:password@host:9091`` or ``PROMETHEUS_USERNAME`` /
+``PROMETHEUS_PASSWORD`` send HTTP Basic auth. A push is a PUT that replaces the group: sending one twice is
+harmless.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Optional
 
 from codecarbon.output_methods.base_output import BaseOutput
 from codecarbon.output_methods.delivery import (
     DEFAULT_DELIVERY_TIMEOUT_SECS,
-    Channel,
+    MAX_ANSWER_BYTES,
     DeliveryFailed,
-    StopWindow,
+    DeliveryQueue,
     channel_key,
     redact_url,
+    retryable_status,
 )
 from codecarbon.output_methods.emissions_data import EmissionsData
-from codecarbon.output_methods.metrics import all_labelnames, label_value, labelnames  # noqa: F401 - old code reads labelnames here
+from codecarbon.output_methods.http import check_timeout
+from codecarbon.output_methods.metrics import all_labelnames, label_value, labelnames  # noqa: F401 - old code reads it
+from codecarbon.support import http
+from codecarbon.support.errors import ConfigError, MissingDependencyError
 
-try:  # module-level names kept for code that patches them; None when the extra is not installed
+try:  # module-level names kept for code that patches them; None when prometheus_client is missing
     from prometheus_client.exposition import basic_auth_handler, delete_from_gateway, push_to_gateway
 except ImportError:  # pragma: no cover - depends on the environment
     basic_auth_handler = delete_from_gateway = push_to_gateway = None  # type: ignore[assignment]
 
-INSTALL_HINT = "pip install 'codecarbon[prometheus]'"
+INSTALL_HINT = "pip install prometheus_client"
+_JOB_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 # gauge name -> (record field, help text)
 GAUGES: dict[str, tuple[str, str]] = {
@@ -60,16 +70,16 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def prometheus_job_name(project_name: Optional[str], experiment_name: Optional[str]) -> str:
+    """3.3.2's job: ``<project_name>_<experiment_name>``, characters outside [A-Za-z0-9_-] as ``_``."""
+    project = "" if project_name is None else str(project_name)
+    experiment = "" if experiment_name is None else str(experiment_name)
+    return _JOB_UNSAFE.sub("_", f"{project}_{experiment}")
+
+
 def gateway_url(url: Any) -> str:
-    """Accept ``host:port`` or an http(s) URL; ValueError naming prometheus_url otherwise."""
-    if not isinstance(url, str) or not url.strip():
-        raise ValueError(f"prometheus_url must be 'host:port' or an http(s) URL, got {url!r}")
-    url = url.strip()
-    if "://" not in url:
-        url = f"http://{url}"
-    if not url.lower().startswith(("http://", "https://")):
-        raise ValueError(f"prometheus_url must be 'host:port' or an http(s) URL, got {url!r}")
-    return url.rstrip("/")
+    """Accept ``host:port`` or an http(s) URL; ConfigError (a ValueError) naming prometheus_url otherwise."""
+    return http.check_url("prometheus_url", url).rstrip("/")
 
 
 class PrometheusOutput(BaseOutput):
@@ -77,39 +87,42 @@ class PrometheusOutput(BaseOutput):
 
     def __init__(self, prometheus_url: str = "localhost:9091", job_name: str = "codecarbon", *,
                  project_name: str | None = None, hostname: str | None = None, delete_on_exit: bool = False,
-                 output_dir: str = ".", delivery_timeout_secs: float = DEFAULT_DELIVERY_TIMEOUT_SECS,
-                 stop_window: StopWindow | None = None):
+                 delivery_timeout_secs: float = DEFAULT_DELIVERY_TIMEOUT_SECS):
         if push_to_gateway is None:
-            raise ValueError(f"the Prometheus output needs prometheus_client: {INSTALL_HINT}")
+            raise MissingDependencyError(f"the Prometheus output needs prometheus_client: {INSTALL_HINT}")
         self.prometheus_url = gateway_url(prometheus_url)
         if not isinstance(job_name, str) or not job_name:
-            raise ValueError(f"job_name must be a non-empty string, got {job_name!r}")
+            raise ConfigError(f"job_name must be a non-empty string, got {job_name!r}")
         self.job_name = job_name
         self.hostname = hostname or socket.gethostname()
         self.project_name = project_name
         self.delete_on_exit = bool(delete_on_exit)
+        self.delivery_timeout_secs = check_timeout(delivery_timeout_secs)
         self.__username = os.environ.get("PROMETHEUS_USERNAME")
         self.__password = os.environ.get("PROMETHEUS_PASSWORD")
         self._energy_total = 0.0
+        self._energy_run: Optional[str] = None
         self._last_grouping: dict[str, str] | None = None
-        self._channel = Channel(
-            channel_key("prometheus", self.prometheus_url, job_name, self.hostname, project_name or ""),
-            self._send, output_dir=output_dir, timeout=delivery_timeout_secs, coalesce=True,
-            description=f"Prometheus Pushgateway at {redact_url(self.prometheus_url)}", stop_window=stop_window)
+        self._queue = DeliveryQueue(
+            channel_key("prometheus", redact_url(self.prometheus_url), job_name, self.hostname), self._send,
+            coalesce=True, description=f"Prometheus Pushgateway at {redact_url(self.prometheus_url)}")
 
     def __repr__(self) -> str:
         return f"PrometheusOutput(prometheus_url={redact_url(self.prometheus_url)!r}, job_name={self.job_name!r})"
 
-    def grouping_key(self, data: EmissionsData) -> dict[str, str]:
-        """Which gateway group this output owns: one per machine and project (and per job rank, so the ranks
+    def grouping_key(self, data: Optional[EmissionsData] = None) -> dict[str, str]:
+        """Which gateway group this output owns besides the job: one per machine (and per job rank, so the ranks
         of a job on one machine do not replace each other's metrics)."""
-        key = {"instance": self.hostname, "project": self.project_name or label_value(data.project_name)}
+        key = {"instance": self.hostname}
         for name in ("job_id", "rank"):
-            if label_value(getattr(data, name, "")):
+            if data is not None and label_value(getattr(data, name, "")):
                 key[name] = label_value(getattr(data, name))
         return key
 
     def out(self, total: EmissionsData, delta: EmissionsData) -> None:
+        if total.run_id != self._energy_run:  # a new run counts from zero: nothing of the last run leaks in
+            self._energy_run = total.run_id
+            self._energy_total = 0.0
         self._energy_total += max(0.0, float(delta.energy_consumed or 0.0))
         grouping = self.grouping_key(total)
         self._last_grouping = grouping
@@ -120,42 +133,56 @@ class PrometheusOutput(BaseOutput):
             "gauges": {name: _float(getattr(delta, field)) for name, (field, _) in GAUGES.items()},
             "energy_total": self._energy_total,
         }
-        self._channel.submit(payload, total.run_id)
+        self._queue.submit(payload, total.run_id)
 
     def live_out(self, total: EmissionsData, delta: EmissionsData) -> None:
         self.out(total, delta)
 
+    def drain(self, timeout_s: float) -> bool:
+        return self._queue.drain(timeout_s)
+
     def exit(self) -> None:
         if self.delete_on_exit and self._last_grouping is not None:
-            self._channel.submit({"op": "delete", "grouping_key": self._last_grouping}, "delete",
-                                 closing=True)
-        self._channel.close()
+            self._queue.submit({"op": "delete", "grouping_key": self._last_grouping}, self._energy_run or "")
+        self._queue.close(self.delivery_timeout_secs)
 
     # ---- on the delivery thread -------------------------------------------------------------------------
 
     def _handler(self) -> Callable[..., Callable[[], None]]:
+        """prometheus_client builds the URL and body; our HTTP client sends them (deadline, size cap, auth)."""
         username, password = self.__username, self.__password
 
-        def handler(url: str, method: str, timeout: float | None, headers: list, data: bytes):
-            if username or password:
-                return basic_auth_handler(url, method, timeout, headers, data, username or "", password or "")
-            from prometheus_client.exposition import default_handler
+        def handler(url: str, method: str, timeout: Optional[float], headers: list, data: bytes,
+                    ) -> Callable[[], None]:
+            def send() -> None:
+                sent = {str(name): str(value) for name, value in headers}
+                if username or password:
+                    sent["Authorization"] = http.basic_auth(username or "", password or "")
+                answer = http.request(method, url, data=data or None, headers=sent,
+                                      timeout_s=timeout or DEFAULT_DELIVERY_TIMEOUT_SECS,
+                                      max_body_bytes=MAX_ANSWER_BYTES)
+                if not answer.ok:
+                    raise DeliveryFailed(f"HTTP {answer.status} from {redact_url(url)}",
+                                         retryable=retryable_status(answer.status))
 
-            return default_handler(url, method, timeout, headers, data)
+            return send
 
         return handler
 
-    def _send(self, payload: dict[str, Any], timeout: float) -> None:
+    def _send(self, payload: dict[str, Any], timeout_s: float, idempotency_key: str) -> None:
         try:
             if payload["op"] == "delete":
                 delete_from_gateway(self.prometheus_url, job=self.job_name, grouping_key=payload["grouping_key"],
-                                    timeout=timeout, handler=self._handler())
+                                    timeout=timeout_s, handler=self._handler())
                 return
             push_to_gateway(self.prometheus_url, job=self.job_name, registry=build_registry(payload),
-                            grouping_key=payload["grouping_key"], timeout=timeout, handler=self._handler())
-        except Exception as error:  # urllib errors, IOError on non-2xx: all worth a retry
-            text = str(error).replace(self.__password or "\x00", "***") if self.__password else str(error)
-            raise DeliveryFailed(text) from None
+                            grouping_key=payload["grouping_key"], timeout=timeout_s, handler=self._handler())
+        except DeliveryFailed:
+            raise
+        except http.HttpError as error:
+            raise DeliveryFailed(str(error)) from None
+        except Exception as error:  # a bug or an odd value: worth a retry, never a crash
+            raise DeliveryFailed(f"{type(error).__name__}: {error}") from None
 
 
 def _float(value: Any) -> float:
