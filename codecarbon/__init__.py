@@ -22,5 +22,12 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'codecarbon' has no attribute {name!r}")
 
 
+def load_ipython_extension(ipython: object) -> None:
+    """`%load_ext codecarbon`: registers the %%codecarbon cell magic (loaded only now, never at import)."""
+    from codecarbon.viz.notebook import load
+
+    load(ipython)
+
+
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))

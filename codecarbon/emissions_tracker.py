@@ -19,16 +19,35 @@ import weakref
 from abc import ABC
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from codecarbon._version import __version__
-from codecarbon.core.config import load_settings
+from codecarbon.core.compat import TrackerCompat
+from codecarbon.core.config import load_settings, tracker_settings
 from codecarbon.core.sampler import Reading, Sampler, Window, window_between
-from codecarbon.external.logger import log_once, logger, set_logger_format, set_logger_level
-from codecarbon.output_methods.base_output import BaseOutput
+from codecarbon.external.logger import log_once, logger
+from codecarbon.output_methods.base_output import BaseOutput, OutputMethod
 from codecarbon.output_methods.emissions_data import EmissionsData, TaskEmissionsData
 
-_sentinel: Any = object()
+
+class _Unset:
+    """The default of an argument nobody passed. It shows as the effective default in ``inspect.signature`` and
+    ``help()``, and tells the tracker the argument was not given, so config files and variables still apply."""
+
+    __slots__ = ("shown",)
+
+    def __init__(self, shown: Any) -> None:
+        self.shown = shown
+
+    def __repr__(self) -> str:
+        return repr(self.shown)
+
+
+def _d(shown: Any) -> Any:
+    return _Unset(shown)
+
+
+_sentinel: Any = _Unset(None)
 
 
 class _Pending:
@@ -137,7 +156,7 @@ class _Run:
     tasks: dict[str, _Task] = field(default_factory=dict)
 
 
-class BaseEmissionsTracker(ABC):  # noqa: B024 - abstract by intent (3.x users subclass it)
+class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by intent (3.x users subclass it)
     """Measures the energy drawn between ``start()`` and ``stop()`` and the emissions it caused."""
 
     _OFFLINE = False
@@ -146,63 +165,71 @@ class BaseEmissionsTracker(ABC):  # noqa: B024 - abstract by intent (3.x users s
 
     def __init__(
         self,
-        project_name: Optional[str] = _sentinel,
-        measure_power_secs: Optional[float] = _sentinel,
-        api_call_interval: Optional[int] = _sentinel,
-        api_endpoint: Optional[str] = _sentinel,
-        api_key: Optional[str] = _sentinel,
-        output_dir: Optional[str] = _sentinel,
-        output_file: Optional[str] = _sentinel,
-        save_to_file: Optional[bool] = _sentinel,
-        save_to_api: Optional[bool] = _sentinel,
-        save_to_logger: Optional[bool] = _sentinel,
-        logging_logger: Any = _sentinel,
-        save_to_prometheus: Optional[bool] = _sentinel,
-        save_to_logfire: Optional[bool] = _sentinel,
-        prometheus_url: Optional[str] = _sentinel,
-        output_handlers: Optional[list] = _sentinel,
-        gpu_ids: Any = _sentinel,
-        emissions_endpoint: Optional[str] = _sentinel,
-        experiment_id: Optional[str] = _sentinel,
-        experiment_name: Optional[str] = _sentinel,
-        electricitymaps_api_token: Optional[str] = _sentinel,
-        co2_signal_api_token: Optional[str] = _sentinel,
-        tracking_mode: Optional[str] = _sentinel,
-        log_level: Any = _sentinel,
-        on_csv_write: Optional[str] = _sentinel,
-        logger_preamble: Optional[str] = _sentinel,
-        force_cpu_power: Optional[float] = _sentinel,
-        force_ram_power: Optional[float] = _sentinel,
-        pue: Optional[float] = _sentinel,
-        force_mode_cpu_load: Optional[bool] = _sentinel,
-        allow_multiple_runs: Optional[bool] = _sentinel,
-        wue: Optional[float] = _sentinel,
-        rapl_include_dram: Optional[bool] = _sentinel,
-        rapl_prefer_psys: Optional[bool] = _sentinel,
-        output_methods: Any = _sentinel,
-        force_carbon_intensity_g_co2e_kwh: Optional[float] = _sentinel,
-        metadata: Any = _sentinel,
-        prometheus_delete_on_exit: Optional[bool] = _sentinel,
-        delivery_timeout_secs: Optional[float] = _sentinel,
+        project_name: Optional[str] = _d("codecarbon"),
+        measure_power_secs: float = _d(15),
+        api_call_interval: int = _d(8),
+        api_endpoint: str = _d("https://api.codecarbon.io"),
+        api_key: Optional[str] = _d(None),
+        output_dir: str = _d("."),
+        output_file: str = _d("emissions.csv"),
+        save_to_file: bool = _d(True),
+        save_to_api: bool = _d(False),
+        save_to_logger: bool = _d(False),
+        logging_logger: Any = _d(None),
+        save_to_prometheus: bool = _d(False),
+        save_to_logfire: bool = _d(False),
+        prometheus_url: str = _d("localhost:9091"),
+        output_handlers: Optional[list[BaseOutput]] = _d([]),
+        gpu_ids: Optional[Union[list[Union[int, str]], str]] = _d(None),
+        emissions_endpoint: Optional[str] = _d(None),
+        experiment_id: str = _d("5b0fa12a-3dd7-45bb-9766-cc326314d9f1"),
+        experiment_name: str = _d("base"),
+        electricitymaps_api_token: Optional[str] = _d(None),
+        co2_signal_api_token: Optional[str] = _d(None),
+        tracking_mode: str = _d("machine"),
+        log_level: Union[int, str] = _d("info"),
+        on_csv_write: str = _d("append"),
+        logger_preamble: str = _d(""),
+        force_cpu_power: Optional[float] = _d(None),
+        force_ram_power: Optional[float] = _d(None),
+        pue: float = _d(1.0),
+        force_mode_cpu_load: bool = _d(False),
+        allow_multiple_runs: bool = _d(True),
+        wue: float = _d(0.0),
+        rapl_include_dram: bool = _d(False),
+        rapl_prefer_psys: bool = _d(False),
+        output_methods: Optional[Union[list[Union[OutputMethod, str]], str]] = _d(None),
+        force_carbon_intensity_g_co2e_kwh: Optional[float] = _d(None),
+        metadata: Optional[Union[dict[str, Any], str]] = _d(None),
+        prometheus_delete_on_exit: bool = _d(False),
+        delivery_timeout_secs: float = _d(2.0),
+        job_detection: bool = _d(True),
+        device_ownership: str = _d("host"),
+        job_gather_timeout_secs: float = _d(2.0),
+        scheduler: Optional[str] = _d(None),
+        job_id: Optional[str] = _d(None),
+        job_name: Optional[str] = _d(None),
+        job_user: Optional[str] = _d(None),
+        job_account: Optional[str] = _d(None),
+        job_partition: Optional[str] = _d(None),
+        rank: Optional[int] = _d(None),
+        local_rank: Optional[int] = _d(None),
+        world_size: Optional[int] = _d(None),
+        local_world_size: Optional[int] = _d(None),
         **offline_arguments: Any,
     ):
         arguments = {k: v for k, v in locals().items()
-                     if k not in ("self", "offline_arguments", "__class__") and v is not _sentinel}
-        arguments.update({k: v for k, v in offline_arguments.items() if v is not _sentinel})
+                     if k not in ("self", "offline_arguments", "__class__") and not isinstance(v, _Unset)}
+        arguments.update({k: v for k, v in offline_arguments.items() if not isinstance(v, _Unset)})
         self._init(arguments)
 
     # --- construction -----------------------------------------------------------------------------------------
     def _init(self, arguments: dict[str, Any]) -> None:
-        settings = load_settings(arguments, offline=self._OFFLINE)
+        settings = tracker_settings(arguments, offline=self._OFFLINE)
         self._settings = settings
         self._conf = settings.as_dict()
         for name, value in self._conf.items():
             setattr(self, f"_{name}", value)
-        set_logger_level(settings.log_level)
-        set_logger_format(settings.logger_preamble or "")
-        if not os.path.isdir(settings.output_dir):
-            raise ValueError(f"output_dir {settings.output_dir!r} (from {settings.source('output_dir')}) "
-                             "is not an existing directory")
         self._project_name = settings.project_name
         self.force_carbon_intensity_g_co2e_kwh = settings.force_carbon_intensity_g_co2e_kwh
         self._location_future: _Pending = self._start_location()
@@ -229,6 +256,17 @@ class BaseEmissionsTracker(ABC):  # noqa: B024 - abstract by intent (3.x users s
         self.job_total: Optional[dict] = None  # rank 0 under torch.distributed: the job's totals at stop()
         self._warmup = threading.Thread(target=self._warm_up, name="codecarbon-warmup", daemon=True)
         self._warmup.start()
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the run's table once stopped, else one line saying what it is doing."""
+        import html
+
+        data = self.final_emissions_data
+        if data is not None:
+            return data._repr_html_()
+        state = "running" if getattr(self, "_run", None) is not None else "not started"
+        name = html.escape(type(self).__name__)
+        return f"<code>{name}</code> ({state}, project {html.escape(str(self._project_name))})"
 
     def _warm_up(self) -> None:
         """Off the user's thread, between construction and start(): detect hardware, read static facts."""
@@ -603,11 +641,69 @@ class OfflineEmissionsTracker(BaseEmissionsTracker):
 
     _OFFLINE = True
 
-    def __init__(self, *args: Any, country_iso_code: Optional[str] = _sentinel, region: Optional[str] = _sentinel,
-                 cloud_provider: Optional[str] = _sentinel, cloud_region: Optional[str] = _sentinel,
-                 country_2letter_iso_code: Optional[str] = _sentinel, **kwargs: Any):
-        super().__init__(*args, country_iso_code=country_iso_code, region=region, cloud_provider=cloud_provider,
-                         cloud_region=cloud_region, country_2letter_iso_code=country_2letter_iso_code, **kwargs)
+    def __init__(
+        self,
+        project_name: Optional[str] = _d("codecarbon"),
+        measure_power_secs: float = _d(15),
+        api_call_interval: int = _d(8),
+        api_endpoint: str = _d("https://api.codecarbon.io"),
+        api_key: Optional[str] = _d(None),
+        output_dir: str = _d("."),
+        output_file: str = _d("emissions.csv"),
+        save_to_file: bool = _d(True),
+        save_to_api: bool = _d(False),
+        save_to_logger: bool = _d(False),
+        logging_logger: Any = _d(None),
+        save_to_prometheus: bool = _d(False),
+        save_to_logfire: bool = _d(False),
+        prometheus_url: str = _d("localhost:9091"),
+        output_handlers: Optional[list[BaseOutput]] = _d([]),
+        gpu_ids: Optional[Union[list[Union[int, str]], str]] = _d(None),
+        emissions_endpoint: Optional[str] = _d(None),
+        experiment_id: str = _d("5b0fa12a-3dd7-45bb-9766-cc326314d9f1"),
+        experiment_name: str = _d("base"),
+        electricitymaps_api_token: Optional[str] = _d(None),
+        co2_signal_api_token: Optional[str] = _d(None),
+        tracking_mode: str = _d("machine"),
+        log_level: Union[int, str] = _d("info"),
+        on_csv_write: str = _d("append"),
+        logger_preamble: str = _d(""),
+        force_cpu_power: Optional[float] = _d(None),
+        force_ram_power: Optional[float] = _d(None),
+        pue: float = _d(1.0),
+        force_mode_cpu_load: bool = _d(False),
+        allow_multiple_runs: bool = _d(True),
+        wue: float = _d(0.0),
+        rapl_include_dram: bool = _d(False),
+        rapl_prefer_psys: bool = _d(False),
+        output_methods: Optional[Union[list[Union[OutputMethod, str]], str]] = _d(None),
+        force_carbon_intensity_g_co2e_kwh: Optional[float] = _d(None),
+        metadata: Optional[Union[dict[str, Any], str]] = _d(None),
+        prometheus_delete_on_exit: bool = _d(False),
+        delivery_timeout_secs: float = _d(2.0),
+        job_detection: bool = _d(True),
+        device_ownership: str = _d("host"),
+        job_gather_timeout_secs: float = _d(2.0),
+        scheduler: Optional[str] = _d(None),
+        job_id: Optional[str] = _d(None),
+        job_name: Optional[str] = _d(None),
+        job_user: Optional[str] = _d(None),
+        job_account: Optional[str] = _d(None),
+        job_partition: Optional[str] = _d(None),
+        rank: Optional[int] = _d(None),
+        local_rank: Optional[int] = _d(None),
+        world_size: Optional[int] = _d(None),
+        local_world_size: Optional[int] = _d(None),
+        country_iso_code: Optional[str] = _d(None),
+        region: Optional[str] = _d(None),
+        cloud_provider: Optional[str] = _d(None),
+        cloud_region: Optional[str] = _d(None),
+        country_2letter_iso_code: Optional[str] = _d(None),
+        **unknown: Any,
+    ):
+        given = {k: v for k, v in locals().items()
+                 if k not in ("self", "__class__", "unknown") and not isinstance(v, _Unset)}
+        super().__init__(**given, **unknown)  # an unknown name is a ConfigError naming it, as for the online one
 
     def _start_location(self) -> _Pending:
         from codecarbon.intensity import resolve_offline_location
@@ -647,18 +743,80 @@ class EmissionsTracker(BaseEmissionsTracker):
         return self._get_geo_metadata()
 
 
-def track_emissions(fn: Optional[Callable] = None, *, offline: bool = _sentinel,
-                    country_iso_code: Optional[str] = _sentinel, region: Optional[str] = _sentinel,
-                    cloud_provider: Optional[str] = _sentinel, cloud_region: Optional[str] = _sentinel,
-                    country_2letter_iso_code: Optional[str] = _sentinel, **tracker_arguments: Any) -> Callable:
-    """Decorator measuring each call of the function; usable bare or with the trackers' arguments.
+_OFFLINE_ONLY = ("country_iso_code", "region", "cloud_provider", "cloud_region", "country_2letter_iso_code")
 
-    The function's return value and exceptions pass through unchanged; the row is written either way."""
-    offline_arguments = {k: v for k, v in {
-        "country_iso_code": country_iso_code, "region": region, "cloud_provider": cloud_provider,
-        "cloud_region": cloud_region, "country_2letter_iso_code": country_2letter_iso_code}.items()
-        if v is not _sentinel}
-    is_offline = offline is not _sentinel and bool(offline)
+
+def track_emissions(
+        fn: Optional[Callable] = None,
+        *,
+        project_name: Optional[str] = _d("codecarbon"),
+        measure_power_secs: float = _d(15),
+        api_call_interval: int = _d(8),
+        api_endpoint: str = _d("https://api.codecarbon.io"),
+        api_key: Optional[str] = _d(None),
+        output_dir: str = _d("."),
+        output_file: str = _d("emissions.csv"),
+        save_to_file: bool = _d(True),
+        save_to_api: bool = _d(False),
+        save_to_logger: bool = _d(False),
+        logging_logger: Any = _d(None),
+        save_to_prometheus: bool = _d(False),
+        save_to_logfire: bool = _d(False),
+        prometheus_url: str = _d("localhost:9091"),
+        output_handlers: Optional[list[BaseOutput]] = _d([]),
+        gpu_ids: Optional[Union[list[Union[int, str]], str]] = _d(None),
+        emissions_endpoint: Optional[str] = _d(None),
+        experiment_id: str = _d("5b0fa12a-3dd7-45bb-9766-cc326314d9f1"),
+        experiment_name: str = _d("base"),
+        electricitymaps_api_token: Optional[str] = _d(None),
+        co2_signal_api_token: Optional[str] = _d(None),
+        tracking_mode: str = _d("machine"),
+        log_level: Union[int, str] = _d("info"),
+        on_csv_write: str = _d("append"),
+        logger_preamble: str = _d(""),
+        force_cpu_power: Optional[float] = _d(None),
+        force_ram_power: Optional[float] = _d(None),
+        pue: float = _d(1.0),
+        force_mode_cpu_load: bool = _d(False),
+        allow_multiple_runs: bool = _d(True),
+        wue: float = _d(0.0),
+        rapl_include_dram: bool = _d(False),
+        rapl_prefer_psys: bool = _d(False),
+        output_methods: Optional[Union[list[Union[OutputMethod, str]], str]] = _d(None),
+        force_carbon_intensity_g_co2e_kwh: Optional[float] = _d(None),
+        metadata: Optional[Union[dict[str, Any], str]] = _d(None),
+        prometheus_delete_on_exit: bool = _d(False),
+        delivery_timeout_secs: float = _d(2.0),
+        job_detection: bool = _d(True),
+        device_ownership: str = _d("host"),
+        job_gather_timeout_secs: float = _d(2.0),
+        scheduler: Optional[str] = _d(None),
+        job_id: Optional[str] = _d(None),
+        job_name: Optional[str] = _d(None),
+        job_user: Optional[str] = _d(None),
+        job_account: Optional[str] = _d(None),
+        job_partition: Optional[str] = _d(None),
+        rank: Optional[int] = _d(None),
+        local_rank: Optional[int] = _d(None),
+        world_size: Optional[int] = _d(None),
+        local_world_size: Optional[int] = _d(None),
+        offline: bool = _d(False),
+        country_iso_code: Optional[str] = _d(None),
+        region: Optional[str] = _d(None),
+        cloud_provider: Optional[str] = _d(None),
+        cloud_region: Optional[str] = _d(None),
+        country_2letter_iso_code: Optional[str] = _d(None),
+    ) -> Callable:
+    """Decorator measuring each call of the function; usable bare (``@track_emissions``) or with arguments.
+
+    Takes every parameter of the trackers, plus ``offline`` (use OfflineEmissionsTracker) and the offline
+    tracker's location parameters. An argument left out does not override config files or variables. Each call
+    of the function gets a tracker of its own; the function's return value and exceptions pass through
+    unchanged, and the row is written either way."""
+    given = {k: v for k, v in locals().items() if k != "fn" and not isinstance(v, _Unset)}
+    is_offline = bool(given.pop("offline", False))
+    offline_arguments = {k: given.pop(k) for k in _OFFLINE_ONLY if k in given}
+    tracker_arguments = given
     if is_offline and not offline_arguments.get("country_iso_code") and not offline_arguments.get("cloud_provider"):
         configured = load_settings({}, offline=True)
         if not configured.country_iso_code and not configured.cloud_provider:

@@ -1,4 +1,4 @@
-"""The `codecarbon` command (init, config, detect, monitor, --version) and the carbonboard script."""
+"""The `codecarbon` command (init, config, detect, monitor, --version); carbonboard is in test_carbonboard.py."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from codecarbon._version import __version__
 from codecarbon.cli.config_file import read_section, update_section
 from codecarbon.cli.main import main
 from codecarbon.core.config import load_settings
-from codecarbon.viz import carbonboard
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -388,40 +387,3 @@ def test_monitor_until_sigterm_writes_the_run_and_exits_0(cwd: Path, home: Path)
     assert "g CO2eq" in out
     with open(cwd / "emissions.csv", newline="") as stream:
         assert len(list(csv.DictReader(stream))) == 1
-
-
-# ---------------------------------------------------------------------------------------------- carbonboard
-def test_carbonboard_without_dash_prints_the_install_hint(monkeypatch: pytest.MonkeyPatch, capsys, cwd: Path):
-    monkeypatch.setitem(sys.modules, "dash", None)  # what Python does for a package that is not installed
-    (cwd / "emissions.csv").write_text("project_name,emissions,energy_consumed\n")
-    assert carbonboard.main(["--filepath=emissions.csv"]) == 1
-    assert "pip install 'codecarbon[carbonboard]'" in capsys.readouterr().err
-
-
-def test_carbonboard_summary_from_a_csv(cwd: Path):
-    from codecarbon.output_methods.emissions_data import CSV_COLUMNS
-
-    rows = [("a", "0.409", "1.5", "10", "0.2"), ("b", "0.097", "0.5", "5", ""), ("a", "0.409", "1.0", "20", "0.1"),
-            ("a", "not-a-number", "1", "1", "0")]
-    path = cwd / "emissions.csv"
-    with open(path, "w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=list(CSV_COLUMNS))
-        writer.writeheader()
-        for project, emissions, energy, duration, water in rows:
-            writer.writerow({"project_name": project, "emissions": emissions, "energy_consumed": energy,
-                             "duration": duration, "water_consumed": water})
-    summary = carbonboard.summarize_csv(path)
-    assert summary.rows == 3 and summary.skipped_rows == 1
-    assert summary.emissions_kg == pytest.approx(0.915)
-    assert summary.energy_kwh == pytest.approx(3.0)
-    assert summary.projects["a"].runs == 2 and summary.projects["a"].duration_s == pytest.approx(30)
-    assert summary.projects["a"].water_l == pytest.approx(0.3)
-    assert summary.projects["b"].emissions_kg == pytest.approx(0.097)
-    assert summary.car_miles == pytest.approx(0.915 / 0.409)
-    assert summary.tv_hours == pytest.approx(0.915 / 0.097)
-
-
-def test_carbonboard_rejects_a_file_that_is_not_an_emissions_csv(cwd: Path):
-    (cwd / "other.csv").write_text("a,b\n1,2\n")
-    with pytest.raises(ValueError, match="emissions"):
-        carbonboard.summarize_csv(cwd / "other.csv")

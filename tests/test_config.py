@@ -280,9 +280,16 @@ def test_empty_file_value_means_none_for_optional_keys(home: Path, cwd: Path):
 
 
 def test_explicit_none_keeps_lower_layers_for_keys_with_a_default(home: Path, cwd: Path):
+    write_config(cwd, "[codecarbon]\nexperiment_name = filed\nmeasure_power_secs = 3\n")
+    s = load({"experiment_name": None, "measure_power_secs": None, "gpu_ids": None}, home=home, cwd=cwd)
+    assert s.experiment_name == "filed" and s.measure_power_secs == 3.0 and s.gpu_ids is None
+
+
+def test_project_name_none_is_an_empty_name_as_in_3x(home: Path, cwd: Path):
+    """Comet's integration passes project_name=None; 3.3.2 wrote an empty project_name cell."""
     write_config(cwd, "[codecarbon]\nproject_name = filed\n")
-    s = load({"project_name": None, "gpu_ids": None}, home=home, cwd=cwd)
-    assert s.project_name == "filed" and s.gpu_ids is None
+    s = load({"project_name": None}, home=home, cwd=cwd)
+    assert s.project_name == "" and s.source("project_name") == "argument"
 
 
 def test_metadata_dict_or_json_file(cwd: Path):
@@ -311,10 +318,11 @@ def test_output_handlers_must_be_outputs():
     ("measure_power_secs", float("nan")), ("measure_power_secs", float("inf")), ("measure_power_secs", True),
     ("api_call_interval", 0), ("api_call_interval", -2), ("api_call_interval", 1.5),
     ("tracking_mode", "gpu"), ("on_csv_write", "overwrite"), ("pue", 0), ("pue", -1), ("wue", -0.1),
-    ("force_cpu_power", 0), ("force_ram_power", -1), ("force_carbon_intensity_g_co2e_kwh", -5),
+    ("force_cpu_power", 0), ("force_ram_power", -1), ("force_ram_power", 0), ("force_carbon_intensity_g_co2e_kwh", -5),
     ("force_carbon_intensity_g_co2e_kwh", "lots"), ("delivery_timeout_secs", -1),
     ("country_iso_code", "FR"), ("country_iso_code", "F1A"), ("country_2letter_iso_code", "FRA"),
-    ("save_to_file", "maybe"), ("save_to_file", 2), ("project_name", 12), ("api_endpoint", "api.example.org"),
+    ("save_to_file", "maybe"), ("save_to_file", 2), ("project_name", 12), ("api_endpoint", "ftp://api.example.org"),
+    ("api_endpoint", "not a url"), ("prometheus_url", "http://"), ("prometheus_url", "gateway:port"),
     ("emissions_endpoint", "ftp://x"), ("experiment_id", ""), ("output_dir", ""),
 ])
 def test_bad_arguments_raise_naming_the_parameter(name: str, value):
@@ -337,10 +345,22 @@ def test_bad_file_value_names_the_file(home: Path, cwd: Path):
     assert "force_cpu_power" in str(caught.value) and str(path) in str(caught.value)
 
 
-def test_a_later_layer_does_not_rescue_a_bad_value(home: Path, cwd: Path):
+def test_a_bad_value_that_a_higher_layer_overrides_is_warned_about_not_fatal(home: Path, cwd: Path,
+                                                                              codecarbon_log):
+    path = write_config(cwd, "[codecarbon]\npue = -1\nmeasure_power_secs = soon\n")
+    s = load({"pue": 1.2}, home=home, cwd=cwd, environ={"CODECARBON_MEASURE_POWER_SECS": "3"})
+    assert s.pue == 1.2 and s.measure_power_secs == 3.0
+    warned = [r for r in codecarbon_log.records if r.levelno == logging.WARNING]
+    text = "\n".join(r.getMessage() for r in warned)
+    assert "pue" in text and str(path) in text and "the argument" in text
+    assert "measure_power_secs" in text and "CODECARBON_MEASURE_POWER_SECS" in text
+
+
+def test_a_bad_value_that_wins_is_still_fatal(home: Path, cwd: Path):
+    write_config(home, "[codecarbon]\npue = 1.1\n")
     write_config(cwd, "[codecarbon]\npue = -1\n")
     with pytest.raises(ConfigError, match="pue"):
-        load({"pue": 1.2}, home=home, cwd=cwd)
+        load(home=home, cwd=cwd)
 
 
 # --------------------------------------------------------------------------------------------- deprecation
@@ -387,8 +407,8 @@ def test_example_config_values_parse_when_uncommented(home: Path, cwd: Path):
     write_config(cwd, body)
     s = load(home=home, cwd=cwd, offline=True)
     for name, parameter in PARAMETERS.items():
-        if parameter.from_files and parameter.default is not None:
-            assert s[name] == parameter.default, name
+        if parameter.from_files and parameter.default is not None:  # (host:port defaults come back as http://)
+            assert s[name] == parameter.convert(parameter.default), name
     assert s.gpu_ids == [0, 1] and s.country_iso_code == "FRA"
 
 
@@ -408,3 +428,13 @@ def test_settings_copy_and_pickle_keep_values_and_sources():
     s = load({"pue": 2, "gpu_ids": "0,1"})
     for clone in (copy.copy(s), copy.deepcopy(s), pickle.loads(pickle.dumps(s))):
         assert clone.pue == 2.0 and clone.gpu_ids == [0, 1] and clone.source("pue") == "argument"
+
+
+def test_the_state_directory_variable_is_not_taken_for_an_unknown_setting(tmp_path, codecarbon_log):
+    from codecarbon.core.config import load_settings
+
+    load_settings({}, home=tmp_path / "home", cwd=tmp_path, environ={"CODECARBON_STATE_DIR": str(tmp_path / "s"),
+                                                                    "CODECARBON_NO_SUCH_KEY": "1"})
+    messages = [r.getMessage() for r in codecarbon_log.records]
+    assert not any("state_dir" in m for m in messages), messages
+    assert any("no_such_key" in m for m in messages), messages

@@ -81,17 +81,6 @@ def test_each_hosts_rows_sum_to_that_hosts_energy(two_hosts) -> None:
     assert not list((root / "state").iterdir())  # the namespaces' directory never reached the real one
 
 
-def _report_command_available() -> bool:
-    try:
-        from codecarbon.cli.main import build_parser
-
-        return "report" in build_parser().format_help()
-    except Exception:
-        return False
-
-
-@pytest.mark.xfail(not _report_command_available(), strict=False,
-                   reason="`codecarbon report --format json` (contracts.md #2) is built by the viz helper")
 def test_the_merged_report_equals_the_sum_of_both_hosts(two_hosts) -> None:
     hosts, _, shared_output, _ = two_hosts
     done = subprocess.run([sys.executable, "-m", "codecarbon", "report", str(shared_output), "--format", "json"],

@@ -118,7 +118,7 @@ def test_from_file_reads_a_camel_case_context(validate, tmp_path: Path) -> None:
 
 def test_partial_task_gets_the_required_fields_filled(validate) -> None:
     report = map_emissions_to_boamps(make_record(), task={"taskStage": "inference"})
-    validate(report)
+    validate(report.to_dict())
     assert report["task"]["taskStage"] == "inference" and report["task"]["dataset"]
 
 
@@ -126,7 +126,7 @@ def test_missing_facts_still_give_a_valid_report(validate) -> None:
     sparse = make_record(country_name=None, latitude=float("nan"), longitude=None, cpu_count=None,
                          cpu_model=None, gpu_count=0, gpu_model="", carbon_intensity=None, cpu_utilization_percent=0.0)
     report = map_emissions_to_boamps(sparse)
-    validate(report)
+    validate(report.to_dict())
     assert "environment" not in report
     assert [c["componentType"] for c in report["infrastructure"]["components"]] == ["cpu", "ram"]
 
@@ -147,3 +147,67 @@ def test_report_is_rewritten_at_each_flush(tmp_path: Path) -> None:
     output.out(make_record(run_id=first.run_id, duration=20.0), first)
     [path] = tmp_path.glob("boamps_report_*.json")
     assert json.loads(path.read_text())["measures"][0]["measurementDuration"] == 20.0
+
+
+# ------------------------------------------------------------------------------ 3.3.2's names and report object
+def test_model_classes_are_where_3_3_2_imports_them_from() -> None:
+    from codecarbon.output_methods import boamps
+    from codecarbon.output_methods.boamps import models
+
+    for name in ("BoAmpsReport", "BoAmpsHeader", "BoAmpsPublisher", "BoAmpsTask", "BoAmpsAlgorithm",
+                 "BoAmpsDataset", "BoAmpsMeasure", "BoAmpsSystem", "BoAmpsSoftware", "BoAmpsHardware",
+                 "BoAmpsInfrastructure", "BoAmpsEnvironment"):
+        assert getattr(models, name) is getattr(boamps, name), name
+        assert getattr(models, name).__name__ == name
+    assert boamps.map_emissions_to_boamps is __import__(
+        "codecarbon.output_methods.boamps.mapper", fromlist=["x"]).map_emissions_to_boamps
+    assert models.Task is models.BoAmpsTask  # the short names stay
+
+
+def test_map_emissions_to_boamps_returns_a_report_object(validate) -> None:
+    from codecarbon.output_methods.boamps import BoAmpsMeasure, BoAmpsReport
+
+    total = make_record()
+    report = map_emissions_to_boamps(total, task={"taskStage": "training", "taskFamily": "llm"}, quality="high")
+    assert isinstance(report, BoAmpsReport)
+    assert report.header.report_id == total.run_id and report.quality == "high"
+    assert isinstance(report.measures[0], BoAmpsMeasure)
+    assert report.measures[0].power_consumption == total.energy_consumed
+    validate(report.to_dict())
+    assert json.loads(report.to_json()) == report.to_dict()
+    assert report["task"]["taskStage"] == "training" and "environment" in report  # reads like the old dict
+    assert BoAmpsReport.from_dict(report.to_dict()) == report
+
+
+def test_the_3_3_2_example_style_typed_enrichment(validate, tmp_path: Path) -> None:
+    """As 3.3.2's examples/boamps_output.py builds it: BoAmps* objects with snake_case fields."""
+    from codecarbon.output_methods.boamps import (
+        BoAmpsAlgorithm,
+        BoAmpsDataset,
+        BoAmpsEnvironment,
+        BoAmpsHardware,
+        BoAmpsHeader,
+        BoAmpsInfrastructure,
+        BoAmpsOutput,
+        BoAmpsPublisher,
+        BoAmpsTask,
+    )
+
+    output = BoAmpsOutput(
+        output_dir=str(tmp_path),
+        task=BoAmpsTask(task_stage="inference", task_family="chatbot", nb_request=1,
+                        algorithms=[BoAmpsAlgorithm(algorithm_type="llm", foundation_model_name="llama")],
+                        dataset=[BoAmpsDataset(data_usage="input", data_type="token", data_quantity=50)]),
+        header=BoAmpsHeader(publisher=BoAmpsPublisher(name="lab", confidentiality_level="public")),
+        infra_overrides=BoAmpsInfrastructure(components=[BoAmpsHardware(component_type="gpu", nb_component=1,
+                                                                        memory_size=80)]),
+        environment_overrides=BoAmpsEnvironment(power_supplier_type="public"),
+        quality="high",
+    )
+    total = make_record()
+    output.out(total, total)
+    report = json.loads((tmp_path / f"boamps_report_{total.run_id}.json").read_text())
+    validate(report)
+    assert report["task"]["algorithms"][0]["foundationModelName"] == "llama"
+    assert report["header"]["publisher"]["confidentialityLevel"] == "public"
+    assert report["environment"]["powerSupplierType"] == "public"

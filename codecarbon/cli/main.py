@@ -1,6 +1,7 @@
-"""The `codecarbon` command: init, config, detect, monitor, login, get-token, test-api.
+"""The `codecarbon` command: init, config, detect, monitor, report, login, get-token, test-api.
 
-argparse only, so the CLI needs no extra package; login and its tokens need the ``login`` extra (authlib).
+argparse only, so the CLI needs no extra package; login and its tokens need the ``login`` extra (authlib),
+`report --html` the ``carbonboard`` extra (plotly).
 """
 
 from __future__ import annotations
@@ -244,6 +245,8 @@ def command_monitor(args: argparse.Namespace, out: TextIO) -> int:
     from codecarbon.cli.monitor import MonitorError, monitor_until_signalled, plan_monitor, run_and_monitor
 
     command = list(args.command or [])
+    if args.every is not None and not args.every > 0:
+        raise CliError(f"--every expects a positive number of seconds, got {args.every:g}")
     try:
         plan = plan_monitor(measure_power_secs=args.measure_power_secs, api_call_interval=args.api_call_interval,
                             api=args.api, offline=args.offline, country_iso_code=args.country_iso_code,
@@ -253,7 +256,34 @@ def command_monitor(args: argparse.Namespace, out: TextIO) -> int:
         raise CliError(str(problem)) from None
     if command:
         return run_and_monitor(command, plan, out)
-    return monitor_until_signalled(plan, out)
+    return monitor_until_signalled(plan, out, every_s=args.every, live=not args.no_live)
+
+
+# ------------------------------------------------------------------------------------------------- report
+def command_report(args: argparse.Namespace, out: TextIO) -> int:
+    """Summarise emissions CSV files (runs counted once, tasks joined, job totals by node)."""
+    from codecarbon.viz.reading import read_runs
+    from codecarbon.viz.report import as_html, paper_sentence, render
+
+    paths = list(args.paths or ["."])
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise CliError(f"no such file or directory: {', '.join(missing)}")
+    reading = read_runs(paths)
+    if not reading.files:
+        raise CliError(f"no emissions CSV found in {', '.join(paths)}")
+    if args.html:
+        target = Path(args.html)
+        target.write_text(as_html(reading), encoding="utf-8")
+        print(f"wrote {target.resolve()} ({len(reading.runs)} runs)", file=sys.stderr)
+        if args.format is None:
+            return 0
+    if args.sentence:
+        print(paper_sentence(reading.runs, activity=args.activity), file=out)
+        return 0
+    out.write(render(reading, args.format or "text"))
+    out.flush()
+    return 0
 
 
 # ------------------------------------------------------------------------------- login, get-token, test-api
@@ -390,6 +420,9 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--region", help="region within the country (offline)")
     monitor.add_argument("--project-name", help="project name written in the rows")
     monitor.add_argument("--log-level", help="debug, info, warning, error or critical")
+    monitor.add_argument("--every", type=float, metavar="N",
+                         help="seconds between live lines (default: 1 on a terminal, redrawn in place; 10 else)")
+    monitor.add_argument("--no-live", action="store_true", help="draw no live line")
     monitor.add_argument("command", nargs=argparse.REMAINDER, help="the command to run and track")
     monitor.set_defaults(handler=command_monitor)
 
@@ -428,6 +461,18 @@ def build_parser() -> argparse.ArgumentParser:
     test_api = commands.add_parser("test-api", help="check that the API is reachable and accepts your login")
     provider_options(test_api)
     test_api.set_defaults(handler=command_test_api)
+
+    report = commands.add_parser(
+        "report", help="summarise emissions CSV files: runs, tasks, jobs, a sentence for a paper",
+        description="Read emissions CSV files (directories: every *.csv below, task files joined to their run) "
+                    "and print what they say. A run counts once however often it was flushed.")
+    report.add_argument("paths", nargs="*", metavar="FILE|DIR", help="CSV files or directories (default: .)")
+    report.add_argument("--format", choices=("text", "json", "csv", "markdown", "html"),
+                        help="output format on stdout (default: text)")
+    report.add_argument("--html", metavar="OUT", help="also write a self-contained HTML report with charts")
+    report.add_argument("--sentence", action="store_true", help="print only the sentence for a paper's appendix")
+    report.add_argument("--activity", default="Training", help="the sentence's first word (default: Training)")
+    report.set_defaults(handler=command_report)
     return parser
 
 

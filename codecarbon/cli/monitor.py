@@ -1,4 +1,10 @@
-"""`codecarbon monitor`: track the machine until told to stop, or track one command and exit with its code."""
+"""`codecarbon monitor`: track the machine until told to stop, or track one command and exit with its code.
+
+While the machine is tracked, a live line shows elapsed time, power by component, energy and emissions: on a
+terminal one line redrawn in place every second, elsewhere (a pipe, a log file) a plain line every
+``--every`` seconds. The line is drawn by its own thread, from readings taken at its own pace, and written
+outside the sampler's lock: a slow or blocked terminal never delays the sampling.
+"""
 
 from __future__ import annotations
 
@@ -37,7 +43,7 @@ def plan_monitor(*, measure_power_secs: float | None = None, api_call_interval: 
     """Turn the monitor options into tracker arguments; options left out leave the config files in charge."""
     given = {"measure_power_secs": measure_power_secs, "api_call_interval": api_call_interval,
              "project_name": project_name, "log_level": log_level}
-    arguments = {key: value for key, value in given.items() if value is not None}
+    arguments: dict[str, Any] = {key: value for key, value in given.items() if value is not None}
     if process_mode:
         arguments["tracking_mode"] = "process"
     offline = offline or country_iso_code is not None
@@ -66,7 +72,7 @@ def plan_monitor(*, measure_power_secs: float | None = None, api_call_interval: 
 
 def build_tracker(plan: MonitorPlan) -> Any:
     """The public tracker for the plan (imported here: the CLI's other commands do not need it)."""
-    from codecarbon import EmissionsTracker, OfflineEmissionsTracker
+    from codecarbon.emissions_tracker import EmissionsTracker, OfflineEmissionsTracker
 
     factory = OfflineEmissionsTracker if plan.offline else EmissionsTracker
     return factory(**plan.arguments)
@@ -80,17 +86,116 @@ def csv_path(plan: MonitorPlan) -> Path | None:
     return Path(settings.output_dir) / settings.output_file if writes_csv else None
 
 
+def _power_text(watts: float) -> str:
+    return f"{watts / 1000:.2f} kW" if watts >= 1000 else f"{watts:.1f} W"
+
+
+def _energy_text(kwh: float) -> str:
+    return f"{kwh:.3f} kWh" if kwh >= 1 else f"{kwh * 1000:.3f} Wh"
+
+
+def live_text(elapsed_s: float, power_w: dict[str, float], energy_kwh: float, emissions_kg: float) -> str:
+    """One line: elapsed, power per component and in all, energy and emissions so far."""
+    minutes, seconds = divmod(int(elapsed_s), 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = " ".join(f"{name.upper()} {_power_text(power_w.get(name, 0.0))}" for name in ("cpu", "gpu", "ram"))
+    total = sum(power_w.values())
+    return (f"{hours:d}:{minutes:02d}:{seconds:02d}  {parts} (= {_power_text(total)})  "
+            f"{_energy_text(energy_kwh)}  {emissions_kg * 1000:.4g} g CO2eq")
+
+
+class LiveLine:
+    """Draws the live line of a running tracker on its own thread until ``stop`` is set."""
+
+    def __init__(self, tracker: Any, stream: TextIO, *, every_s: float, in_place: bool):
+        self.tracker = tracker
+        self.stream = stream
+        self.every_s = every_s
+        self.in_place = in_place
+        self.lines_drawn = 0
+        self._previous: Any = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def snapshot(self) -> str | None:
+        """The line for now: a fresh reading, power over the span since the previous one; None when not running."""
+        from codecarbon.core.sampler import window_between
+
+        sampler, run = getattr(self.tracker, "_sampler", None), getattr(self.tracker, "_run", None)
+        if sampler is None or run is None:
+            return None
+        reading = sampler.read()  # cumulative counters: an extra reading never changes the run's totals
+        pue = float(getattr(sampler, "pue", 1.0))
+        total = window_between(run.start, reading, pue)
+        since = window_between(self._previous or run.start, reading, pue)
+        self._previous = reading
+        return live_text(total.duration, since.power_w, total.energy_consumed, total.emissions_kg)
+
+    def draw_once(self) -> None:
+        try:
+            text = self.snapshot()
+        except Exception:  # the live line is a courtesy; it never disturbs the tracking
+            return
+        if text is None:
+            return
+        try:
+            if self.in_place:
+                self.stream.write("\r\x1b[2K" + text)
+            else:
+                self.stream.write(text + "\n")
+            self.stream.flush()
+            self.lines_drawn += 1
+        except (OSError, ValueError):
+            pass
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self.draw_once()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="codecarbon-monitor-line", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+        if self.in_place and self.lines_drawn:
+            try:
+                self.stream.write("\n")
+                self.stream.flush()
+            except (OSError, ValueError):
+                pass
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def monitor_until_signalled(plan: MonitorPlan, stream: TextIO = sys.stdout,
-                            make_tracker: Callable[[MonitorPlan], Any] = build_tracker) -> int:
-    """Track until SIGINT or SIGTERM, then stop (writing the outputs) and return 0."""
+                            make_tracker: Callable[[MonitorPlan], Any] = build_tracker,
+                            every_s: float | None = None, live: bool = True) -> int:
+    """Track until SIGINT or SIGTERM (drawing the live line), then stop (writing the outputs) and return 0.
+
+    ``every_s``: seconds between lines; default 1 on a terminal (redrawn in place), 10 elsewhere."""
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    line: LiveLine | None = None
     try:
         tracker = make_tracker(plan)
         tracker.start()
         print("codecarbon: monitoring; press Ctrl+C to stop.", file=stream, flush=True)
-        while not stop.wait(1.0):
+        if live:
+            in_place = _is_terminal(stream)
+            line = LiveLine(tracker, stream, every_s=every_s or (1.0 if in_place else 10.0), in_place=in_place)
+            line.start()
+        while not stop.wait(0.2):
             pass
+        if line is not None:
+            line.stop()
         tracker.stop()
     finally:
         for sig, handler in previous.items():
@@ -145,12 +250,18 @@ def print_report(tracker: Any, plan: MonitorPlan, stream: TextIO) -> None:
         return
     energy_kwh = float(data.energy_consumed or 0.0)
     energy = f"{energy_kwh:.4g} kWh" if energy_kwh >= 1 else f"{energy_kwh * 1000:.4g} Wh"
+    parts = ", ".join(f"{c.upper()} {float(getattr(data, c + '_energy', 0.0) or 0.0) * 1000:.4g} Wh"
+                      for c in ("cpu", "gpu", "ram"))
+    intensity = getattr(data, "carbon_intensity", None)
     lines = [
         "codecarbon report",
         f"  emissions: {float(data.emissions or 0.0) * 1000:.4g} g CO2eq",
-        f"  energy:    {energy}",
+        f"  energy:    {energy} ({parts})",
         f"  duration:  {float(data.duration or 0.0):.1f} s",
     ]
+    if intensity is not None:
+        source = getattr(data, "intensity_source", "") or "source unknown"
+        lines.append(f"  intensity: {float(intensity):.0f} g/kWh ({source})")
     path = csv_path(plan)
     if path is not None:
         lines.append(f"  csv:       {path.resolve()}")

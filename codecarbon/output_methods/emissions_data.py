@@ -41,10 +41,44 @@ class _Record:
     def toJSON(self) -> str:  # noqa: N802 - name kept from CodeCarbon
         return json.dumps(self.values, sort_keys=True, indent=4, default=str)
 
+    def summary_rows(self) -> list[tuple[str, str]]:
+        """(label, text) pairs a person reads: what the notebook table and the plain-text view show."""
+        v = self.values
+        energy = " / ".join(f"{v[c + '_energy'] * 1000:.4g}" for c in ("cpu", "gpu", "ram"))
+        intensity = v.get("carbon_intensity")
+        place = v.get("cloud_region") or v.get("region") or ""
+        place = f"{v.get('country_name') or v.get('country_iso_code') or '?'}" + (f" / {place}" if place else "")
+        rows = [("emissions", f"{v['emissions'] * 1000:.4g} g CO2eq"),
+                ("energy", f"{v['energy_consumed'] * 1000:.4g} Wh (CPU / GPU / RAM: {energy} Wh)"),
+                ("duration", f"{v['duration']:.1f} s"),
+                ("intensity", (f"{intensity:.0f} g/kWh" if intensity is not None else "?")
+                 + (f" ({v['intensity_source']})" if v.get("intensity_source") else "")),
+                ("location", place)]
+        measured = ", ".join(f"{c}: {v[c + '_measure']}" for c in ("cpu", "gpu", "ram") if v.get(c + "_measure"))
+        if measured:
+            rows.append(("measured by", measured))
+        return rows
+
+    def _repr_html_(self) -> str:
+        """A small table under a notebook cell (IPython calls this)."""
+        import html
+
+        cells = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>"
+                        f"{html.escape(t)}</td></tr>" for k, t in self.summary_rows())
+        name = getattr(self, "task_name", None) or str(self.values.get("run_id", ""))[:8]
+        return (f"<table class='codecarbon-summary'><caption style='text-align:left'>codecarbon "
+                f"{html.escape(type(self).__name__)} {html.escape(name)}</caption>{cells}</table>")
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """Plain text in IPython's terminal and text/plain outputs (``repr()`` stays the dataclass one)."""
+        printer.text(f"{type(self).__name__}(" + ", ".join(f"{k}: {t}" for k, t in self.summary_rows()) + ")")
+
 
 @dataclass
 class EmissionsData(_Record):
     """One window of measurement. Units: s, kg CO2eq, kg/s, W (window mean), kWh, L, GB, %."""
+
+    _repr_pretty_ = _Record._repr_pretty_  # IPython looks here before the generated __repr__
 
     timestamp: str
     project_name: str
@@ -116,6 +150,8 @@ class EmissionsData(_Record):
 @dataclass
 class TaskEmissionsData(_Record):
     """One task's window: ``task_name`` first, then the run fields minus ``experiment_id``."""
+
+    _repr_pretty_ = _Record._repr_pretty_
 
     task_name: str
     timestamp: str

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -33,18 +32,14 @@ def _is_set(settings: Any, name: str) -> bool:
 
 
 def selected_methods(settings: Any) -> list[OutputMethod]:
-    """The methods in effect: ``output_methods`` when given, else the deprecated flags, else CSV alone."""
-    flags_set = [flag for flag in DEPRECATED_FLAGS if _is_set(settings, flag)]
+    """The methods in effect: ``output_methods`` when given, else the deprecated flags, else CSV alone.
+
+    Settings hold method names as plain strings (core imports no output code); they become members here. The
+    deprecation warnings about the flags come from config loading, not from here."""
     methods = _setting(settings, "output_methods")
     if methods is not None:
-        if flags_set:
-            warnings.warn(f"{', '.join(flags_set)} ignored because output_methods is set; the save_to_* flags "
-                          "are deprecated", DeprecationWarning, stacklevel=4)
         chosen = {OutputMethod.parse(m) for m in methods}
-    elif flags_set:
-        wanted = [m.value for flag, m in DEPRECATED_FLAGS.items() if _setting(settings, flag, flag == "save_to_file")]
-        warnings.warn(f"{', '.join(flags_set)} deprecated; use output_methods={wanted!r} instead",
-                      DeprecationWarning, stacklevel=4)
+    elif any(_is_set(settings, flag) for flag in DEPRECATED_FLAGS):
         chosen = {m for flag, m in DEPRECATED_FLAGS.items() if _setting(settings, flag, flag == "save_to_file")}
     else:
         chosen = {OutputMethod.CSV}

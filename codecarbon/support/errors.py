@@ -17,3 +17,7 @@ class MissingDependencyError(CodeCarbonError, ImportError):
 
 class DeliveryError(CodeCarbonError):
     """A network output could not deliver a payload (it is kept for later, never raised into user code)."""
+
+
+class OutputPathError(ConfigError, OSError):
+    """``output_dir`` or ``output_file`` cannot hold the rows; an ``OSError`` too, as CodeCarbon 3.x raises."""

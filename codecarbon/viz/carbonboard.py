@@ -1,129 +1,153 @@
-"""`carbonboard --filepath=emissions.csv [--port 8050] [--debug]`: a small dashboard over an emissions CSV.
+"""`carbonboard --filepath emissions.csv [--port 8050] [--debug]`: a dashboard over emissions CSV files.
 
-The summary is computed with the csv module so it can be tested (and reused) without the dashboard's packages;
-Dash is imported only when the dashboard is served, with an install hint when it is missing.
+It reads the file(s) once with `reading.read_runs` (a run counted once however often it was flushed) and draws
+the charts of `charts` for the project picked: runs over time, energy by component per run, emissions and
+intensity by location, the world map of the bundled intensities with the runs placed, the cloud regions of the
+provider used, and everyday equivalents with their sources. Everything is served by the app itself: Dash serves
+its scripts and plotly.js locally (``serve_locally``), and the world map's shapes come from this package's own
+``/_carbonboard/world_110m.json`` instead of plotly's CDN, so the dashboard works with no network.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-INSTALL_HINT = "carbonboard needs Dash: pip install 'codecarbon[carbonboard]'"
-#: kg CO2eq per mile driven by an average passenger car, and per hour of television (the reference's figures).
-KG_PER_CAR_MILE = 0.409
-KG_PER_TV_HOUR = 0.097
-#: kg CO2eq of an average US household's week, for the "share of a household week" figure.
-KG_PER_US_HOUSEHOLD_WEEK = 160.58
+from codecarbon.viz import charts
+from codecarbon.viz.reading import Reading, Run, read_runs, summed
+from codecarbon.viz.report import energy_text, mass_text, paper_sentence
 
-
-@dataclass
-class ProjectTotals:
-    """Sums over the rows of one project."""
-
-    runs: int = 0
-    duration_s: float = 0.0
-    energy_kwh: float = 0.0
-    emissions_kg: float = 0.0
-    water_l: float = 0.0
+INSTALL_HINT = "carbonboard needs Dash and plotly: pip install 'codecarbon[carbonboard]'"
+ALL_PROJECTS = "__all__"
+TOPOJSON_ROUTE = "/_carbonboard/"
+#: Rows of the run table (the latest ones).
+TABLE_ROWS = 50
 
 
-@dataclass
-class Summary:
-    """Totals across the file and per project, with everyday equivalents of the emissions."""
-
-    rows: int = 0
-    energy_kwh: float = 0.0
-    emissions_kg: float = 0.0
-    projects: dict[str, ProjectTotals] = field(default_factory=dict)
-    skipped_rows: int = 0
-
-    @property
-    def car_miles(self) -> float:
-        return self.emissions_kg / KG_PER_CAR_MILE
-
-    @property
-    def tv_hours(self) -> float:
-        return self.emissions_kg / KG_PER_TV_HOUR
-
-    @property
-    def household_week_percent(self) -> float:
-        return self.emissions_kg / KG_PER_US_HOUSEHOLD_WEEK * 100
+def _select(runs: Sequence[Run], project: str | None) -> list[Run]:
+    if not project or project == ALL_PROJECTS:
+        return list(runs)
+    return [r for r in runs if str(r.values.get("project_name") or "") == project]
 
 
-def _number(text: str | None) -> float:
-    if text is None or not text.strip():
-        return 0.0
-    return float(text)
+def _summary_children(runs: Sequence[Run]) -> list[Any]:
+    from dash import html
+
+    total = summed(runs)
+    cards = [("Runs", str(len(runs))), ("Energy", energy_text(total["energy_consumed"])),
+             ("Emissions", mass_text(total["emissions"]) + " CO2eq"),
+             ("CPU / GPU / RAM", " / ".join(energy_text(total[f"{c}_energy"]) for c in ("cpu", "gpu", "ram")))]
+    items = [html.Li([f"{e['value']:.3g} {e['label']} ", html.Small(f"({e['source']})")])
+             for e in charts.equivalents(total["emissions"])]
+    return [
+        html.Div([html.Div([html.Div(label), html.B(value)], className="card", id=f"card-{i}")
+                  for i, (label, value) in enumerate(cards)], className="cards"),
+        html.P(paper_sentence(runs), id="sentence"),
+        html.H3("Equivalents"),
+        html.Ul(items, id="equivalents"),
+    ]
 
 
-def summarize_csv(path: str | Path) -> Summary:
-    """Totals of an emissions CSV (one row per run or flush). Rows whose numbers cannot be read are counted
-    in ``skipped_rows``, not fatal; a file without the emissions columns raises ValueError."""
-    summary = Summary()
-    with open(path, newline="", encoding="utf-8") as stream:
-        reader = csv.DictReader(stream)
-        needed = {"project_name", "emissions", "energy_consumed"}
-        if not reader.fieldnames or not needed <= set(reader.fieldnames):
-            raise ValueError(f"{path} is not an emissions CSV: it needs the columns {', '.join(sorted(needed))}")
-        for row in reader:
-            try:
-                emissions = _number(row.get("emissions"))
-                energy = _number(row.get("energy_consumed"))
-                duration = _number(row.get("duration"))
-                water = _number(row.get("water_consumed"))
-            except ValueError:
-                summary.skipped_rows += 1
-                continue
-            project = summary.projects.setdefault(row.get("project_name") or "", ProjectTotals())
-            project.runs += 1
-            project.duration_s += duration
-            project.energy_kwh += energy
-            project.emissions_kg += emissions
-            project.water_l += water
-            summary.rows += 1
-            summary.energy_kwh += energy
-            summary.emissions_kg += emissions
-    return summary
+def _table(runs: Sequence[Run]) -> Any:
+    from dash import html
+
+    head = ("project", "run", "end", "duration (s)", "energy", "CO2eq", "g/kWh", "intensity source")
+    latest = sorted(runs, key=lambda r: str(r.values.get("timestamp", "")))[-TABLE_ROWS:]
+    body = []
+    for run in reversed(latest):
+        v = run.values
+        intensity = run.intensity_g_per_kwh
+        body.append(html.Tr([html.Td(str(v.get("project_name") or "")), html.Td(charts.short_id(run)),
+                             html.Td(str(v.get("timestamp", ""))), html.Td(f"{v['duration']:.1f}"),
+                             html.Td(energy_text(v["energy_consumed"])), html.Td(mass_text(v["emissions"])),
+                             html.Td(f"{intensity:.0f}" if intensity is not None else "?"),
+                             html.Td(str(v.get("intensity_source") or "-"))]))
+    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)], id="run-table")
 
 
-def build_app(summary: Summary, title: str):  # pragma: no cover - needs Dash, exercised by hand
-    """A one-page Dash app: totals, equivalents and the per-project table."""
-    from dash import Dash, dash_table, html
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:20px;color:#222}
+.cards{display:flex;gap:16px;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:8px;padding:10px 16px}
+.card b{display:block;font-size:1.3em}table{border-collapse:collapse;font-size:.9em}
+td,th{border-bottom:1px solid #eee;padding:3px 8px;text-align:left}small{color:#666}
+"""
 
-    app = Dash(__name__, title="Carbonboard")
-    table_rows = [{"project": name, "runs": totals.runs, "duration (s)": round(totals.duration_s, 1),
-                   "energy (kWh)": round(totals.energy_kwh, 6), "emissions (kg CO2eq)": round(totals.emissions_kg, 6),
-                   "water (L)": round(totals.water_l, 3)} for name, totals in sorted(summary.projects.items())]
+
+#: Marks the page once every chart (the map's countries included) is on screen: tests and bench/ read it.
+DRAWN_MARKER = """<script>(function(){var want=%d;function check(){
+var graphs=document.querySelectorAll('.js-plotly-plot'),drawn=0;
+for(var i=0;i<graphs.length;i++){if(graphs[i].querySelector('.main-svg')){drawn++;}}
+if(drawn>=want&&document.querySelector('.choroplethlocation')&&!document.body.dataset.chartsDrawn){
+document.body.dataset.chartsDrawn=drawn;document.body.dataset.chartsDrawnMs=Math.round(performance.now());
+var p=performance.getEntriesByName('first-contentful-paint')[0];
+if(p){document.body.dataset.firstContentfulPaintMs=Math.round(p.startTime);}observer.disconnect();}}
+var observer=new MutationObserver(check);
+observer.observe(document.documentElement,{childList:true,subtree:true});})();</script>"""
+
+
+def build_app(reading: Reading, title: str) -> Any:
+    """The Dash app: a project picker driving the summary, the charts and the run table."""
+    from dash import Dash, Input, Output, dcc, html
+
+    runs = reading.runs
+    app = Dash(__name__, title="Carbonboard", serve_locally=True,
+               update_title="")
+    app.index_string = app.index_string.replace("{%css%}", "{%css%}<style>" + STYLE + "</style>").replace(
+        "{%scripts%}", "{%scripts%}" + DRAWN_MARKER % len(charts.CHART_DESCRIPTIONS))
+    topojson = charts.world_topojson_text()
+
+    @app.server.route(TOPOJSON_ROUTE + charts.WORLD_MAP_NAME + ".json")
+    def _world_map() -> Any:  # plotly.js asks here (config topojsonURL) instead of its CDN
+        return app.server.response_class(topojson, mimetype="application/json")
+
+    counts = Counter(str(r.values.get("project_name") or "") for r in runs)
+    options = [{"label": f"All projects ({len(runs)} runs)", "value": ALL_PROJECTS}] + [
+        {"label": f"{p or '(none)'} ({counts[p]} runs)", "value": p} for p in sorted(counts)]
+    graph_config: Any = {"topojsonURL": TOPOJSON_ROUTE, "displaylogo": False}
+    first = charts.all_figures(runs)
+    graphs = []
+    for chart_id, figure in first.items():
+        graphs += [html.P(html.Small(charts.CHART_DESCRIPTIONS[chart_id])),
+                   dcc.Graph(id=chart_id, figure=figure, config=graph_config)]
+    skipped = f" ({reading.skipped_lines} malformed line(s) skipped)" if reading.skipped_lines else ""
     app.layout = html.Div([
         html.H1("Carbonboard"),
-        html.P(title),
-        html.H2("Totals"),
-        html.Ul([
-            html.Li(f"Energy consumed: {summary.energy_kwh:.4f} kWh"),
-            html.Li(f"Emissions: {summary.emissions_kg:.4f} kg CO2eq"),
-        ]),
-        html.H2("Exemplary equivalents"),
-        html.Ul([
-            html.Li(f"{summary.car_miles:.2f} miles driven by car"),
-            html.Li(f"{summary.tv_hours:.2f} hours of television"),
-            html.Li(f"{summary.household_week_percent:.2f} % of a US household's weekly emissions"),
-        ]),
-        html.H2("Projects"),
-        dash_table.DataTable(data=table_rows, columns=[{"name": key, "id": key} for key in
-                                                       (table_rows[0] if table_rows else {"project": ""})]),
+        html.P(f"{title}{skipped}", id="source"),
+        html.Label("Project", htmlFor="project"),
+        dcc.Dropdown(id="project", options=options, value=ALL_PROJECTS, clearable=False),
+        html.Div(_summary_children(runs), id="summary"),
+        *graphs,
+        html.H3(f"Latest runs (up to {TABLE_ROWS})"),
+        html.Div(_table(runs), id="table"),
+        html.P(html.Small("Country shapes: Natural Earth (public domain) via world-atlas (ISC). Intensities: the "
+                          "bundled table of codecarbon.")),
     ])
+
+    @app.callback([Output("summary", "children"), Output("table", "children")]
+                  + [Output(chart_id, "figure") for chart_id in first],
+                  Input("project", "value"), prevent_initial_call=True)
+    def _pick(project: str) -> list[Any]:
+        chosen = _select(runs, project)
+        figures = charts.all_figures(chosen)
+        return [_summary_children(chosen), _table(chosen)] + [figures[chart_id] for chart_id in first]
+
     return app
 
 
-def viz(filepath: str, port: int = 8050, debug: bool = False) -> None:  # pragma: no cover - serves forever
-    """Serve the dashboard for ``filepath`` (the name older scripts import)."""
-    summary = summarize_csv(filepath)
-    build_app(summary, str(Path(filepath).resolve())).run(port=port, debug=debug)
+def viz(filepath: str | Sequence[str], port: int = 8050, debug: bool = False,
+        host: str = "127.0.0.1") -> None:  # pragma: no cover - serves forever
+    """Serve the dashboard for ``filepath`` (one file, a directory, or several; the name older scripts import)."""
+    paths = [filepath] if isinstance(filepath, str) else list(filepath)
+    reading = read_runs(paths)
+    if not reading.files:
+        raise ValueError(f"{', '.join(paths)} holds no emissions CSV (it needs emissions and energy_consumed "
+                         "columns)")
+    title = ", ".join(str(Path(p).resolve()) for p in paths)
+    build_app(reading, title).run(host=host, port=port, debug=debug)
 
 
 def _flag(text: str) -> bool:
@@ -135,24 +159,43 @@ def _flag(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
+def _import_dash_without_ipython() -> None:
+    """Import Dash without its optional Jupyter support, which imports IPython: over half of Dash's import time.
+
+    Only for the `carbonboard` script (no notebook there); IPython stays importable afterwards."""
+    if "dash" in sys.modules or "IPython" in sys.modules:
+        import dash  # noqa: F401
+
+        return
+    sys.modules["IPython"] = None  # type: ignore[assignment]  # makes `import IPython` raise ImportError
+    try:
+        import dash  # noqa: F401
+    finally:
+        if sys.modules.get("IPython", 0) is None:
+            del sys.modules["IPython"]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The `carbonboard` script; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="carbonboard", description="Dashboard over an emissions CSV file.")
-    parser.add_argument("--filepath", required=True, help="the emissions CSV written by the tracker")
+    parser = argparse.ArgumentParser(prog="carbonboard", description="Dashboard over emissions CSV files.")
+    parser.add_argument("--filepath", required=True, action="append",
+                        help="the emissions CSV written by the tracker, or a directory of them (repeatable)")
     parser.add_argument("--port", type=int, default=8050, help="port to serve on (default 8050)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--debug", nargs="?", const=True, default=False, type=_flag,
                         help="Dash debug mode (--debug or --debug=True)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        import dash  # noqa: F401
+        _import_dash_without_ipython()
     except ImportError:
         print(INSTALL_HINT, file=sys.stderr)
         return 1
-    if not Path(args.filepath).is_file():
-        print(f"carbonboard: no such file: {args.filepath}", file=sys.stderr)
+    missing = [p for p in args.filepath if not Path(p).exists()]
+    if missing:
+        print(f"carbonboard: no such file: {', '.join(missing)}", file=sys.stderr)
         return 1
     try:
-        viz(args.filepath, port=args.port, debug=args.debug)
+        viz(args.filepath, port=args.port, debug=args.debug, host=args.host)
     except ValueError as problem:
         print(f"carbonboard: {problem}", file=sys.stderr)
         return 1

@@ -1,9 +1,23 @@
-"""BoAmps reports: the output, the report's parts as typed objects, and the mapping from a run."""
+"""BoAmps reports: the output, the report's parts as typed objects, and the mapping from a run.
+
+The names are where CodeCarbon 3.3.2's ``examples/boamps_output.py`` imports them from.
+"""
 
 from codecarbon.output_methods.boamps.mapper import DEFAULT_TASK, map_emissions_to_boamps
 from codecarbon.output_methods.boamps.models import (
     Algorithm,
+    BoAmpsAlgorithm,
+    BoAmpsDataset,
+    BoAmpsEnvironment,
+    BoAmpsHardware,
+    BoAmpsHeader,
+    BoAmpsInfrastructure,
+    BoAmpsMeasure,
+    BoAmpsPublisher,
     BoAmpsReport,
+    BoAmpsSoftware,
+    BoAmpsSystem,
+    BoAmpsTask,
     Dataset,
     Environment,
     Hardware,
@@ -17,14 +31,10 @@ from codecarbon.output_methods.boamps.models import (
 )
 from codecarbon.output_methods.boamps.output import BoAmpsOutput
 
-BoAmpsHeader, BoAmpsPublisher, BoAmpsTask, BoAmpsAlgorithm, BoAmpsDataset = Header, Publisher, Task, Algorithm, Dataset
-BoAmpsMeasure, BoAmpsSystem, BoAmpsSoftware, BoAmpsHardware = Measure, System, Software, Hardware
-BoAmpsInfrastructure, BoAmpsEnvironment = Infrastructure, Environment
-
 __all__ = [
     "BoAmpsOutput", "BoAmpsReport", "map_emissions_to_boamps", "DEFAULT_TASK",
-    "Header", "Publisher", "Task", "Algorithm", "Dataset", "Measure", "System", "Software", "Hardware",
-    "Infrastructure", "Environment",
     "BoAmpsHeader", "BoAmpsPublisher", "BoAmpsTask", "BoAmpsAlgorithm", "BoAmpsDataset", "BoAmpsMeasure",
     "BoAmpsSystem", "BoAmpsSoftware", "BoAmpsHardware", "BoAmpsInfrastructure", "BoAmpsEnvironment",
+    "Header", "Publisher", "Task", "Algorithm", "Dataset", "Measure", "System", "Software", "Hardware",
+    "Infrastructure", "Environment",
 ]

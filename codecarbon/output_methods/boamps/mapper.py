@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from codecarbon.output_methods.boamps.models import to_jsonable
+from codecarbon.output_methods.boamps.models import BoAmpsReport, to_jsonable
 from codecarbon.output_methods.emissions_data import EmissionsData
 
 FORMAT_VERSION = "0.1"
@@ -91,8 +91,8 @@ def merge_components(ours: list[dict[str, Any]], theirs: list[Any] | None) -> li
 
 
 def map_emissions_to_boamps(data: EmissionsData, task: Any = None, header: Any = None, quality: str | None = None,
-                            infra_overrides: Any = None, environment_overrides: Any = None) -> dict[str, Any]:
-    """The BoAmps report of one run, as a JSON-ready camelCase dict (None values left out)."""
+                            infra_overrides: Any = None, environment_overrides: Any = None) -> BoAmpsReport:
+    """The BoAmps report of one run as a :class:`BoAmpsReport` (``to_dict()``: camelCase, None left out)."""
     report_header = {
         "formatVersion": FORMAT_VERSION,
         "formatVersionSpecificationUri": FORMAT_SPECIFICATION_URI,
@@ -148,4 +148,4 @@ def map_emissions_to_boamps(data: EmissionsData, task: Any = None, header: Any =
         report["environment"] = environment
     if quality is not None:
         report["quality"] = quality
-    return to_jsonable(report)
+    return BoAmpsReport.from_dict(to_jsonable(report))

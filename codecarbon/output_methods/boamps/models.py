@@ -1,14 +1,17 @@
 """The parts of a BoAmps report as typed objects (snake_case here, camelCase in the JSON).
 
-Users may pass these or plain camelCase dicts to :class:`BoAmpsOutput`; both end up as the same JSON.
+Users may pass these or plain camelCase dicts to :class:`BoAmpsOutput`; both end up as the same JSON. The class
+names are CodeCarbon 3.3.2's (``BoAmpsReport``, ``BoAmpsTask``, ...), importable from this module and from
+``codecarbon.output_methods.boamps``; the short names (``Task``, ``Header``, ...) are aliases.
 Field names follow the BoAmps report schema (https://github.com/Boavizta/BoAmps/tree/main/model).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar, Optional, TypeVar
 
 
 def camel(name: str) -> str:
@@ -31,10 +34,13 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+_M = TypeVar("_M", bound="Model")
+
+
 class Model:
     """Shared behaviour: camelCase serialisation and construction from camelCase dicts."""
 
-    nested: ClassVar[dict[str, type]] = {}      # field -> model type of the field (or of its list items)
+    nested: ClassVar[dict[str, type[Model]]] = {}      # field -> model type of the field (or of its list items)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -45,7 +51,7 @@ class Model:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Model:
+    def from_dict(cls: type[_M], data: dict[str, Any]) -> _M:
         if not isinstance(data, dict):
             raise ValueError(f"{cls.__name__} expects a JSON object, got {type(data).__name__}")
         known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
@@ -64,7 +70,7 @@ class Model:
 
 
 @dataclass
-class Publisher(Model):
+class BoAmpsPublisher(Model):
     name: Optional[str] = None
     division: Optional[str] = None
     project_name: Optional[str] = None
@@ -73,19 +79,19 @@ class Publisher(Model):
 
 
 @dataclass
-class Header(Model):
-    nested: ClassVar[dict[str, type]] = {"publisher": Publisher}
+class BoAmpsHeader(Model):
+    nested: ClassVar[dict[str, type[Model]]] = {"publisher": BoAmpsPublisher}
     licensing: Optional[str] = None
     format_version: Optional[str] = None
     format_version_specification_uri: Optional[str] = None
     report_id: Optional[str] = None
     report_datetime: Optional[str] = None
     report_status: Optional[str] = None
-    publisher: Optional[Publisher] = None
+    publisher: Optional[BoAmpsPublisher] = None
 
 
 @dataclass
-class Algorithm(Model):
+class BoAmpsAlgorithm(Model):
     training_type: Optional[str] = None
     algorithm_type: Optional[str] = None
     algorithm_name: Optional[str] = None
@@ -103,7 +109,7 @@ class Algorithm(Model):
 
 
 @dataclass
-class Dataset(Model):
+class BoAmpsDataset(Model):
     data_usage: Optional[str] = None
     data_type: Optional[str] = None
     data_format: Optional[str] = None
@@ -116,8 +122,8 @@ class Dataset(Model):
 
 
 @dataclass
-class Task(Model):
-    nested: ClassVar[dict[str, type]] = {"algorithms": Algorithm, "dataset": Dataset}
+class BoAmpsTask(Model):
+    nested: ClassVar[dict[str, type[Model]]] = {"algorithms": BoAmpsAlgorithm, "dataset": BoAmpsDataset}
     task_stage: Optional[str] = None
     task_family: Optional[str] = None
     nb_request: Optional[float] = None
@@ -129,7 +135,7 @@ class Task(Model):
 
 
 @dataclass
-class Measure(Model):
+class BoAmpsMeasure(Model):
     measurement_method: Optional[str] = None
     manufacturer: Optional[str] = None
     version: Optional[str] = None
@@ -145,20 +151,20 @@ class Measure(Model):
 
 
 @dataclass
-class System(Model):
+class BoAmpsSystem(Model):
     os: Optional[str] = None
     distribution: Optional[str] = None
     distribution_version: Optional[str] = None
 
 
 @dataclass
-class Software(Model):
+class BoAmpsSoftware(Model):
     language: Optional[str] = None
     version: Optional[str] = None
 
 
 @dataclass
-class Hardware(Model):
+class BoAmpsHardware(Model):
     component_name: Optional[str] = None
     component_type: Optional[str] = None
     nb_component: Optional[int] = None
@@ -170,8 +176,8 @@ class Hardware(Model):
 
 
 @dataclass
-class Infrastructure(Model):
-    nested: ClassVar[dict[str, type]] = {"components": Hardware}
+class BoAmpsInfrastructure(Model):
+    nested: ClassVar[dict[str, type[Model]]] = {"components": BoAmpsHardware}
     infra_type: Optional[str] = None
     cloud_provider: Optional[str] = None
     cloud_instance: Optional[str] = None
@@ -180,7 +186,7 @@ class Infrastructure(Model):
 
 
 @dataclass
-class Environment(Model):
+class BoAmpsEnvironment(Model):
     country: Optional[str] = None
     latitude: Optional[float] = None
     longitude: Optional[float] = None
@@ -192,15 +198,37 @@ class Environment(Model):
 
 @dataclass
 class BoAmpsReport(Model):
-    nested: ClassVar[dict[str, type]] = {
-        "header": Header, "task": Task, "measures": Measure, "system": System, "software": Software,
-        "infrastructure": Infrastructure, "environment": Environment,
+    nested: ClassVar[dict[str, type[Model]]] = {
+        "header": BoAmpsHeader, "task": BoAmpsTask, "measures": BoAmpsMeasure, "system": BoAmpsSystem,
+        "software": BoAmpsSoftware, "infrastructure": BoAmpsInfrastructure, "environment": BoAmpsEnvironment,
     }
-    header: Optional[Header] = None
-    task: Optional[Task] = None
+    header: Optional[BoAmpsHeader] = None
+    task: Optional[BoAmpsTask] = None
     measures: list = field(default_factory=list)
-    system: Optional[System] = None
-    software: Optional[Software] = None
-    infrastructure: Optional[Infrastructure] = None
-    environment: Optional[Environment] = None
+    system: Optional[BoAmpsSystem] = None
+    software: Optional[BoAmpsSoftware] = None
+    infrastructure: Optional[BoAmpsInfrastructure] = None
+    environment: Optional[BoAmpsEnvironment] = None
     quality: Optional[str] = None
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The report as BoAmps JSON text."""
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    # read like the dict earlier versions returned: report["header"]["reportId"]
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.to_dict()
+
+    def keys(self):
+        return self.to_dict().keys()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.to_dict().get(key, default)
+
+
+Publisher, Header, Algorithm, Dataset, Task = BoAmpsPublisher, BoAmpsHeader, BoAmpsAlgorithm, BoAmpsDataset, BoAmpsTask
+Measure, System, Software, Hardware = BoAmpsMeasure, BoAmpsSystem, BoAmpsSoftware, BoAmpsHardware
+Infrastructure, Environment = BoAmpsInfrastructure, BoAmpsEnvironment

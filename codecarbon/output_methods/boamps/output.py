@@ -16,6 +16,7 @@ from codecarbon.output_methods.boamps.models import (
     Environment,
     Header,
     Infrastructure,
+    Model,
     Task,
     to_jsonable,
 )
@@ -26,7 +27,7 @@ _ENVIRONMENT_KEYS = ("location", "powerSupplierType", "powerSource", "powerSourc
                      "latitude", "longitude")
 
 
-def _as_dict(name: str, value: Any, model: type) -> dict[str, Any] | None:
+def _as_dict(name: str, value: Any, model: type[Model]) -> dict[str, Any] | None:
     """Accept a model object or a camelCase dict (checked against the model's fields)."""
     if value is None:
         return None
@@ -96,7 +97,7 @@ class BoAmpsOutput(BaseOutput):
                      "(pass task=... to BoAmpsOutput or metadata={'boamps': {...}} to describe it)")
         return map_emissions_to_boamps(data, task=self.task, header=self.header, quality=self.quality,
                                        infra_overrides=self.infra_overrides,
-                                       environment_overrides=self.environment_overrides)
+                                       environment_overrides=self.environment_overrides).to_dict()
 
     def out(self, total: EmissionsData, delta: EmissionsData) -> None:
         path = self.output_dir / f"boamps_report_{total.run_id}.json"
