@@ -8,26 +8,28 @@ go (outputs), all chosen by one typed configuration. One sampling thread reads c
 
 from __future__ import annotations
 
-import atexit
 import functools
 import os
-import signal
 import sys
 import threading
 import time
-import weakref
 from abc import ABC
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
 from codecarbon._version import __version__
+from codecarbon.core import lifecycle
 from codecarbon.core.compat import TrackerCompat
 from codecarbon.core.config import load_settings, tracker_settings
 from codecarbon.core.sampler import Reading, Sampler, Window, window_between
+from codecarbon.core.state import CHECKPOINT_MIN_EVERY_S
 from codecarbon.external.logger import log_once, logger
 from codecarbon.output_methods.base_output import BaseOutput, OutputMethod
 from codecarbon.output_methods.emissions_data import EmissionsData, TaskEmissionsData
+from codecarbon.support.errors import CodeCarbonError
 
 
 class _Unset:
@@ -49,63 +51,14 @@ def _d(shown: Any) -> Any:
 
 _sentinel: Any = _Unset(None)
 
-
-class _Pending:
-    """A value another thread will provide (where the computation runs), waited for with a bound."""
-
-    def __init__(self) -> None:
-        self._done = threading.Event()
-        self._value: Any = None
-        self._error: Optional[BaseException] = None
-
-    def set_result(self, value: Any) -> None:
-        self._value = value
-        self._done.set()
-
-    def set_exception(self, error: BaseException) -> None:
-        self._error = error
-        self._done.set()
-
-    def result(self, timeout: Optional[float] = None) -> Any:
-        if not self._done.wait(timeout):
-            raise TimeoutError("location not known yet")
-        if self._error is not None:
-            raise self._error
-        return self._value
-CHECKPOINT_EVERY_S = 10.0  # a kill loses at most this much of a run's tail
 LOCATION_WAIT_S = 2.0
-
-_LIVE: weakref.WeakSet[BaseEmissionsTracker] = weakref.WeakSet()
-_exit_hooks_installed = False
-
-
-def _stop_live_trackers() -> None:
-    """At interpreter exit (and on SIGTERM) stop every tracker still running, so its row is written."""
-    for tracker in list(_LIVE):
-        try:
-            tracker.stop()
-        except Exception:  # pragma: no cover - stop() already swallows
-            pass
+STATE_WAIT_S = 30.0  # a public method waits this long at most for another thread's flush/stop to finish
+TICK_WAIT_S = 1.0  # a tick waits this long at most for a flush/stop in progress before it skips its extras
+Synchronize = Optional[Callable[[], Any]]
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    _stop_live_trackers()
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGTERM)
-
-
-def _install_exit_hooks() -> None:
-    global _exit_hooks_installed
-    if _exit_hooks_installed:
-        return
-    _exit_hooks_installed = True
-    atexit.register(_stop_live_trackers)
-    try:  # only take SIGTERM when nobody else did: the process still ends as it would have
-        if threading.current_thread() is threading.main_thread() and \
-                signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-            signal.signal(signal.SIGTERM, _on_sigterm)
-    except (ValueError, OSError):
-        pass
+class TrackerBusy(CodeCarbonError, TimeoutError):
+    """Another thread held the tracker longer than a public method may wait."""
 
 
 def _new_id() -> str:
@@ -153,7 +106,11 @@ class _Run:
     last_report: Reading
     ticks_since_live: int = 0
     last_checkpoint: float = 0.0
+    checkpoint_ticks: int = -1  # the reading's tick count at the last checkpoint (unchanged: nothing to write)
     tasks: dict[str, _Task] = field(default_factory=dict)
+    # stop() in stages, so a stop interrupted (KeyboardInterrupt) and retried at exit neither loses nor repeats
+    final: Optional[tuple[EmissionsData, EmissionsData]] = None
+    written: bool = False
 
 
 class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by intent (3.x users subclass it)
@@ -232,7 +189,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             setattr(self, f"_{name}", value)
         self._project_name = settings.project_name
         self.force_carbon_intensity_g_co2e_kwh = settings.force_carbon_intensity_g_co2e_kwh
-        self._location_future: _Pending = self._start_location()
+        self._location_future: Future = self._start_location()
 
         from codecarbon.output_methods.selection import build_outputs
 
@@ -244,9 +201,10 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         self._resolver = None
         self._run: Optional[_Run] = None
         self._state = threading.RLock()
-        self._machine_lock = None
+        self._owner_pid: Optional[int] = None  # the process whose run this is (a forked child never acts for it)
+        self._machine_lock: Any = None
         self._another_instance_already_running = False
-        self._checkpoint = None
+        self._checkpoint: Any = None
         self.run_id: Optional[str] = None
         self.final_emissions: Optional[float] = None
         self.final_emissions_data: Optional[EmissionsData] = None
@@ -279,7 +237,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         except Exception as error:  # start() does it again and reports
             logger.debug("warm-up failed: %s", error)
 
-    def _start_location(self) -> _Pending:
+    def _start_location(self) -> Future:
         """Where the computation runs; offline this is resolved (and validated) now."""
         raise NotImplementedError
 
@@ -335,10 +293,30 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
                 "gpu_count": hw.gpu_count, "gpu_model": hw.gpu_model, "gpu_ids": hw.gpu_ids}
 
     # --- lifecycle ------------------------------------------------------------------------------------------------
+    @contextmanager
+    def _held(self, timeout: float = STATE_WAIT_S) -> Iterator[None]:
+        """The tracker's state, waited for with a bound (a stop at exit never waits on a stuck thread)."""
+        if not self._state.acquire(timeout=timeout):
+            raise TrackerBusy(f"the tracker was busy in another thread for {timeout:.0f} s")
+        try:
+            yield
+        finally:
+            self._state.release()
+
+    def _foreign(self) -> bool:
+        """True in a process forked from the one that started the live run: it must never act for that run."""
+        if self._owner_pid is None or self._owner_pid == os.getpid() or self._run is None:
+            return False
+        log_once(f"forked:{id(self)}", 10, "tracker call in a forked child ignored: the run belongs to pid %d",
+                 self._owner_pid)
+        return True
+
     def start(self) -> None:
         """Begin a run: baseline every energy counter and start the sampling thread."""
         try:
-            with self._state:
+            if self._foreign():
+                return
+            with self._held():
                 if self._run is not None:
                     logger.warning("tracker already started; start() ignored")
                     return
@@ -354,15 +332,23 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
                                         utilization=meter.sample, on_tick=self._on_tick)
                 reading = self._sampler.open()
                 self.run_id = _new_id()
+                # the start is a measurement (3.3.2 counts it towards api_call_interval); the first tick checkpoints
                 self._run = _Run(self.run_id, reading, reading, ticks_since_live=1,
-                                last_checkpoint=reading.at - CHECKPOINT_EVERY_S + 1.0)  # first after ~1 s
+                                 last_checkpoint=reading.at - self._checkpoint_every())
+                self._owner_pid = os.getpid()
                 self._prepare_checkpoint()
-                _LIVE.add(self)
-                _install_exit_hooks()
+                lifecycle.register(self)
                 self._sampler.start()
-        except Exception as error:
+        except CodeCarbonError as error:
             logger.error("could not start tracking: %s", error)
             self._run = None
+        except Exception as error:
+            logger.error("could not start tracking (unexpected): %s", error)
+            self._run = None
+
+    def _checkpoint_every(self) -> float:
+        """Seconds between checkpoints such that a SIGKILL loses at most max(measure_power_secs, 5 s)."""
+        return max(0.0, CHECKPOINT_MIN_EVERY_S - float(self._settings.measure_power_secs))
 
     def _prepare_job(self, hardware: Any) -> None:
         """Warm-up: in a job, create the lock files start() will take, so start() only opens them (issue 9)."""
@@ -389,21 +375,22 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         self._machine_lock = self._machine_lock or Lock()
         try:
             self._machine_lock.acquire()
-        except LockError as error:
+        except (LockError, OSError) as error:
             self._another_instance_already_running = True
             logger.error("%s; this tracker will not measure anything", error)
             return False
         return True
 
     def _prepare_checkpoint(self) -> None:
+        """Recover the dead runs of our CSV (exactly once, ours only), then start this run's checkpoint."""
         file_output = self._file_output()
         if file_output is None:
             self._checkpoint = None
             return
-        from codecarbon.core.checkpoint import Checkpoint, recover_orphans
+        from codecarbon.core.state import Checkpoint, recover_orphans
 
-        recover_orphans(file_output.output_dir)
-        self._checkpoint = Checkpoint(file_output.output_dir, self.run_id, file_output.save_file_path)
+        recover_orphans(file_output.save_file_path, file_output.write_row)
+        self._checkpoint = Checkpoint(file_output.save_file_path, str(self.run_id), file_output.on_csv_write)
 
     def _file_output(self):
         from codecarbon.output_methods.file import FileOutput
@@ -411,81 +398,162 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         return next((o for o in self._output_handlers if isinstance(o, FileOutput)), None)
 
     def _on_tick(self, reading: Reading) -> None:
-        """Runs on the sampling thread after each reading: live outputs and the crash checkpoint."""
-        with self._state:
+        """Runs on the sampling thread after each reading: live outputs and the crash checkpoint.
+
+        No user-thread method waits for the sampling thread while it holds the tracker, so waiting for the
+        tracker here cannot deadlock; the wait is bounded all the same, and a tick that times out is skipped."""
+        if self._foreign() or not self._state.acquire(timeout=TICK_WAIT_S):
+            return
+        try:
             run = self._run
-            if run is None:
+            if run is None or run.final is not None:
                 return
             run.ticks_since_live += 1
-            interval = self._settings.api_call_interval
-            if interval != -1 and run.ticks_since_live >= interval and self._live_outputs:
-                run.ticks_since_live = 0
-                total, delta = self._total_and_delta(run, reading)
-                for output in self._live_outputs:
-                    self._call(output, "live_out", total, delta)
-            if self._checkpoint is not None and reading.at - run.last_checkpoint >= CHECKPOINT_EVERY_S:
-                run.last_checkpoint = reading.at
-                self._checkpoint.save(dict(self._record(run.start, reading).values))
+            self._maybe_live_out(run, reading)
+            if self._checkpoint is not None and reading.ticks != run.checkpoint_ticks and \
+                    reading.at - run.last_checkpoint >= self._checkpoint_every() - 1e-3:
+                self._save_checkpoint(run, reading)
+        except Exception as error:  # the sampling loop's boundary
+            log_once("tick-failed", 30, "a tracking tick failed: %s", error)
+        finally:
+            self._state.release()
 
-    def flush(self) -> Optional[float]:
-        """Write the run so far to every output and keep measuring; returns the emissions so far (kg)."""
+    def _save_checkpoint(self, run: _Run, reading: Reading) -> None:
+        if self._checkpoint is not None:
+            run.last_checkpoint = reading.at
+            run.checkpoint_ticks = reading.ticks
+            self._checkpoint.save(dict(self._record(run.start, reading).values))
+
+    def _maybe_live_out(self, run: _Run, reading: Reading) -> None:
+        interval = self._settings.api_call_interval
+        if interval != -1 and run.ticks_since_live >= interval and self._live_outputs:
+            run.ticks_since_live = 0
+            total, delta = self._total_and_delta(run, reading)
+            for output in self._live_outputs:
+                self._call(output, "live_out", total, delta)
+
+    def _read(self, synchronize: Synchronize = None) -> Reading:
+        """A reading now, after the caller's ``synchronize`` (e.g. ``torch.cuda.synchronize``) when given."""
+        if synchronize is not None:
+            try:
+                synchronize()
+            except Exception as error:  # log once and read anyway
+                log_once(f"synchronize-failed:{id(synchronize)}", 30,
+                         "synchronize callable failed (%s); the counters are read anyway", error)
+        assert self._sampler is not None
+        return self._sampler.read()
+
+    def _drain_outputs(self, deadline: float) -> bool:
+        """Every output's ``drain`` within one shared deadline (``delivery_timeout_secs`` from ``out()``)."""
+        from codecarbon.output_methods.base_output import drain_outputs
+
+        return drain_outputs(self._output_handlers, max(0.0, deadline - time.monotonic()))
+
+    def _delivery_bound(self) -> float:
         try:
-            with self._state:
-                run = self._run
-                if run is None or self._sampler is None:
+            return max(0.0, float(self._settings.delivery_timeout_secs))
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return 2.0
+
+    def flush(self, synchronize: Synchronize = None) -> Optional[float]:
+        """Write the run so far to every output and keep measuring; returns the emissions so far (kg).
+
+        It returns once the CSV has the row and every network output has delivered it or, after the shared
+        delivery bound, saved it for later."""
+        try:
+            if self._foreign():
+                return None
+            run = self._run
+            if run is None or self._sampler is None or run.final is not None:
+                logger.warning("flush() needs a started tracker")
+                return None
+            reading = self._read(synchronize)  # never wait for the sampling thread while holding the tracker
+            with self._held():
+                if self._run is not run or run.final is not None:
                     logger.warning("flush() needs a started tracker")
                     return None
-                reading = self._sampler.read()
                 total, delta = self._total_and_delta(run, reading)
+                deadline = time.monotonic() + self._delivery_bound()
                 self._call_outputs("out", total, delta)
                 self._send_tasks(run)
-            self._drain_outputs()  # outside the lock: the sampling thread keeps going meanwhile
+            self._drain_outputs(deadline)  # outside the lock: the sampling thread keeps going meanwhile
             return total.emissions
-        except Exception as error:
+        except CodeCarbonError as error:
             logger.error("flush failed: %s", error)
-            return None
+        except Exception as error:
+            logger.error("flush failed (unexpected): %s", error)
+        return None
 
     def stop(self) -> Optional[float]:
         """End the run, write it to every output and return its emissions in kg CO2eq.
 
         A second call returns the same figure and writes nothing."""
+        return self._stop(STATE_WAIT_S)
+
+    def _stop_for_exit(self, bound_s: float) -> None:
+        """The exit hook's and SIGTERM's stop: every wait bounded by ``bound_s``."""
+        self._stop(bound_s, at_exit=True)
+
+    def _stop(self, wait_s: float, at_exit: bool = False) -> Optional[float]:
         try:
-            with self._state:
-                run = self._run
-                if run is None:
-                    if self.final_emissions is None and not self._another_instance_already_running:
-                        logger.warning("stop() called on a tracker that was not started")
-                    return self.final_emissions
-                sampler = self._sampler
-            sampler.stop()  # outside the state lock: a tick in progress may need it to finish
-            with self._state:
+            if self._foreign():
+                return None
+            run, sampler = self._run, self._sampler
+            if run is None or sampler is None:
+                if self.final_emissions is None and not self._another_instance_already_running:
+                    logger.warning("stop() called on a tracker that was not started")
+                return self.final_emissions
+            reading = None
+            if run.final is None:
+                # outside the tracker's lock: the sampling thread may need it to finish a tick
+                reading = sampler.read()  # taken on the sampling thread, bounded: a hanging source cannot hold us
+                sampler.stop()
+            with self._held(wait_s):
                 if self._run is not run:  # another thread stopped it meanwhile
                     return self.final_emissions
-                reading = sampler.read()
-                for task in run.tasks.values():
-                    if task.is_active:
-                        self._finish_task(run, task, reading)
-                total, delta = self._total_and_delta(run, reading)
-                self._run = None
-                self.final_emissions_data = total
-                self.final_emissions = total.emissions
-                self._call_outputs("out", total, delta)
-                self._send_tasks(run)
-                self._drain_outputs()
-                for output in self._output_handlers:
-                    self._call(output, "exit")
-                sampler.close()
-                self._finish_job(total)
-                if self._checkpoint is not None:
-                    self._checkpoint.remove()
-                if self._machine_lock is not None:
-                    self._machine_lock.release()
-                _LIVE.discard(self)
-                self._log_summary(total)
-                return total.emissions
-        except Exception as error:
+                return self._stop_run(run, reading, at_exit)
+        except CodeCarbonError as error:
             logger.error("stop failed: %s", error)
-            return self.final_emissions
+        except Exception as error:
+            logger.error("stop failed (unexpected): %s", error)
+        return self.final_emissions
+
+    def _stop_run(self, run: _Run, reading: Optional[Reading], at_exit: bool) -> float:
+        """The stages of a stop, each done once: final reading, rows written, then delivery and clean-up."""
+        sampler = self._sampler
+        assert sampler is not None
+        if run.final is None:
+            if reading is None:
+                reading = sampler.read()
+            run.ticks_since_live += 1  # the stop is a measurement too (3.3.2's api_call_interval counting)
+            self._maybe_live_out(run, reading)
+            for task in run.tasks.values():
+                if task.is_active:
+                    self._finish_task(run, task, reading)
+            if at_exit:  # a second signal may end the process any moment now: keep the final row first
+                self._save_checkpoint(run, reading)
+            run.final = self._total_and_delta(run, reading)
+            self.final_emissions_data = run.final[0]
+            self.final_emissions = run.final[0].emissions
+        total, delta = run.final
+        deadline = time.monotonic() + self._delivery_bound()
+        if not run.written:
+            self._call_outputs("out", total, delta)
+            self._send_tasks(run)
+            run.written = True
+        self._drain_outputs(deadline)
+        for output in self._output_handlers:
+            self._call(output, "exit")
+        self._run = None
+        sampler.close()
+        self._finish_job(total)
+        if self._checkpoint is not None:
+            self._checkpoint.remove()
+        if self._machine_lock is not None:
+            self._machine_lock.release()
+        lifecycle.unregister(self)
+        self._log_summary(total)
+        return total.emissions
 
     def __enter__(self) -> BaseEmissionsTracker:
         self.start()
@@ -495,42 +563,62 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         self.stop()
 
     # --- tasks ------------------------------------------------------------------------------------------------------
-    def start_task(self, task_name: Optional[str] = None) -> None:
-        """Open a named window inside the run (starting the run when needed)."""
+    def start_task(self, task_name: Optional[str] = None, synchronize: Synchronize = None) -> None:
+        """Open a named window inside the run (starting the run when needed).
+
+        ``synchronize`` (e.g. ``torch.cuda.synchronize``) runs right before the counters are read."""
         try:
+            if self._foreign():
+                return
             if self._run is None:
                 self.start()
-            with self._state:
-                run = self._run
-                if run is None:
+            run = self._run
+            if run is None or run.final is not None:
+                return
+            reading = self._read(synchronize)
+            with self._held():
+                if self._run is not run or run.final is not None:
                     return
                 name = task_name or _new_id()
                 if name in run.tasks:
                     name = f"{name}_{_new_id()}"
                     logger.warning("a task named %r exists already; this one is %r", task_name, name)
-                run.tasks[name] = _Task(name, self._sampler.read())
-        except Exception as error:
+                run.tasks[name] = _Task(name, reading)
+        except CodeCarbonError as error:
             logger.error("start_task failed: %s", error)
+        except Exception as error:
+            logger.error("start_task failed (unexpected): %s", error)
 
-    def stop_task(self, task_name: Optional[str] = None) -> Optional[EmissionsData]:
-        """Close a task's window and return its EmissionsData (the last started active task by default)."""
+    def stop_task(self, task_name: Optional[str] = None, synchronize: Synchronize = None) -> Optional[EmissionsData]:
+        """Close a task's window and return its EmissionsData (the last started active task by default).
+
+        ``synchronize`` runs right before the counters are read."""
         try:
-            with self._state:
-                run = self._run
-                if run is None:
-                    logger.warning("stop_task() needs a started tracker")
+            if self._foreign():
+                return None
+            run = self._run
+            if run is None or run.final is not None:
+                logger.warning("stop_task() needs a started tracker")
+                return None
+            reading = self._read(synchronize)
+            with self._held():
+                if self._run is not run or run.final is not None:
                     return None
                 active = [t for t in run.tasks.values() if t.is_active]
                 task = run.tasks.get(task_name) if task_name else (active[-1] if active else None)
                 if task is None or not task.is_active:
                     logger.warning("no active task named %r", task_name)
                     return None
-                return self._finish_task(run, task, self._sampler.read())
-        except Exception as error:
+                return self._finish_task(run, task, reading)
+        except CodeCarbonError as error:
             logger.error("stop_task failed: %s", error)
-            return None
+        except Exception as error:
+            logger.error("stop_task failed (unexpected): %s", error)
+        return None
 
     def _finish_task(self, run: _Run, task: _Task, reading: Reading) -> EmissionsData:
+        if reading.at < task.start.at:
+            reading = task.start
         task.end = reading
         task.emissions_data = self._record(task.start, reading)
         return task.emissions_data
@@ -544,6 +632,8 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
 
     # --- records ------------------------------------------------------------------------------------------------
     def _total_and_delta(self, run: _Run, reading: Reading) -> tuple[EmissionsData, EmissionsData]:
+        if reading.at < run.last_report.at:  # a tick reported a later reading meanwhile: never a negative delta
+            reading = run.last_report
         total = self._record(run.start, reading)
         delta = self._record(run.last_report, reading)
         run.last_report = reading
@@ -606,12 +696,6 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
     def _call_outputs(self, hook: str, total: EmissionsData, delta: EmissionsData) -> None:
         for output in self._output_handlers:
             self._call(output, hook, total, delta)
-
-    def _drain_outputs(self) -> bool:
-        """Network outputs deliver what they got, all within one ``delivery_timeout_secs`` (the rest is saved)."""
-        from codecarbon.output_methods.base_output import drain_outputs
-
-        return drain_outputs(self._output_handlers, float(self._settings.delivery_timeout_secs))
 
     @staticmethod
     def _call(output: BaseOutput, hook: str, *args: Any) -> None:
@@ -705,14 +789,14 @@ class OfflineEmissionsTracker(BaseEmissionsTracker):
                  if k not in ("self", "__class__", "unknown") and not isinstance(v, _Unset)}
         super().__init__(**given, **unknown)  # an unknown name is a ConfigError naming it, as for the online one
 
-    def _start_location(self) -> _Pending:
-        from codecarbon.intensity import resolve_offline_location
+    def _start_location(self) -> Future:
+        from codecarbon.intensity.location import resolve_offline_location
 
         s = self._settings
         if not s.country_iso_code and not s.cloud_provider:
             logger.warning("no country_iso_code given to the offline tracker: the world average intensity "
                            "(475 g/kWh) is used")
-        future = _Pending()
+        future: Future = Future()
         future.set_result(resolve_offline_location(
             s.country_iso_code, region=s.region, cloud_provider=s.cloud_provider, cloud_region=s.cloud_region,
             country_2letter_iso_code=s.country_2letter_iso_code))
@@ -722,8 +806,8 @@ class OfflineEmissionsTracker(BaseEmissionsTracker):
 class EmissionsTracker(BaseEmissionsTracker):
     """A tracker that finds where it runs (geolocation, cloud metadata) in the background, bounded in time."""
 
-    def _start_location(self) -> _Pending:
-        future = _Pending()
+    def _start_location(self) -> Future:
+        future: Future = Future()
 
         def locate() -> None:
             try:

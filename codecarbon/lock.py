@@ -1,7 +1,8 @@
-"""The machine-wide guard behind ``allow_multiple_runs=False``.
+"""The guard behind ``allow_multiple_runs=False``: one live tracker per user and machine.
 
-It is an OS advisory lock on a file in the temporary directory, not the file's existence: the kernel releases it
-when the holding process ends, however it ends, so a crashed run never leaves a stale lock behind.
+It is an OS advisory lock on a file in the per-user state directory, not the file's existence: the OS releases it
+when the holding process ends, however it ends, so a crashed run never leaves a stale lock behind. The attempt
+never waits (on Windows too: no ``msvcrt`` retry loop that gives up after ten seconds).
 """
 
 from __future__ import annotations
@@ -9,21 +10,23 @@ from __future__ import annotations
 import os
 from typing import Optional
 
+from codecarbon.support import files
+
 
 def _default_lockfile() -> str:
-    import tempfile
+    from codecarbon.core.state import lock_path
 
-    return os.path.join(tempfile.gettempdir(), ".codecarbon.lock")
+    return str(lock_path("machine"))
 
 
 def __getattr__(name: str) -> str:
-    if name == "LOCKFILE":  # computed on first use: finding the temp dir touches the disk
+    if name == "LOCKFILE":  # computed on first use: finding the state directory touches the disk
         return _default_lockfile()
     raise AttributeError(name)
 
 
 class LockError(RuntimeError):
-    """Another live tracker holds the machine-wide lock."""
+    """Another live tracker holds the lock."""
 
 
 class Lock:
@@ -31,38 +34,33 @@ class Lock:
 
     def __init__(self, path: Optional[str] = None):
         self.lockfile_path = path or _default_lockfile()
-        self._fd: Optional[int] = None
+        self._lock = files.FileLock(self.lockfile_path)
 
     @property
     def held(self) -> bool:
-        return self._fd is not None
+        return self._lock.held
 
     def acquire(self) -> None:
         """Take the lock or raise LockError naming the holder's pid when it is known."""
-        if self._fd is not None:
+        if self._lock.held:
             return
-        fd = os.open(self.lockfile_path, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            if os.name == "nt":  # pragma: no cover
-                import msvcrt
-
-                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() if os.name != "nt" else ""
-            os.close(fd)
+        if not self._lock.acquire(blocking=False):
             raise LockError(
-                f"another CodeCarbon tracker is running on this machine (pid {holder or 'unknown'}) and "
-                "allow_multiple_runs=False; stop it first or set allow_multiple_runs=True"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._fd = fd
+                f"another CodeCarbon tracker is running on this machine (pid {self._holder() or 'unknown'}) "
+                "and allow_multiple_runs=False; stop it first or set allow_multiple_runs=True")
+        fd = self._lock.fd
+        assert fd is not None
+        try:
+            os.ftruncate(fd, 0)
+            files.write_all(fd, str(os.getpid()).encode())
+        except OSError:
+            pass  # the pid is only a courtesy for the message above
+
+    def _holder(self) -> str:
+        try:
+            return files.read_bytes_no_follow(self.lockfile_path, limit=32).decode(errors="replace").strip()
+        except OSError:
+            return ""
 
     def release(self) -> None:
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
-            os.close(fd)
+        self._lock.release()

@@ -9,7 +9,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from codecarbon.core.attribution import CpuClock, CpuShare, MemoryShare, ProcessTreeMeter, read_cgroup_limits
+from codecarbon.hardware.attribution import CpuClock, CpuShare, MemoryShare, ProcessTreeMeter, read_cgroup_limits
 from codecarbon.hardware.cpu_estimate import CpuLoadModelSource
 from codecarbon.hardware.process_share import ProcessShareSource
 from codecarbon.hardware.rapl import RaplSource, discover_rapl
@@ -77,6 +77,78 @@ def test_tree_counts_live_and_reaped_children() -> None:
         live.stdout.close()
     subprocess.run([sys.executable, "-c", BURN.format(seconds=0.2)], check=True)  # exits and is reaped
     assert meter.cpu_seconds_delta() >= 0.15
+
+
+# A child that burns CPU, reports the CPU time it spent in all (interpreter start-up included) once told to
+# finish, and exits. Its parent reaps it, so its time reaches the parent's children_user/children_system.
+REPORTING_CHILD = (BURN + "print('burnt', flush=True)\nimport sys; sys.stdin.read()\n"
+                   "print(time.process_time(), flush=True)\n")
+
+
+def _finish(child: subprocess.Popen) -> float:
+    """Let a REPORTING_CHILD end, reap it, and return the CPU seconds it spent."""
+    out, _ = child.communicate(b"")
+    return float(out.split()[-1])
+
+
+def test_a_finished_child_is_counted_once() -> None:
+    """Seen alive, then reaped: its CPU seconds must not count again through the parent's children times."""
+    meter = ProcessTreeMeter()
+    meter.RESCAN_S = 0.0
+    meter.start()
+    own_before = sum(psutil.Process().cpu_times()[:2])
+    counted = 0.0
+    children = [subprocess.Popen([sys.executable, "-c", REPORTING_CHILD.format(seconds=0.4)],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE) for _ in range(2)]
+    for child in children:
+        assert child.stdout.readline().strip() == b"burnt"
+    counted += meter.cpu_seconds_delta()  # both alive: counted from their own times
+    burnt = sum(_finish(child) for child in children)  # exited and reaped by this process
+    counted += meter.cpu_seconds_delta()
+    counted += meter.cpu_seconds_delta()  # a later reading adds nothing more
+    own = sum(psutil.Process().cpu_times()[:2]) - own_before
+    assert burnt >= 0.8
+    assert counted == pytest.approx(burnt + own, abs=0.06 + 0.05 * burnt)  # /proc rounds to 10 ms ticks
+
+
+def test_a_reaped_subtree_is_counted_once() -> None:
+    """A child that runs a grandchild: both seen alive, then both reaped in one interval (the grandchild by the
+    child, the child by us). The credits go to the nearest live ancestor."""
+    parent_code = (
+        "import subprocess, sys, time\n"
+        f"grandchild = subprocess.Popen([sys.executable, '-c', {REPORTING_CHILD.format(seconds=0.3)!r}],\n"
+        "                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)\n"
+        "assert grandchild.stdout.readline().strip() == b'burnt'\n"
+        + BURN.format(seconds=0.2) +
+        "print('burnt', flush=True)\n"
+        "sys.stdin.read()\n"
+        "out, _ = grandchild.communicate(b'')\n"
+        "print(float(out.split()[-1]) + time.process_time(), flush=True)\n")
+    meter = ProcessTreeMeter()
+    meter.RESCAN_S = 0.0
+    meter.start()
+    own_before = sum(psutil.Process().cpu_times()[:2])
+    child = subprocess.Popen([sys.executable, "-c", parent_code], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert child.stdout.readline().strip() == b"burnt"
+    counted = meter.cpu_seconds_delta()
+    assert counted >= 0.4  # the grandchild was seen and counted alive
+    burnt = _finish(child)
+    counted += meter.cpu_seconds_delta() + meter.cpu_seconds_delta()
+    own = sum(psutil.Process().cpu_times()[:2]) - own_before
+    assert counted == pytest.approx(burnt + own, abs=0.08 + 0.05 * burnt)
+
+
+def test_a_child_never_seen_alive_is_still_counted() -> None:
+    meter = ProcessTreeMeter()
+    meter.start()
+    own_before = sum(psutil.Process().cpu_times()[:2])
+    child = subprocess.Popen([sys.executable, "-c", REPORTING_CHILD.format(seconds=0.3)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    child.stdout.readline()
+    burnt = _finish(child)
+    counted = meter.cpu_seconds_delta()
+    own = sum(psutil.Process().cpu_times()[:2]) - own_before
+    assert counted == pytest.approx(burnt + own, abs=0.06 + 0.05 * burnt)
 
 
 class ScriptedTree:

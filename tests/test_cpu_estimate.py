@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from codecarbon.core.attribution import CpuClock, read_cgroup_limits
 from codecarbon.hardware import HardwareOptions, SystemSeams, detect_hardware
+from codecarbon.hardware.attribution import CpuClock, read_cgroup_limits
 from codecarbon.hardware.cpu_estimate import CpuLoadModelSource, power_at_load
 from codecarbon.hardware.cpu_model import parse_cpuinfo, read_cpu_info
 from codecarbon.hardware.cpu_tdp import TdpTable, bundled_table, normalise_cpu_name

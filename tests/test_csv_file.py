@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import multiprocessing
 import os
 from dataclasses import replace
@@ -75,6 +76,11 @@ def test_bad_mode_and_missing_directory_are_errors_naming_the_parameter(tmp_path
         FileOutput(output_dir=str(tmp_path), on_csv_write="overwrite")
     with pytest.raises(ValueError, match="output_dir"):
         FileOutput(output_dir=str(tmp_path / "missing"))
+    (tmp_path / "a-folder.csv").mkdir()
+    with pytest.raises(ValueError, match="output_file"):
+        FileOutput(output_file_name="a-folder.csv", output_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="output_file"):
+        FileOutput(output_file_name="no/such/folder.csv", output_dir=str(tmp_path))
 
 
 def test_a_file_of_the_original_38_columns_keeps_its_columns(tmp_path: Path) -> None:
@@ -86,17 +92,99 @@ def test_a_file_of_the_original_38_columns_keeps_its_columns(tmp_path: Path) -> 
     assert rows[0]["run_id"] == "old" and rows[1]["run_id"] == "run-1"
 
 
-def test_a_foreign_header_is_left_untouched_and_rows_go_to_a_named_sibling(tmp_path: Path, codecarbon_log) -> None:
+def test_a_foreign_header_is_moved_aside_and_never_over_an_earlier_backup(tmp_path: Path, codecarbon_log) -> None:
     path = tmp_path / "emissions.csv"
-    original = "name,score\nalice,3\n"
-    path.write_text(original)
+    path.write_text("name,score\nalice,3\n")
     output = FileOutput(output_dir=str(tmp_path))
     output.out(make_record(), make_record())
     output.out(make_record("run-2"), make_record())
-    assert path.read_text() == original
-    sibling = tmp_path / "emissions.header-mismatch.csv"
-    assert [r["run_id"] for r in read_rows(sibling)[1]] == ["run-1", "run-2"]
-    assert sum("left as it is" in r.getMessage() for r in codecarbon_log.records) == 1
+    assert (tmp_path / "emissions.csv.bak").read_text() == "name,score\nalice,3\n"
+    assert [r["run_id"] for r in read_rows(path)[1]] == ["run-1", "run-2"]
+    assert sum("moved to" in r.getMessage() and "emissions.csv.bak" in r.getMessage()
+               for r in codecarbon_log.records) == 1
+    path.write_text("other,file\n1,2\n")  # a second foreign file: the first backup stays
+    output.out(make_record("run-3"), make_record())
+    assert (tmp_path / "emissions.csv.bak").read_text() == "name,score\nalice,3\n"
+    assert (tmp_path / "emissions.csv.1.bak").read_text() == "other,file\n1,2\n"
+    assert [r["run_id"] for r in read_rows(path)[1]] == ["run-3"]
+
+
+def test_a_header_that_is_not_utf8_is_moved_aside_and_the_row_kept(tmp_path: Path) -> None:
+    path = tmp_path / "emissions.csv"
+    original = "Zeitstempel,Größe\n1,2\n".encode("latin-1")
+    path.write_bytes(original)
+    FileOutput(output_dir=str(tmp_path)).out(make_record(), make_record())
+    assert (tmp_path / "emissions.csv.bak").read_bytes() == original
+    assert [r["run_id"] for r in read_rows(path)[1]] == ["run-1"]
+
+
+def test_rows_that_are_not_utf8_survive_an_update_byte_for_byte(tmp_path: Path) -> None:
+    path = tmp_path / "emissions.csv"
+    FileOutput(output_dir=str(tmp_path)).out(make_record("other"), make_record())
+    foreign_row = ",".join(["x"] * 5).encode() + b",caf\xe9\n"
+    with open(path, "ab") as handle:
+        handle.write(foreign_row)
+    output = FileOutput(output_dir=str(tmp_path), on_csv_write="update")
+    output.out(make_record("mine", 1.0), make_record())
+    output.out(make_record("mine", 2.0), make_record())
+    data = path.read_bytes()
+    assert foreign_row in data
+    text = data.decode("utf-8", "replace").splitlines()
+    assert sum(",mine," in line for line in text) == 1 and ",2.0," in text[-1]
+
+
+@pytest.mark.parametrize("cut", ["2026-11-23T10:00:00,p,half-a-r", '2026-11-23T10:00:00,p,r,e,1,2,3,4,5,6,"Intel, cut'])
+@pytest.mark.parametrize("mode", ["append", "update"])
+def test_a_last_line_cut_short_is_mended_before_the_new_row(tmp_path: Path, cut: str, mode: str) -> None:
+    path = tmp_path / "emissions.csv"
+    FileOutput(output_dir=str(tmp_path)).out(make_record("before"), make_record())
+    with open(path, "a") as handle:
+        handle.write(cut)
+    FileOutput(output_dir=str(tmp_path), on_csv_write=mode).out(make_record("after"), make_record())
+    header, rows = read_rows(path)
+    assert header[:38] == SPEC_COLUMNS
+    assert rows[0]["run_id"] == "before" and rows[-1]["run_id"] == "after"
+    assert rows[-1]["intensity_source"] == "test" and len(rows) == 3
+
+
+def test_a_short_write_leaves_no_half_row_and_the_row_is_written_next_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from codecarbon.support import files
+
+    output = FileOutput(output_dir=str(tmp_path))
+    output.out(make_record("first"), make_record())
+    before = (tmp_path / "emissions.csv").read_bytes()
+    real_write = files._write
+
+    def disk_fills(fd: int, data) -> int:
+        if len(data) > 20:
+            return real_write(fd, bytes(data[:20]))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files, "_write", disk_fills)
+    output.out(make_record("second"), make_record())
+    assert (tmp_path / "emissions.csv").read_bytes() == before
+    monkeypatch.setattr(files, "_write", real_write)
+    output.out(make_record("third"), make_record())
+    assert [r["run_id"] for r in read_rows(tmp_path / "emissions.csv")[1]] == ["first", "second", "third"]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="symbolic links")
+def test_a_symlink_planted_at_the_csv_is_not_followed_and_the_row_goes_to_the_state_dir(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, codecarbon_log) -> None:
+    state = tmp_path / "state"
+    monkeypatch.setenv("CODECARBON_STATE_DIR", str(state))
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    (tmp_path / "emissions.csv").symlink_to(victim)
+    output = FileOutput(output_dir=str(tmp_path))
+    output.out(make_record("r"), make_record())
+    output.exit()
+    assert victim.read_text() == "precious\n"
+    (saved,) = (state / "unwritten").iterdir()
+    assert os.stat(saved).st_mode & 0o777 == 0o600
+    assert [r["run_id"] for r in read_rows(saved)[1]] == ["r"]
+    assert any(str(saved) in r.getMessage() for r in codecarbon_log.records)
 
 
 def test_task_rows_go_to_their_own_file_with_task_name_first(tmp_path: Path) -> None:
@@ -113,6 +201,29 @@ def _append_many(directory: str, worker: int, count: int) -> None:
     output = FileOutput(output_dir=directory)
     for index in range(count):
         output.out(make_record(f"w{worker}-{index}", cpu_model="x" * 3000), make_record())
+
+
+def _update_many(directory: str, worker: int, count: int) -> None:
+    output = FileOutput(output_dir=directory, on_csv_write="update")
+    for index in range(count):
+        output.out(make_record(f"u{worker}", float(index), cpu_model="y" * 500), make_record())
+        FileOutput(output_dir=directory).out(make_record(f"a{worker}-{index}"), make_record())
+
+
+def test_update_and_append_processes_on_one_file_lose_nothing(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+    workers = [context.Process(target=_update_many, args=(str(tmp_path), w, 25)) for w in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    _, rows = read_rows(tmp_path / "emissions.csv")
+    updated = sorted((r["run_id"], r["emissions"]) for r in rows if r["run_id"].startswith("u"))
+    assert updated == [(f"u{w}", "24.0") for w in range(4)]
+    assert sorted(r["run_id"] for r in rows if r["run_id"].startswith("a")) == \
+        sorted(f"a{w}-{i}" for w in range(4) for i in range(25))
+    assert [p.name for p in tmp_path.iterdir() if p.name not in ("home", "work")] == ["emissions.csv"]
 
 
 def test_processes_sharing_one_file_never_interleave_or_lose_rows(tmp_path: Path) -> None:
@@ -138,3 +249,80 @@ def test_a_failed_write_keeps_the_row_and_writes_it_next_time(tmp_path: Path) ->
     blocker.rmdir()
     output.out(make_record("second"), make_record())
     assert [r["run_id"] for r in read_rows(blocker)[1]] == ["first", "second"]
+
+
+# --- property: whatever bytes the file held, the row is written and nothing of the user's is lost ------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_OUR_HEADER = ",".join(CSV_COLUMNS + EXTRA_COLUMNS)
+_HEADERS = st.sampled_from([_OUR_HEADER, ",".join(SPEC_COLUMNS), ",".join(SPEC_COLUMNS[:5]), "name,score",
+                            "", "\ufefftimestamp,run_id", "run_id,run_id", "  "])
+_LINES = st.one_of(
+    st.text(alphabet=st.sampled_from('ab,"\r\n é'), max_size=30),
+    st.binary(max_size=30),
+    st.just(",".join(["x"] * 38)),
+)
+
+
+@st.composite
+def existing_csv(draw) -> bytes:
+    header = draw(_HEADERS).encode("utf-8")
+    lines = [line.encode("utf-8") if isinstance(line, str) else line for line in draw(st.lists(_LINES, max_size=5))]
+    data = b"\n".join([header, *lines])
+    if draw(st.booleans()):
+        data += b"\n"
+    if draw(st.booleans()):
+        data = data.replace(b"\n", b"\r\n")
+    cut = draw(st.integers(min_value=0, max_value=len(data)))
+    return data[:cut] if draw(st.booleans()) else data
+
+
+def _check_row_is_there(folder: Path, original: bytes, run_id: str, mode: str) -> None:
+    path = folder / "emissions.csv"
+    text = path.read_bytes().decode("utf-8", "surrogateescape")
+    records = list(csv.reader(io.StringIO(text, newline="")))
+    header = records[0]
+    ours = [dict(zip(header, r, strict=False)) for r in records[1:] if len(r) > 2 and run_id in r]
+    assert len(ours) == 1, records
+    assert ours[0]["run_id"] == run_id and float(ours[0]["emissions"]) == 0.001
+    backups = sorted(folder.glob("emissions.csv*.bak"))
+    if backups:
+        assert backups[0].read_bytes() == original
+    elif mode == "append" and original.strip():
+        assert path.read_bytes().startswith(original)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(original=existing_csv(), mode=st.sampled_from(["append", "update"]))
+def test_any_existing_bytes_never_lose_the_row(original: bytes, mode: str) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder_name:
+        folder = Path(folder_name)
+        (folder / "emissions.csv").write_bytes(original)
+        output = FileOutput(output_dir=folder_name, on_csv_write=mode)
+        output.out(make_record("prop-run"), make_record())
+        output.exit()
+        assert output.fallback_path is None
+        _check_row_is_there(folder, original, "prop-run", mode)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(original=existing_csv(), mode=st.sampled_from(["append", "update"]))
+def test_the_tracker_never_raises_and_writes_its_row_over_any_existing_bytes(original: bytes, mode: str) -> None:
+    import tempfile
+
+    from codecarbon import OfflineEmissionsTracker
+
+    with tempfile.TemporaryDirectory() as folder_name:
+        folder = Path(folder_name)
+        (folder / "emissions.csv").write_bytes(original)
+        tracker = OfflineEmissionsTracker(country_iso_code="FRA", output_dir=folder_name, on_csv_write=mode,
+                                          measure_power_secs=5)
+        tracker.start()
+        assert tracker.flush() is not None
+        assert tracker.stop() is not None
+        text = (folder / "emissions.csv").read_bytes().decode("utf-8", "surrogateescape")
+        records = list(csv.reader(io.StringIO(text, newline="")))
+        assert sum(1 for r in records if tracker.run_id in r) == (2 if mode == "append" else 1)

@@ -93,3 +93,64 @@ def test_windows_lock_honours_a_timeout_and_a_non_blocking_try(tmp_path: Path, w
     with pytest.raises(files.LockTimeout):
         lock.acquire(timeout_s=3.0)
     assert not lock.held
+
+
+def test_hostname_without_uname_does_not_recurse(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from codecarbon.core import state
+
+    monkeypatch.delattr(os, "uname")
+    monkeypatch.setattr(socket, "gethostname", lambda: "WINBOX")
+    assert state.hostname() == "WINBOX"
+
+
+def test_liveness_on_windows_never_calls_os_kill(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``os.kill(pid, 0)`` terminates the process on Windows; psutil answers instead."""
+    import psutil
+
+    from codecarbon.core import state
+
+    def forbidden(*args: Any) -> None:
+        raise AssertionError("os.kill called on Windows")
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(os, "kill", forbidden)
+    monkeypatch.setattr(psutil, "pid_exists", lambda pid: pid == 4242)
+    me = state.ProcessIdentity(4242, None, None, state.hostname())
+    assert not me.is_gone()
+    assert state.ProcessIdentity(4243, None, None, state.hostname()).is_gone()
+
+
+def test_machine_lock_on_windows_refuses_at_once_and_lives_in_the_state_dir(
+        tmp_path: Path, windows, monkeypatch: pytest.MonkeyPatch) -> None:
+    from codecarbon.lock import Lock, LockError
+
+    clock, install = windows
+    monkeypatch.setenv("CODECARBON_STATE_DIR", str(tmp_path / "state"))
+    install(busy_until=clock.now + 3600.0)  # another tracker holds it
+    lock = Lock()
+    assert lock.lockfile_path.startswith(str(tmp_path / "state"))
+    start = clock.now
+    with pytest.raises(LockError):
+        lock.acquire()
+    assert clock.now == start  # no waiting, no ten-second give-up
+
+
+def test_csv_writes_on_windows_lock_beside_the_file_in_the_state_dir(
+        tmp_path: Path, windows, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An open file cannot be replaced on Windows, so ``update`` locks a file of the state directory."""
+    from codecarbon.output_methods.file import CsvTable
+
+    clock, install = windows
+    monkeypatch.setenv("CODECARBON_STATE_DIR", str(tmp_path / "state"))
+    install(busy_until=0.0)
+    out = tmp_path / "out"
+    out.mkdir()
+    table = CsvTable(out / "emissions.csv", columns=("run_id", "emissions"))
+    table.append([{"run_id": "a", "emissions": 1.0}])
+    table.upsert({"run_id": "a", "emissions": 2.0})
+    table.upsert({"run_id": "b", "emissions": 3.0})
+    assert (out / "emissions.csv").read_text() == "run_id,emissions\na,2.0\nb,3.0\n"
+    assert sorted(p.name for p in out.iterdir()) == ["emissions.csv"]
+    assert list((tmp_path / "state" / "locks").glob("csv-*.lock"))

@@ -68,7 +68,10 @@ print("EVENTS", events)
     assert len(csv_rows(isolated_environment / "emissions.csv")) == 2
 
 
-def test_a_killed_run_is_recovered_by_the_next_tracker(isolated_environment: Path) -> None:
+def test_a_killed_run_is_recovered_by_the_next_tracker(isolated_environment: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    state = tmp_path / "state"
+    monkeypatch.setenv("CODECARBON_STATE_DIR", str(state))
     child = spawn_python("""
 from codecarbon import OfflineEmissionsTracker
 tracker = OfflineEmissionsTracker(country_iso_code="FRA", measure_power_secs=0.2, project_name="killed")
@@ -79,7 +82,9 @@ while True:
     time.sleep(0.05)
 """, isolated_environment)
     run_id = child.stdout.readline().split()[1]
-    checkpoint = isolated_environment / ".codecarbon" / "runs" / f"{run_id}.json"
+    from codecarbon.support.statedir import key_for_path
+
+    checkpoint = state / "runs" / key_for_path(isolated_environment / "emissions.csv") / f"{run_id}.json"
     deadline = time.monotonic() + 30
     while not checkpoint.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -98,6 +103,7 @@ t.start(); t.stop()
     assert [r["project_name"] for r in rows] == ["killed", "next"]
     assert rows[0]["run_id"] == run_id and float(rows[0]["duration"]) > 0
     assert not checkpoint.exists()
+    assert sorted(p.name for p in isolated_environment.iterdir()) == ["emissions.csv"]  # nothing of ours there
 
 
 def test_sigterm_writes_the_row_and_the_process_still_ends_by_the_signal(isolated_environment: Path) -> None:

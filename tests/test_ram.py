@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from codecarbon.core.attribution import CpuClock, read_cgroup_limits
 from codecarbon.hardware import HardwareOptions, SystemSeams, detect_hardware
+from codecarbon.hardware.attribution import CpuClock, read_cgroup_limits
 from codecarbon.hardware.ram import ConstantPowerSource, dimm_count, ram_power_w, read_total_bytes
 from codecarbon.hardware.utilization import UtilizationMeter
 from tests.fakes.sysfs import FakeSysfs

@@ -208,14 +208,15 @@ def test_a_failing_output_never_reaches_user_code_and_the_csv_still_gets_its_row
 
 
 def test_one_sampling_thread_at_a_tenth_of_a_second() -> None:
-    before = {t.ident for t in threading.enumerate()}
+    """One sampling thread per run; besides it only ``codecarbon-exit`` (idle until a SIGTERM); none after stop."""
+    before = {t.ident for t in threading.enumerate() if t.name != "codecarbon-exit"}
     tracker = OfflineEmissionsTracker(**FAST)
     tracker.start()
     burn(0.5)
-    during = [t for t in threading.enumerate() if t.ident not in before]
+    during = [t for t in threading.enumerate() if t.ident not in before and t.name != "codecarbon-exit"]
     tracker.stop()
     assert [t.name for t in during] == ["codecarbon-sampler"]
-    assert not any(t.name == "codecarbon-sampler" for t in threading.enumerate())
+    assert not any(t.name.startswith("codecarbon-") and t.ident not in before for t in threading.enumerate())
 
 
 def test_bad_values_fail_at_construction_naming_the_parameter(tmp_path: Path) -> None:
@@ -316,3 +317,19 @@ def test_os_column_matches_platform_platform() -> None:
     from codecarbon.emissions_tracker import _platform_facts
 
     assert _platform_facts() == (platform.platform(), platform.python_version())
+
+
+def test_the_users_folders_hold_only_the_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checkpoints, locks and recovery state live in the state directory, never in output_dir or the cwd."""
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setenv("CODECARBON_STATE_DIR", str(tmp_path / "state"))
+    tracker = OfflineEmissionsTracker(output_dir=str(out), allow_multiple_runs=False, **FAST)
+    tracker.start()
+    burn(0.4)  # a few ticks: the checkpoint is written
+    assert list((tmp_path / "state" / "runs").rglob("*.json"))
+    tracker.flush()
+    tracker.stop()
+    assert sorted(p.name for p in out.iterdir()) == ["emissions.csv"]
+    assert list(Path.cwd().iterdir()) == []
+    assert not list((tmp_path / "state" / "runs").rglob("*.json"))

@@ -211,6 +211,7 @@ def command_detect(args: argparse.Namespace, out: TextIO) -> int:
             f"  Measured by: {sources or '(nothing)'}",
         ]
         lines += [f"  note: {note}" for note in hardware.notes]
+        lines += [f"  WARNING: {warning}" for warning in getattr(hardware, "warnings", [])]
         lines += _job_lines()
         print("\n".join(lines), file=out)
     finally:

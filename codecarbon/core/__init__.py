@@ -1,1 +1,1 @@
-"""The tracker's machinery: configuration, sampling thread and windows, units, attribution."""
+"""The tracker's machinery: configuration, sampling thread and windows, units."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -76,13 +78,25 @@ class _Totals:
     ticks: int = 0
 
 
+READ_TIMEOUT_S = 2.0  # an on-demand reading waits at most this long for a hardware read
+
+
+class _Abandoned(Exception):
+    """The sampling thread came back from a read it had been given up on; its tick is void."""
+
+
 class Sampler:
-    """Reads sources on one daemon thread every ``interval`` seconds and on demand, under one lock."""
+    """Reads sources on one daemon thread every ``interval`` seconds and on demand.
+
+    While the thread runs, every reading is taken on it (on-demand ones too: the caller waits for its result with
+    a bound), so a hardware read that hangs can delay a ``stop()`` by ``read_timeout_s`` at most: the source
+    being read is dropped and the caller gets the latest reading there is."""
 
     def __init__(self, sources: Sequence[EnergySource], *, interval: float,
                  intensity_g_per_kwh: Callable[[], float], pue: float = 1.0,
                  utilization: Optional[Callable[[], Utilization]] = None,
-                 on_tick: Optional[Callable[[Reading], None]] = None):
+                 on_tick: Optional[Callable[[Reading], None]] = None,
+                 read_timeout_s: float = READ_TIMEOUT_S):
         self.sources = list(sources)
         self.interval = interval
         self.pue = pue
@@ -96,6 +110,19 @@ class Sampler:
         self._last_source_joules: list[float] = []
         self._last_at = 0.0
         self._failed: set[int] = set()
+        self._failed_reason: dict[int, BaseException] = {}
+        self.read_timeout_s = read_timeout_s
+        self._wake = threading.Event()
+        self._requests: list[Future[Reading]] = []
+        self._requests_lock = threading.Lock()
+        self._reading_source: Optional[int] = None  # the source being read right now (to drop it if it hangs)
+        self._latest: Optional[Reading] = None
+        # when the thread hangs in a source, callers take over the readings (under their own lock) and the
+        # thread, should it ever come back, discards what it was doing: the generation tells it
+        self._generation = 0
+        self._stuck = False
+        self._rescue_lock = threading.Lock()
+        self._thread_object: Optional[threading.Thread] = None
 
     # --- readings -------------------------------------------------------------------------------------------
     def open(self) -> Reading:
@@ -103,6 +130,7 @@ class Sampler:
         with self._lock:
             self._totals = _Totals()
             self._failed.clear()
+            self._failed_reason.clear()
             for index, source in enumerate(self.sources):
                 try:
                     source.open()
@@ -112,23 +140,74 @@ class Sampler:
             self._last_at = time.monotonic()
             if self._utilization is not None:
                 self._safe_utilization()  # primes the CPU-time deltas
-            return self._reading(self._last_at)
+            self._latest = self._reading(self._last_at)
+            return self._latest
 
-    def read(self) -> Reading:
-        """Take a reading now (from any thread) and fold it into the totals."""
-        with self._lock:
+    @property
+    def latest(self) -> Optional[Reading]:
+        """The most recent reading taken (None before ``open()``)."""
+        return self._latest
+
+    def read(self, timeout: Optional[float] = None) -> Reading:
+        """Take a reading now (from any thread) and fold it into the totals, waiting ``timeout`` at most.
+
+        A source that does not answer in time is dropped; the result is then the latest reading there is."""
+        bound = self.read_timeout_s if timeout is None else timeout
+        if self._stuck:
+            return self._rescue_read()
+        thread = self._thread
+        if thread is None or not thread.is_alive() or thread is threading.current_thread():
+            if not self._lock.acquire(timeout=bound):
+                return self._on_read_timeout()
+            try:
+                return self._read_locked()
+            finally:
+                self._lock.release()
+        request: Future[Reading] = Future()
+        with self._requests_lock:
+            self._requests.append(request)
+        self._wake.set()
+        try:
+            return request.result(timeout=bound)
+        except FutureTimeout:
+            request.cancel()
+            return self._on_read_timeout()
+
+    def _on_read_timeout(self) -> Reading:
+        index = self._reading_source
+        if index is None:  # stuck elsewhere (a slow tick callback): its reading is the latest there is
+            latest = self._latest
+            if latest is None:  # pragma: no cover - open() always sets it
+                raise TimeoutError("no reading available")
+            return latest
+        self._drop(index, self.sources[index], TimeoutError(f"no answer within {self.read_timeout_s} s"))
+        self._generation += 1
+        self._stuck = True
+        return self._rescue_read()
+
+    def _rescue_read(self) -> Reading:
+        """A reading on the caller's thread while the sampling thread hangs in a dropped source."""
+        with self._rescue_lock:
             return self._read_locked()
 
     def _read_locked(self) -> Reading:
+        generation = self._generation
         totals = self._totals
         new_joules = 0.0
         for index, source in enumerate(self.sources):
             if index in self._failed:
                 continue
+            self._reading_source = index
             try:
                 cumulative = float(source.read_joules())
             except Exception as error:  # sources should not raise; if one does, it is dropped
                 self._drop(index, source, error)
+                continue
+            finally:
+                self._reading_source = None
+            if generation != self._generation:  # given up on while it hung: a rescuer took over
+                raise _Abandoned()
+            if index in self._failed:
                 continue
             step = cumulative - self._last_source_joules[index]
             if step < 0:  # a source broke its contract; never subtract energy
@@ -153,7 +232,8 @@ class Sampler:
                 totals.gpu_util_s += gpu * dt
         totals.ticks += 1
         self._last_at = now
-        return self._reading(now)
+        self._latest = self._reading(now)
+        return self._latest
 
     def _reading(self, now: float) -> Reading:
         t = self._totals
@@ -161,7 +241,10 @@ class Sampler:
                        t.ram_util_s, t.ram_used_gb_s, t.ticks)
 
     def _drop(self, index: int, source: EnergySource, error: BaseException) -> None:
+        if index in self._failed:
+            return
         self._failed.add(index)
+        self._failed_reason[index] = error
         logger.warning("stopped reading %s energy (%s): %s; the other sources go on",
                        source.component, source.method, error)
 
@@ -197,32 +280,71 @@ class Sampler:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="codecarbon-sampler", daemon=True)
+        self._thread = self._thread_object = threading.Thread(target=self._run, name="codecarbon-sampler",
+                                                              daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: Optional[float] = None) -> None:
+        """End the thread, waiting ``timeout`` at most (``read_timeout_s`` by default) for a tick to finish."""
         self._stop.set()
+        self._wake.set()
         thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=5.0)
+        if thread is not None and thread is not threading.current_thread() and not self._stuck:
+            thread.join(timeout=self.read_timeout_s if timeout is None else timeout)  # a stuck one never ends
 
     def close(self) -> None:
-        for source in self.sources:
+        for index, source in enumerate(self.sources):
+            if index in self._failed and isinstance(self._failed_reason.get(index), TimeoutError):
+                continue  # a source that hangs may hang in close() too
             try:
                 source.close()
             except Exception as error:
                 logger.debug("closing %s source failed: %s", source.method, error)
 
+    def _serve_requests(self) -> None:
+        with self._requests_lock:
+            requests, self._requests = self._requests, []
+        requests = [r for r in requests if r.set_running_or_notify_cancel()]
+        if not requests:
+            return
+        try:
+            reading = self.read_now()
+        except BaseException as error:  # abandoned: the callers have their rescue readings already
+            for request in requests:
+                request.set_exception(error)
+            return
+        for request in requests:
+            request.set_result(reading)
+
+    def read_now(self) -> Reading:
+        with self._lock:
+            if self._stuck and threading.current_thread() is self._thread_object:
+                raise _Abandoned()
+            return self._read_locked()
+
     def _run(self) -> None:
         late_warned = False
-        while not self._stop.wait(self.interval):
+        next_tick = time.monotonic() + self.interval
+        while True:
+            self._wake.wait(max(0.0, next_tick - time.monotonic()))
+            self._wake.clear()
+            self._serve_requests()
+            if self._stop.is_set():
+                self._serve_requests()
+                return
             started = time.monotonic()
+            if started < next_tick:
+                continue
             try:
-                reading = self.read()
+                reading = self.read_now()
                 if self._on_tick is not None:
                     self._on_tick(reading)
+            except _Abandoned:
+                return
             except Exception as error:  # the thread never dies from a tick
                 logger.warning("sampling tick failed: %s", error)
-            if not late_warned and time.monotonic() - started > 3 * self.interval and self.interval >= 1:
+            done = time.monotonic()
+            next_tick = max(next_tick + self.interval, done + min(self.interval, 0.01))
+            if not late_warned and done - started > 3 * self.interval and self.interval >= 1:
                 late_warned = True
                 logger.warning("a sampling tick took longer than three intervals (%.1f s)", self.interval)

@@ -1,322 +1,52 @@
 """Energy sources, one module per kind of hardware, behind the interface in ``base.py``.
 
-``detect_hardware(options, seams)`` is the one entry point: it decides, once per process and per set of
-options, which sources measure (or estimate) the CPU, the GPUs and the RAM, and returns fresh source objects
-each call so that two trackers never share a baseline.
+This package is a facade: every name is resolved on first use, so ``import codecarbon.hardware`` loads nothing
+(psutil, pynvml and amdsmi least of all). Where each job lives:
 
-CPU, in order: ``force_cpu_power`` → the load model with that TDP, nothing probed; Linux with readable RAPL →
-RAPL (unless ``force_mode_cpu_load``); macOS → powermetrics; Windows → Intel Power Gadget; otherwise the load
-model over the TDP table (``cpu_estimate``). RAM: ``force_ram_power`` → constant; RAPL DRAM when
-``rapl_include_dram`` and readable; otherwise the DIMM model (``ram``). ``tracking_mode="process"`` wraps the
-CPU and RAM sources in the process tree's share (``process_share``). Nothing heavy is imported here.
+- ``detect``: the policy that picks, once per process, which sources measure or estimate the CPU, GPUs and RAM
+  (``detect_hardware``, ``HardwareOptions``, ``SystemSeams``, ``clear_cache``).
+- ``base``: the ``EnergySource`` interface and the ``Hardware`` inventory detection returns.
+- ``attribution``: CPU-time clocks, cgroup limits and a process tree's share (process mode, containers).
+- ``utilization``: the per-tick CPU and RAM utilisation figures.
+- one module per source: ``rapl``, ``nvidia``, ``amd``, ``powermetrics``, ``power_gadget``, ``cpu_estimate``,
+  ``ram``; ``gpus`` holds what the GPU vendors share.
+- ``_linux``, ``_macos``, ``_windows``: each operating system's own way of reading the same facts.
 """
 
 from __future__ import annotations
 
-import logging
-import math
-import platform
-import sys
-import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from codecarbon.core.attribution import CgroupLimits
-    from codecarbon.hardware.base import EnergySource, Hardware
-    from codecarbon.hardware.cpu_model import CpuInfo
-    from codecarbon.hardware.cpu_tdp import TdpMatch
-    from codecarbon.hardware.rapl import RaplDiscovery
+    from codecarbon.hardware.base import EnergySource, Hardware, Utilization
+    from codecarbon.hardware.detect import HardwareOptions, SystemSeams, clear_cache, detect_hardware
     from codecarbon.hardware.utilization import UtilizationMeter
 
-__all__ = ["HardwareOptions", "SystemSeams", "detect_hardware", "UtilizationMeter", "clear_cache"]
+#: public name -> the submodule that defines it
+_HOMES = {
+    "HardwareOptions": "detect",
+    "SystemSeams": "detect",
+    "detect_hardware": "detect",
+    "clear_cache": "detect",
+    "UtilizationMeter": "utilization",
+    "EnergySource": "base",
+    "Hardware": "base",
+    "Utilization": "base",
+}
 
-_TRACKING_MODES = ("machine", "process")
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-@dataclass(frozen=True)
-class HardwareOptions:
-    """The configuration that decides what is measured; validated here so bad input fails at construction."""
-
-    tracking_mode: str = "machine"
-    force_cpu_power: Optional[float] = None
-    force_ram_power: Optional[float] = None
-    force_mode_cpu_load: bool = False
-    gpu_ids: Optional[list] = None
-    rapl_include_dram: bool = False
-    rapl_prefer_psys: bool = False
-
-    def __post_init__(self) -> None:
-        if self.tracking_mode not in _TRACKING_MODES:
-            raise ValueError(f"tracking_mode: expected 'machine' or 'process', got {self.tracking_mode!r}")
-        for name in ("force_cpu_power", "force_ram_power"):
-            value = getattr(self, name)
-            if value is not None and not (_is_number(value) and value > 0):
-                raise ValueError(f"{name}: expected a positive number of watts or None, got {value!r}")
-        for name in ("force_mode_cpu_load", "rapl_include_dram", "rapl_prefer_psys"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name}: expected True or False, got {getattr(self, name)!r}")
-        if self.gpu_ids is not None:
-            if not isinstance(self.gpu_ids, (list, tuple)) or not all(
-                    isinstance(g, (int, str)) and not isinstance(g, bool) for g in self.gpu_ids):
-                raise ValueError(f"gpu_ids: expected a list of GPU indexes or UUID prefixes, got {self.gpu_ids!r}")
-
-
-@dataclass(frozen=True)
-class SystemSeams:
-    """Where the hardware is read from: the real system by default, fake trees and modules in tests."""
-
-    sysfs_root: Path = Path("/sys")
-    proc_root: Path = Path("/proc")
-    nvml: Any = None
-    amdsmi: Any = None
-    environ: Optional[Mapping[str, str]] = None
-    pid: Optional[int] = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "sysfs_root", Path(self.sysfs_root))
-        object.__setattr__(self, "proc_root", Path(self.proc_root))
-        if self.pid is not None and (not isinstance(self.pid, int) or isinstance(self.pid, bool) or self.pid <= 0):
-            raise ValueError(f"pid: expected a positive process id or None, got {self.pid!r}")
-
-
-@dataclass
-class _Facts:
-    """What does not change while the process lives: read once per (roots, RAPL options)."""
-
-    cpu: CpuInfo
-    limits: CgroupLimits
-    ram_total_bytes: int
-    arm: bool
-    rapl: Optional[RaplDiscovery]
-    tdp: Optional[TdpMatch]
-    tdp_looked_up: bool = False
-    notes: list[str] = field(default_factory=list)
-
-
-_cache_lock = threading.Lock()
-_facts_cache: dict[tuple, _Facts] = {}
-
-
-def clear_cache() -> None:
-    """Forget what detection learnt (tests; hot-plugged hardware)."""
-    with _cache_lock:
-        _facts_cache.clear()
-    from codecarbon.hardware.cpu_tdp import lookup_tdp
-
-    lookup_tdp.cache_clear()
-
-
-def _wants_rapl(options: HardwareOptions) -> bool:
-    cpu_from_rapl = options.force_cpu_power is None and not options.force_mode_cpu_load
-    return sys.platform.startswith("linux") and (cpu_from_rapl or options.rapl_include_dram)
-
-
-def _facts(options: HardwareOptions, seams: SystemSeams) -> _Facts:
-    key = (seams.sysfs_root, seams.proc_root, options.rapl_prefer_psys, options.rapl_include_dram,
-           _wants_rapl(options))
-    with _cache_lock:
-        cached = _facts_cache.get(key)
-    if cached is not None:
-        return cached
-    from codecarbon.core.attribution import read_cgroup_limits
-    from codecarbon.hardware.cpu_model import read_cpu_info
-    from codecarbon.hardware.ram import read_total_bytes
-
-    limits = read_cgroup_limits(seams.proc_root, seams.sysfs_root / "fs" / "cgroup")
-    cpu = read_cpu_info(seams.proc_root)
-    machine = platform.machine().lower()
-    facts = _Facts(cpu=cpu, limits=limits, ram_total_bytes=read_total_bytes(seams.proc_root, limits),
-                   arm="arm" in machine or "aarch" in machine, rapl=None, tdp=None)
-    powercap = ("class/powercap", "devices/virtual/powercap")
-    if _wants_rapl(options) and any((seams.sysfs_root / folder).is_dir() for folder in powercap):
-        from codecarbon.hardware.rapl import discover_rapl  # only where the kernel has a powercap tree
-
-        facts.rapl = discover_rapl(seams.sysfs_root, prefer_psys=options.rapl_prefer_psys,
-                                   include_dram=options.rapl_include_dram)
-        facts.notes.extend(facts.rapl.notes)
-    with _cache_lock:
-        _facts_cache.setdefault(key, facts)
-        return _facts_cache[key]
-
-
-def _tdp(facts: _Facts) -> Optional[TdpMatch]:
-    if not facts.tdp_looked_up:
-        from codecarbon.hardware.cpu_tdp import lookup_tdp
-
-        facts.tdp = lookup_tdp(facts.cpu.model)
-        facts.tdp_looked_up = True
-    return facts.tdp
-
-
-def _container_fraction(facts: _Facts) -> float:
-    """The slice of the machine a CPU quota leaves us (1.0 when not limited)."""
-    limit = facts.limits.cpu_limit
-    if limit is None or facts.cpu.logical <= 0 or limit >= facts.cpu.logical:
-        return 1.0
-    return limit / facts.cpu.logical
-
-
-def _estimate_cpu(options: HardwareOptions, facts: _Facts, clock: Any, notes: list[str]) -> EnergySource:
-    from codecarbon.hardware.cpu_estimate import CONSTANT_W_PER_THREAD, CpuLoadModelSource
-
-    if options.force_cpu_power is not None:
-        notes.append(f"cpu: load model with forced power {options.force_cpu_power:g} W")
-        return CpuLoadModelSource(float(options.force_cpu_power), clock, method="tdp-model")
-    fraction = _container_fraction(facts)
-    match = _tdp(facts)
-    if match is not None:
-        scale = match.tdp_w * facts.cpu.sockets * fraction
-        notes.append(f"cpu: load model, TDP {match.tdp_w:g} W × {facts.cpu.sockets} socket(s) from table entry "
-                     f"'{match.entry}'" + ("" if fraction == 1.0 else f", container share {fraction:.3g}"))
-        return CpuLoadModelSource(scale, clock, method="tdp-model")
-    threads = max(1, facts.cpu.logical)
-    scale = CONSTANT_W_PER_THREAD * threads * fraction
-    notes.append(f"cpu: model {facts.cpu.model!r} not in the TDP table; load model with "
-                 f"{CONSTANT_W_PER_THREAD:g} W per thread × {threads} threads")
-    from codecarbon.external.logger import log_once
-
-    log_once("cpu-unknown-tdp", logging.WARNING,
-             "CPU model %r is not in the TDP table: estimating CPU power as %g W per thread (%g W); pass "
-             "force_cpu_power=<TDP in W> for a better estimate", facts.cpu.model, CONSTANT_W_PER_THREAD, scale)
-    return CpuLoadModelSource(scale, clock, method="constant")
-
-
-def _optional_sources(module: str, function: str) -> list[EnergySource]:
-    """Sources from the Apple / Windows helpers, which may not be installed in this tree."""
-    try:
-        found = getattr(__import__(f"codecarbon.hardware.{module}", fromlist=[function]), function)
-    except (ImportError, AttributeError):
-        return []
-    try:
-        return list(found() or [])
-    except Exception as error:  # a helper failing must not stop detection
-        from codecarbon.external.logger import logger
-
-        logger.debug("%s.%s failed: %s", module, function, error)
-        return []
-
-
-def _cpu_sources(options: HardwareOptions, facts: _Facts, clock: Any, notes: list[str]) -> list[EnergySource]:
-    if options.force_cpu_power is None and not options.force_mode_cpu_load:
-        if facts.rapl is not None:
-            if facts.rapl.usable:
-                from codecarbon.hardware.rapl import RaplSource
-
-                return [RaplSource(facts.rapl.cpu_zones, component="cpu", method=facts.rapl.cpu_method)]
-            if facts.rapl.unreadable:
-                from codecarbon.hardware.rapl import warn_unreadable
-
-                warn_unreadable(facts.rapl)
-                notes.append("cpu: RAPL not readable; estimate used instead (see the log for the remedy)")
-        elif sys.platform == "darwin":  # powermetrics; Power Gadget still serves older Intel Macs
-            for module, function in (("powermetrics", "detect_powermetrics"),
-                                     ("power_gadget", "detect_power_gadget")):
-                found = _optional_sources(module, function)
-                if any(s.component == "cpu" for s in found):
-                    return found
-        elif sys.platform.startswith("win"):
-            found = _optional_sources("power_gadget", "detect_power_gadget")
-            if any(s.component == "cpu" for s in found):
-                return found
-    return [_estimate_cpu(options, facts, clock, notes)]
-
-
-def _ram_source(options: HardwareOptions, facts: _Facts, notes: list[str]) -> EnergySource:
-    from codecarbon.hardware.ram import ConstantPowerSource, ram_power_w
-
-    if options.force_ram_power is not None:
-        notes.append(f"ram: forced power {options.force_ram_power:g} W")
-        return ConstantPowerSource(float(options.force_ram_power), component="ram", method="constant")
-    if facts.rapl is not None and facts.rapl.dram_zones:
-        from codecarbon.hardware.rapl import RaplSource
-
-        return RaplSource(facts.rapl.dram_zones, component="ram", method="rapl-dram")
-    size_gb = facts.ram_total_bytes / 1024 ** 3
-    power = ram_power_w(size_gb, arm=facts.arm)
-    notes.append(f"ram: DIMM model, {size_gb:.1f} GiB → {power:g} W")
-    return ConstantPowerSource(power, component="ram", method="ram-model")
-
-
-def detect_hardware(options: Optional[HardwareOptions] = None, seams: Optional[SystemSeams] = None) -> Hardware:
-    """Decide the sources and gather the static facts; cheap after the first call in a process."""
-    import os
-
-    from codecarbon.core.attribution import CpuClock
-    from codecarbon.hardware.base import Hardware
-
-    options = options or HardwareOptions()
-    seams = seams or SystemSeams()
-    facts = _facts(options, seams)
-    notes = list(facts.notes)
-    clock = CpuClock(seams.proc_root, facts.limits)
-
-    cpu_sources = _cpu_sources(options, facts, clock, notes)
-    ram = _ram_source(options, facts, notes)
-    if options.tracking_mode == "process":
-        from codecarbon.core.attribution import CpuShare, MemoryShare, ProcessTreeMeter
-        from codecarbon.hardware.process_share import ProcessShareSource
-
-        tree = ProcessTreeMeter(seams.pid)
-        cpu_sources = [ProcessShareSource(s, CpuShare(tree, clock)) if s.component == "cpu" else s
-                       for s in cpu_sources]
-        ram = ProcessShareSource(ram, MemoryShare(tree, facts.ram_total_bytes))
-        notes.append("process mode: CPU and RAM energy apportioned to the process tree's share")
-
-    gpu_sources: list = []
-    gpu_count, gpu_model, gpu_ids = 0, "", None
-    from codecarbon.hardware.base import AMD_DRIVER_PATHS, NVIDIA_DRIVER_PATHS, driver_visible
-
-    detect_gpus = None
-    if seams.nvml is not None or seams.amdsmi is not None or \
-            driver_visible(*NVIDIA_DRIVER_PATHS, *AMD_DRIVER_PATHS):  # GPU-less Linux loads no GPU code
-        try:
-            from codecarbon.hardware.gpus import detect_gpus
-        except ImportError:
-            detect_gpus = None
-    if detect_gpus is not None:
-        environ = seams.environ if seams.environ is not None else os.environ
-        try:
-            inventory = detect_gpus(options.gpu_ids, environ=environ, nvml=seams.nvml, amdsmi=seams.amdsmi,
-                                    tracking_mode=options.tracking_mode, pid=seams.pid)
-        except ValueError:
-            raise
-        except Exception as error:  # GPUs failing to enumerate must not stop CPU/RAM tracking
-            from codecarbon.external.logger import log_once
-
-            log_once("gpu-detect-failed", logging.WARNING, "GPU detection failed (%s); GPUs not tracked", error)
-            inventory = None
-        if inventory is not None:
-            gpu_sources = list(inventory.sources)
-            gpu_count, gpu_model, gpu_ids = inventory.gpu_count, inventory.gpu_model, inventory.gpu_ids
-    if not gpu_count and any(s.component == "gpu" for s in cpu_sources):  # Apple chip GPU via powermetrics
-        gpu_count, gpu_model = 1, facts.cpu.model or "Apple Silicon GPU"
-
-    logical = max(1, facts.cpu.logical)
-    if facts.limits.cpu_limit is not None:
-        logical = max(1, min(logical, math.ceil(facts.limits.cpu_limit)))
-    return Hardware(
-        sources=cpu_sources + gpu_sources + [ram],
-        cpu_model=facts.cpu.model,
-        cpu_count=logical,
-        cpu_physical_count=facts.cpu.physical_cores,
-        gpu_count=gpu_count,
-        gpu_model=gpu_model,
-        gpu_ids=gpu_ids,
-        ram_total_size=facts.ram_total_bytes / 1024 ** 3,
-        notes=notes,
-    )
+__all__ = ["HardwareOptions", "SystemSeams", "detect_hardware", "UtilizationMeter", "clear_cache",
+           "EnergySource", "Hardware", "Utilization"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "UtilizationMeter":
-        from codecarbon.hardware.utilization import UtilizationMeter
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'codecarbon.hardware' has no attribute {name!r}")
+    value = getattr(import_module(f"codecarbon.hardware.{home}"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
 
-        return UtilizationMeter
-    raise AttributeError(f"module 'codecarbon.hardware' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

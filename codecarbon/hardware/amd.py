@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from codecarbon.external.logger import log_once, logger
-from codecarbon.hardware.base import EnergySource
+from codecarbon.hardware.base import AMD_DRIVER_PATHS, EnergySource
 from codecarbon.hardware.gpus import (
-    AMD_DRIVER_PATHS,
     AMD_VISIBILITY,
     VendorGpus,
     as_text,

@@ -8,9 +8,11 @@ from the user's thread: the tracker serialises those calls, so a source needs no
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Literal, Optional
+from pathlib import Path
+from typing import Literal, NamedTuple, Optional
 
 Component = Literal["cpu", "gpu", "ram"]
 
@@ -18,6 +20,12 @@ Component = Literal["cpu", "gpu", "ram"]
 NVIDIA_DRIVER_PATHS = ("/dev/nvidiactl", "/proc/driver/nvidia/version", "/dev/dxg")
 #: The amdgpu kernel driver exposes its compute node /dev/kfd and /sys/module/amdgpu.
 AMD_DRIVER_PATHS = ("/dev/kfd", "/sys/module/amdgpu")
+
+#: What each vendor's GPU energy needs in Python, and how to install it (README "Extras").
+GPU_BINDINGS = {
+    "nvidia": ("pynvml", "NVIDIA", "pip install nvidia-ml-py"),
+    "amd": ("amdsmi", "AMD", "pip install 'codecarbon[amd]'"),
+}
 
 
 def driver_visible(*paths: str) -> bool:
@@ -30,6 +38,23 @@ def driver_visible(*paths: str) -> bool:
     if not sys.platform.startswith("linux"):
         return True
     return any(os.path.exists(path) for path in paths)
+
+
+def driver_seen(vendor: str, *, dev_root: str | os.PathLike = "/dev", proc_root: str | os.PathLike = "/proc",
+                sysfs_root: str | os.PathLike = "/sys") -> bool | None:
+    """Whether ``vendor``'s ("nvidia" or "amd") kernel driver is visible under these roots: True or False on
+    Linux, None elsewhere (no cheap look exists there; only loading the library tells)."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    roots = {"/dev": Path(dev_root), "/proc": Path(proc_root), "/sys": Path(sysfs_root)}
+    paths = NVIDIA_DRIVER_PATHS if vendor == "nvidia" else AMD_DRIVER_PATHS
+    for path in paths:
+        top, rest = "/" + path.split("/")[1], path.split("/", 2)[2]
+        if (roots[top] / rest).exists():
+            return True
+    return False
 
 
 class EnergySource(ABC):
@@ -57,9 +82,9 @@ class EnergySource(ABC):
         """Release handles (NVML shutdown, subprocesses)."""
 
 
-@dataclass(frozen=True)
-class Utilization:
-    """Machine figures sampled each tick; the tracker averages them over each window (time-weighted)."""
+class Utilization(NamedTuple):
+    """Machine figures sampled each tick; the tracker averages them over each window (time-weighted).
+    A named tuple: one is built every tick, and this is the cheapest immutable record Python has."""
 
     cpu_percent: float
     ram_percent: float
@@ -79,6 +104,8 @@ class Hardware:
     gpu_ids: Optional[list] = None
     ram_total_size: float = 0.0  # GB (GiB, as the reference computes it)
     notes: list[str] = field(default_factory=list)
+    #: what the user should fix for a complete measurement (e.g. GPU bindings to install); also logged once
+    warnings: list[str] = field(default_factory=list)
 
     def measure_label(self, component: Component) -> str:
         """How the component's figure is obtained, e.g. "rapl" or "tdp-model"; "" when absent."""

@@ -1,7 +1,7 @@
 """CPU energy estimated from a power scale (a TDP) and the CPU load, integrated inside the source.
 
 Model: ``power = scale × (0.1 + 0.9 × load³)``, load being the busy fraction of the CPUs available to us over
-the time since the previous reading (non-blocking CPU-time deltas, see ``core.attribution.CpuClock``).
+the time since the previous reading (non-blocking CPU-time deltas, see ``hardware.attribution.CpuClock``).
 
 Why this curve: a package never draws nothing — 10 % of TDP is a typical idle floor for desktop and server
 parts — and the cube keeps CodeCarbon 3.x's published figures (1000 W at 50 % load → 212.5 W), so estimates
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from codecarbon.core.attribution import CpuClock, CpuTimes, load_fraction
+from codecarbon.hardware.attribution import CpuClock, CpuTimes, load_fraction
 from codecarbon.hardware.base import EnergySource
 
 IDLE_FLOOR = 0.1

@@ -1,8 +1,8 @@
 """What CPU this is and how it is laid out, read without spawning processes on Linux.
 
 Linux: one read of ``<proc_root>/cpuinfo`` gives the model name, the logical CPUs, the sockets ("physical id")
-and the physical cores ((physical id, core id) pairs). macOS: ``sysctl -n machdep.cpu.brand_string`` (one short
-process, the cheapest reliable source there). Windows: the registry's ProcessorNameString, no process at all.
+and the physical cores ((physical id, core id) pairs). macOS (``_macos``): ``sysctl -n machdep.cpu.brand_string``.
+Windows (``_windows``): the registry's ProcessorNameString, no process at all. Counts there come from psutil.
 """
 
 from __future__ import annotations
@@ -68,41 +68,23 @@ def _linux(proc_root: Path) -> Optional[CpuInfo]:
     return info
 
 
-def _macos_model() -> Optional[str]:
-    import subprocess
-
-    try:
-        out = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
-                             timeout=2, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
-def _windows_model() -> Optional[str]:
-    try:
-        import winreg  # type: ignore[import-not-found]
-
-        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE,
-                            r"HARDWARE\DESCRIPTION\System\CentralProcessor\0") as key:
-            return str(winreg.QueryValueEx(key, "ProcessorNameString")[0]).strip() or None
-    except (ImportError, OSError):
-        return platform.processor() or None
-
-
 def read_cpu_info(proc_root: Path = Path("/proc")) -> CpuInfo:
     """CPU model and layout for this platform; counts fall back to psutil where the OS file says nothing."""
     info: Optional[CpuInfo] = None
-    if sys.platform.startswith("linux") or (proc_root / "cpuinfo").exists():
+    if sys.platform.startswith("linux"):
         info = _linux(proc_root)
-    if info is not None and info.logical > 0:
-        return info
+        if info is not None and info.logical > 0:
+            return info
     import psutil
 
     if sys.platform == "darwin":
-        model = _macos_model()
+        from codecarbon.hardware import _macos
+
+        model = _macos.cpu_name()
     elif sys.platform.startswith("win"):
-        model = _windows_model()
+        from codecarbon.hardware import _windows
+
+        model = _windows.cpu_name()
     else:
         model = (info.model if info else None) or platform.processor() or None
     return CpuInfo(model, psutil.cpu_count() or os.cpu_count() or 1, psutil.cpu_count(logical=False), 1)

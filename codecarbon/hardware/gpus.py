@@ -12,14 +12,15 @@ import time; their absence is the normal case on most machines.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from codecarbon.external.logger import logger
-from codecarbon.hardware.base import AMD_DRIVER_PATHS, NVIDIA_DRIVER_PATHS, EnergySource, driver_visible
+from codecarbon.external.logger import log_once, logger
+from codecarbon.hardware.base import GPU_BINDINGS, EnergySource, driver_seen, driver_visible
 
 TRACKING_MODES = ("machine", "process")
 NVIDIA_VISIBILITY = ("CUDA_VISIBLE_DEVICES",)
@@ -44,6 +45,31 @@ def import_vendor_library(module: str, vendor: str, driver_paths: Sequence[str])
     return None
 
 
+def load_bindings(vendor: str, driver: Optional[bool]) -> tuple[Any, Optional[str]]:
+    """The vendor's bindings and, when its driver is visible but they cannot be imported, the warning to give.
+
+    ``driver``: True when the kernel driver is seen, None where no cheap look exists (not Linux: trying the
+    import is the look, and failing it says nothing), False never gets here. The warning is logged once per
+    process; detection also returns it so ``codecarbon detect`` can say the same.
+    """
+    module, vendor_name, install = GPU_BINDINGS[vendor]
+    try:
+        import importlib
+
+        return importlib.import_module(module), None
+    except ImportError:
+        if not driver:
+            logger.debug("%s is not installed: no %s GPU tracking", module, vendor_name)
+            return None, None
+    except Exception as error:  # bindings that load the vendor's shared library at import may fail there
+        logger.debug("%s could not be loaded (%s): no %s GPU tracking", module, error, vendor_name)
+        return None, None
+    warning = (f"{vendor_name} GPU driver found but its Python bindings ({module}) cannot be imported: "
+               f"GPU energy is not measured. Install them with: {install}")
+    log_once(f"gpu-bindings-missing-{vendor}", logging.WARNING, "%s", warning)
+    return None, warning
+
+
 @dataclass
 class GpuInventory:
     """What GPU detection found: the sources to read and the facts rows report about the tracked GPUs."""
@@ -52,6 +78,7 @@ class GpuInventory:
     gpu_count: int
     gpu_model: str
     gpu_ids: Optional[list] = None
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -205,24 +232,35 @@ def as_text(value: Any) -> str:
 # ------------------------------------------------------------------------------------------------- detection
 
 def detect_gpus(gpu_ids: Any, *, environ: Optional[Mapping[str, str]] = None, nvml: Any = None,
-                amdsmi: Any = None, tracking_mode: str = "machine", pid: Optional[int] = None) -> GpuInventory:
+                amdsmi: Any = None, tracking_mode: str = "machine", pid: Optional[int] = None,
+                drivers: Optional[Mapping[str, Optional[bool]]] = None) -> GpuInventory:
     """Find NVIDIA and AMD GPUs and build one energy source per vendor for the tracked ones.
 
     ``nvml``/``amdsmi`` are module seams: None imports ``pynvml``/``amdsmi`` lazily; a missing library or one
-    that fails to initialise means "no GPU of that vendor" (debug log only). ``gpu_ids`` is validated here:
-    a bad value raises ValueError naming the parameter.
+    that fails to initialise means "no GPU of that vendor" (debug log only) -- except that a driver in sight
+    without its bindings gives one warning saying what to install. ``drivers`` maps "nvidia"/"amd" to what
+    ``base.driver_seen`` says (None: look on this machine). ``gpu_ids`` is validated here: a bad value raises
+    ValueError naming the parameter.
     """
     if tracking_mode not in TRACKING_MODES:
         raise ValueError(f"tracking_mode: expected one of {', '.join(TRACKING_MODES)}; got {tracking_mode!r}")
     validate_gpu_ids(gpu_ids)
     env: Mapping[str, str] = os.environ if environ is None else environ
 
+    seen = dict(drivers) if drivers is not None else {vendor: driver_seen(vendor) for vendor in GPU_BINDINGS}
+    warnings: list[str] = []
+    if nvml is None and seen.get("nvidia") is not False:  # no driver: not even our module is loaded
+        nvml, warning = load_bindings("nvidia", seen.get("nvidia"))
+        warnings += [warning] if warning else []
+    if amdsmi is None and seen.get("amd") is not False:
+        amdsmi, warning = load_bindings("amd", seen.get("amd"))
+        warnings += [warning] if warning else []
     found = []
-    if nvml is not None or driver_visible(*NVIDIA_DRIVER_PATHS):  # no driver: not even our module is loaded
+    if nvml is not None:
         from codecarbon.hardware.nvidia import detect_nvidia
 
         found.append(detect_nvidia(gpu_ids, environ=env, nvml=nvml, tracking_mode=tracking_mode, pid=pid))
-    if amdsmi is not None or driver_visible(*AMD_DRIVER_PATHS):
+    if amdsmi is not None:
         from codecarbon.hardware.amd import detect_amd
 
         found.append(detect_amd(gpu_ids, environ=env, amdsmi=amdsmi, tracking_mode=tracking_mode, pid=pid))
@@ -238,4 +276,4 @@ def detect_gpus(gpu_ids: Any, *, environ: Optional[Mapping[str, str]] = None, nv
     selection_applied = any(v.selection_applied for v in present)
     tracked_ids = [i for v in present for i in v.indices] if selection_applied else None
     return GpuInventory(sources=sources, gpu_count=len(names), gpu_model=describe_models(names),
-                        gpu_ids=tracked_ids)
+                        gpu_ids=tracked_ids, warnings=warnings)

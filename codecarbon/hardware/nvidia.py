@@ -26,9 +26,8 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from codecarbon.external.logger import log_once, logger
-from codecarbon.hardware.base import EnergySource
+from codecarbon.hardware.base import NVIDIA_DRIVER_PATHS, EnergySource
 from codecarbon.hardware.gpus import (
-    NVIDIA_DRIVER_PATHS,
     NVIDIA_VISIBILITY,
     VendorGpus,
     as_text,

@@ -1,7 +1,7 @@
 """Process mode: a machine-wide source apportioned to the tracked process tree, tick by tick.
 
 Each reading takes the machine source's energy since the previous reading and multiplies it by the tree's share
-over the same interval (CPU-time share for the CPU, resident-memory share for RAM; see core.attribution). The
+over the same interval (CPU-time share for the CPU, resident-memory share for RAM; see hardware.attribution). The
 same wrapper serves measured counters (RAPL) and estimates, so both are apportioned identically, and the label
 says so: "rapl+process-share", "tdp-model+process-share", ...
 """

@@ -11,12 +11,13 @@ The size is GiB, limited by the container's memory limit when there is one.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Optional
 
-from codecarbon.core.attribution import CgroupLimits
+from codecarbon.hardware.attribution import CgroupLimits
 from codecarbon.hardware.base import EnergySource
 
 _MODULE_SIZES_GB = (128, 64, 32, 16, 8, 4)
@@ -48,14 +49,15 @@ def ram_power_w(size_gb: float, *, arm: bool = False) -> float:
 def read_total_bytes(proc_root: Path = Path("/proc"), limits: Optional[CgroupLimits] = None) -> int:
     """Memory available to us: MemTotal (or psutil's total), capped by the cgroup memory limit."""
     total: Optional[int] = None
-    try:
-        with open(proc_root / "meminfo", "rb") as handle:
-            for line in handle:
-                if line.startswith(b"MemTotal:"):
-                    total = int(line.split()[1]) * 1024
-                    break
-    except (OSError, ValueError, IndexError):
-        total = None
+    if sys.platform.startswith("linux"):
+        try:
+            with open(proc_root / "meminfo", "rb") as handle:
+                for line in handle:
+                    if line.startswith(b"MemTotal:"):
+                        total = int(line.split()[1]) * 1024
+                        break
+        except (OSError, ValueError, IndexError):
+            total = None
     if total is None:
         import psutil
 

@@ -1,0 +1,278 @@
+"""Our own state on disk: crash checkpoints, locks, spool and fallback folders, all in the per-user state directory.
+
+Nothing here writes into the user's folders. Every path is under ``codecarbon.support.statedir.state_dir()``
+(0700, refused when it belongs to someone else) and per-output-file state is keyed by the file's real path:
+
+- ``runs/<key>/<run_id>.json`` -- the latest total row of a live run writing the CSV ``key`` names. The sampling
+  thread replaces it atomically; ``stop()`` removes it. A tracker starting on the same CSV recovers the rows of
+  runs whose process is gone, exactly once (under ``locks/recover-<key>.lock``), into that CSV only.
+- ``locks/`` -- lock files (the machine lock of ``allow_multiple_runs=False``, recoveries).
+- ``undelivered/`` -- payloads network outputs could not deliver (see :func:`spool_dir`).
+- ``unwritten/`` -- rows that could not be written to their CSV (see :func:`fallback_dir`).
+
+A run is dead only when its process is: same host, and the boot id differs (the machine restarted) or no
+process has that pid with that start time (so a restarted container whose new process reuses the pid still
+recovers the old run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from codecarbon.external.logger import logger
+from codecarbon.support import files
+from codecarbon.support.statedir import key_for_path, state_dir
+
+CHECKPOINT_MIN_EVERY_S = 5.0  # a SIGKILL loses at most max(measure_power_secs, this) of a run
+_MAX_CHECKPOINT_BYTES = 1 << 20
+
+
+# --- paths ---------------------------------------------------------------------------------------------------------
+def runs_dir(csv_path: str | os.PathLike[str]) -> Path:
+    """Where the checkpoints of runs writing ``csv_path`` live."""
+    return state_dir("runs", key_for_path(csv_path))
+
+
+def lock_path(name: str) -> Path:
+    """A lock file in the state directory (``name`` is ours: a fixed word or a key)."""
+    return state_dir("locks") / f"{name}.lock"
+
+
+def spool_dir() -> Path:
+    """Where network outputs keep payloads they could not deliver (the outputs own the format)."""
+    return state_dir("undelivered")
+
+
+def fallback_dir() -> Path:
+    """Where rows go that could not be written to their CSV."""
+    return state_dir("unwritten")
+
+
+# --- who is running ------------------------------------------------------------------------------------------------
+def hostname() -> str:
+    """This machine's name, on every platform (``os.uname`` does not exist on Windows)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    return socket.gethostname()
+
+
+def boot_id() -> Optional[str]:
+    """An id that changes at every boot: Linux's own, else the boot time (psutil) as text."""
+    if sys.platform.startswith("linux"):
+        try:
+            with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as handle:
+                return handle.read().strip() or None
+        except OSError:
+            pass
+    try:
+        import psutil
+
+        return f"boot-{int(psutil.boot_time())}"
+    except Exception:
+        return None
+
+
+def process_start_time(pid: int) -> Optional[str]:
+    """When process ``pid`` started, as a comparable token (None when it does not exist or cannot be read)."""
+    if sys.platform.startswith("linux"):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                text = handle.read()
+            return "ticks-" + text[text.rindex(b")") + 2:].split()[19].decode()  # field 22: starttime
+        except (OSError, ValueError, IndexError):
+            return None
+    try:
+        import psutil
+
+        return f"t-{psutil.Process(pid).create_time():.2f}"
+    except Exception:
+        return None
+
+
+def _pid_exists(pid: int) -> bool:
+    if sys.platform.startswith("win"):  # os.kill would terminate it there
+        try:
+            import psutil
+
+            return bool(psutil.pid_exists(pid))
+        except Exception:
+            return True  # unknown: never take a live run for dead
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class ProcessIdentity:
+    """What tells one process apart from every other, before and after a reboot or a pid reuse."""
+
+    pid: int
+    started: Optional[str]
+    boot: Optional[str]
+    host: str
+
+    @classmethod
+    def current(cls) -> ProcessIdentity:
+        pid = os.getpid()
+        return cls(pid, process_start_time(pid), boot_id(), hostname())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"pid": self.pid, "started": self.started, "boot": self.boot, "host": self.host}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Optional[ProcessIdentity]:
+        if not isinstance(data, dict) or not isinstance(data.get("pid"), int) or not isinstance(data.get("host"), str):
+            return None
+        started, boot = data.get("started"), data.get("boot")
+        return cls(data["pid"], started if isinstance(started, str) else None,
+                   boot if isinstance(boot, str) else None, data["host"])
+
+    def is_gone(self) -> bool:
+        """True only when this process certainly no longer runs (another host's processes are never gone)."""
+        if self.host != hostname():
+            return False
+        current_boot = boot_id()
+        if self.boot and current_boot and self.boot != current_boot:
+            return True
+        if not _pid_exists(self.pid):
+            return True
+        if self.started is None:
+            return False
+        now = process_start_time(self.pid)
+        return now is not None and now != self.started
+
+
+# --- checkpoints ---------------------------------------------------------------------------------------------------
+class Checkpoint:
+    """The on-disk copy of one live run's latest total row, for the CSV it belongs to.
+
+    The file is created once (``O_EXCL | O_NOFOLLOW``, 0600) and each save overwrites it from the start in one
+    ``pwrite``, padded with spaces (valid JSON) to the longest content so far: no truncation step a kill could
+    interrupt, and a tenth of what a temporary file and a rename cost each time."""
+
+    def __init__(self, csv_path: str | os.PathLike[str], run_id: str, mode: str = "append"):
+        self.csv_path = os.path.realpath(os.fspath(csv_path))
+        self.run_id = run_id
+        self.mode = mode
+        self._identity = ProcessIdentity.current().as_dict()
+        self._failed = False
+        self._fd: Optional[int] = None
+        self._size = 0
+        try:
+            self.path: Optional[Path] = runs_dir(self.csv_path) / f"{run_id}.json"
+        except OSError as error:
+            self.path = None
+            logger.warning("no crash checkpoint for this run (state directory unusable: %s)", error)
+
+    def save(self, record: dict[str, Any]) -> None:
+        """Replace the checkpoint's content; a failure (full disk...) is logged once, never raised."""
+        if self.path is None:
+            return
+        payload = {"version": 1, "process": self._identity, "uid": _uid(), "csv": self.csv_path,
+                   "mode": self.mode, "run_id": self.run_id, "row": record}
+        data = json.dumps(payload, default=str, separators=(",", ":")).encode("utf-8")
+        try:
+            if self._fd is None:
+                self._fd = files.open_no_follow(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+            padded = data.ljust(self._size, b" ")
+            if hasattr(os, "pwrite"):
+                written = os.pwrite(self._fd, padded, 0)
+            else:  # pragma: no cover - Windows
+                os.lseek(self._fd, 0, os.SEEK_SET)
+                written = os.write(self._fd, padded)
+            if written != len(padded):
+                raise OSError(f"short write ({written} of {len(padded)} bytes)")
+            self._size = len(padded)
+        except OSError as error:
+            if not self._failed:
+                self._failed = True
+                logger.warning("could not save the run's checkpoint %s: %s", self.path, error)
+
+    def remove(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if self.path is not None:
+            try:
+                self.path.unlink(missing_ok=True)
+            except OSError:
+                pass
+
+
+def _uid() -> Optional[int]:
+    return os.getuid() if hasattr(os, "getuid") else None
+
+
+def _read_checkpoint(path: Path, csv_path: str) -> Optional[dict[str, Any]]:
+    """The checkpoint's content when it is ours and names ``csv_path``; None for anything else."""
+    fd = files.open_no_follow(path, os.O_RDONLY)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_CHECKPOINT_BYTES:
+            return None
+        if hasattr(os, "getuid") and info.st_uid != os.getuid():
+            return None
+        data = os.read(fd, _MAX_CHECKPOINT_BYTES + 1)
+    finally:
+        os.close(fd)
+    payload = json.loads(data.decode("utf-8"))
+    if not isinstance(payload, dict) or payload.get("csv") != csv_path or payload.get("uid") != _uid():
+        return None
+    row = payload.get("row")
+    if not isinstance(row, dict) or path.stem != payload.get("run_id") or row.get("run_id") != path.stem:
+        return None
+    if not all(isinstance(k, str) and (v is None or isinstance(v, (str, int, float))) for k, v in row.items()):
+        return None
+    return payload
+
+
+def recover_orphans(csv_path: str | os.PathLike[str], write_row: Any) -> list[str]:
+    """Write the rows of dead runs that were writing ``csv_path``, each exactly once; returns their run ids.
+
+    ``write_row(row, mode)`` writes one row into that CSV (it never chooses another file). Several trackers
+    starting together serialise on one lock per CSV: the first recovers, the others find nothing left."""
+    real = os.path.realpath(os.fspath(csv_path))
+    try:
+        folder = runs_dir(real)
+        lock = files.FileLock(lock_path(f"recover-{key_for_path(real)}"))
+        if not any(folder.glob("*.json")):
+            return []
+        if not lock.acquire(timeout_s=10.0):
+            return []
+    except OSError as error:
+        logger.debug("no recovery of interrupted runs: %s", error)
+        return []
+    recovered: list[str] = []
+    try:
+        for path in sorted(folder.glob("*.json")):
+            try:
+                payload = _read_checkpoint(path, real)
+                if payload is None:
+                    logger.warning("ignoring checkpoint %s: not this user's, or not for %s", path, real)
+                    continue
+                identity = ProcessIdentity.from_dict(payload.get("process"))
+                if identity is None or not identity.is_gone():
+                    continue
+                write_row(payload["row"], payload.get("mode", "append"))
+                path.unlink()
+                recovered.append(payload["run_id"])
+                logger.warning("recovered run %s, interrupted before stop(), into %s", payload["run_id"], real)
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                logger.debug("skipping checkpoint %s: %s", path, error)
+    finally:
+        lock.release()
+    return recovered

@@ -1,0 +1,569 @@
+"""Who used the machine: CPU-time clocks, container (cgroup) limits and a process tree's share.
+
+Estimates and process-mode apportioning both need the same few facts: how much CPU time the machine (or the
+container we run in) spent busy, how much it could have spent, and how much of that the tracked process tree
+took. They live here so CPU and RAM sources compute shares the same way.
+
+Process-mode attribution rule: in each tick the machine's energy is split in proportion to CPU time consumed,
+``share = Δ(tree CPU seconds) / Δ(machine busy CPU seconds)``. Shares of all processes then add up to what the
+machine drew, so the energy a tracked job is charged never exceeds what was measured and is never invented from
+idle capacity. RAM uses the tree's resident memory over the memory available (machine or container limit).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple, Optional
+
+#: /proc/stat readings shared by every CpuClock within this many seconds (its counters tick at 100 Hz anyway):
+#: the CPU estimate and the utilisation meter both read the machine's CPU time in the same tick.
+_PROC_STAT_REUSE_S = 0.002
+
+#: Limits at or above this are the kernel's way of saying "no limit" (v1 writes 2**63 rounded to pages).
+_UNLIMITED_BYTES = 1 << 60
+
+
+@dataclass(frozen=True)
+class CgroupLimits:
+    """What the container we run in may use; ``None`` means not limited (or not in a cgroup we can read)."""
+
+    version: Optional[int] = None            # 1, 2 or None
+    cpu_limit: Optional[float] = None        # CPUs (quota / period), fractional allowed
+    memory_limit_bytes: Optional[int] = None
+    cpu_usage_file: Optional[Path] = None    # v2 cpu.stat (usage_usec) or v1 cpuacct.usage (ns)
+    memory_usage_file: Optional[Path] = None  # v2 memory.current or v1 memory.usage_in_bytes
+    #: the *root* cgroup's v2 cpu.stat when we can see it: the whole machine's busy time, see machine_usage_file
+    machine_usage_file: Optional[Path] = None
+
+
+def _read_text(path: Path) -> Optional[str]:
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _membership(proc_root: Path) -> tuple[Optional[str], dict[str, str]]:
+    """Our cgroup paths from /proc/self/cgroup: the v2 path and the v1 path per controller."""
+    text = _read_text(proc_root / "self" / "cgroup") or ""
+    unified: Optional[str] = None
+    per_controller: dict[str, str] = {}
+    for line in text.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        hierarchy, controllers, path = parts
+        if hierarchy == "0" and controllers == "":
+            unified = path
+        for controller in controllers.split(","):
+            if controller:
+                per_controller[controller] = path
+    return unified, per_controller
+
+
+def _own_dir(mount: Path, path: str) -> Optional[Path]:
+    """The directory of our cgroup under a mount: the full path on the host view, the mount itself inside a
+    cgroup namespace (where /proc/self/cgroup says "/" or a path that does not exist under the mount)."""
+    candidate = mount / path.lstrip("/")
+    if candidate.is_dir():
+        return candidate
+    return mount if mount.is_dir() else None
+
+
+def _ancestors(directory: Path, mount: Path) -> list[Path]:
+    """``directory`` and its parents up to the mount: a limit set on a parent binds us too."""
+    chain = [directory]
+    while directory != mount and mount in directory.parents:
+        directory = directory.parent
+        chain.append(directory)
+    return chain
+
+
+def _min_limit(values: list[Optional[float]]) -> Optional[float]:
+    present = [v for v in values if v is not None]
+    return min(present) if present else None
+
+
+def _v2_cpu_limit(text: Optional[str]) -> Optional[float]:
+    if not text:
+        return None
+    fields = text.split()
+    if len(fields) != 2 or fields[0] == "max":
+        return None
+    try:
+        quota, period = int(fields[0]), int(fields[1])
+    except ValueError:
+        return None
+    return quota / period if quota > 0 and period > 0 else None
+
+
+def _bytes_limit(text: Optional[str]) -> Optional[float]:
+    if not text or text.strip() == "max":
+        return None
+    try:
+        value = int(text.strip())
+    except ValueError:
+        return None
+    return float(value) if 0 < value < _UNLIMITED_BYTES else None
+
+
+def machine_usage_file(cgroup_root: Path) -> Optional[Path]:
+    """The root cgroup's ``cpu.stat`` (cgroup v2, unified or hybrid mount), or None when the mount we see is not
+    the root (a container's own cgroup namespace) or the kernel is too old to keep root statistics.
+
+    Its ``usage_usec`` is user + nice + system + irq + softirq + steal summed over every CPU -- the busy time
+    /proc/stat gives -- in microseconds instead of 10 ms ticks, and far cheaper to read: the kernel formats one
+    short line instead of every CPU's counters and every interrupt's. The root is the v2 cgroup without
+    ``cgroup.type`` and ``cpu.max``: both exist on every other cgroup.
+    """
+    for mount in (cgroup_root, cgroup_root / "unified"):
+        if not (mount / "cgroup.controllers").exists() or (mount / "cgroup.type").exists() \
+                or (mount / "cpu.max").exists():
+            continue
+        first = (_read_text(mount / "cpu.stat") or "").split("\n", 1)[0].split()
+        if len(first) == 2 and first[0] == "usage_usec" and first[1].isdigit():
+            return mount / "cpu.stat"
+    return None
+
+
+def read_cgroup_limits(proc_root: Path = Path("/proc"), cgroup_root: Path = Path("/sys/fs/cgroup")) -> CgroupLimits:
+    """Read our CPU quota and memory limit, cgroup v2 first, then v1. Never raises; cgroups are Linux's."""
+    if not sys.platform.startswith("linux"):
+        return CgroupLimits()
+    import dataclasses
+
+    limits = _read_cgroup_limits(proc_root, cgroup_root)
+    machine = machine_usage_file(cgroup_root)
+    return dataclasses.replace(limits, machine_usage_file=machine) if machine is not None else limits
+
+
+def _read_cgroup_limits(proc_root: Path, cgroup_root: Path) -> CgroupLimits:
+    unified, per_controller = _membership(proc_root)
+    if unified is not None and (cgroup_root / "cgroup.controllers").exists():
+        own = _own_dir(cgroup_root, unified)
+        if own is not None:
+            chain = _ancestors(own, cgroup_root)
+            cpu = _min_limit([_v2_cpu_limit(_read_text(d / "cpu.max")) for d in chain])
+            mem = _min_limit([_bytes_limit(_read_text(d / "memory.max")) for d in chain])
+            return CgroupLimits(2, cpu, int(mem) if mem else None,
+                                own / "cpu.stat" if (own / "cpu.stat").exists() else None,
+                                own / "memory.current" if (own / "memory.current").exists() else None)
+    if not per_controller:
+        return CgroupLimits()
+    cpu_limit: Optional[float] = None
+    cpu_usage: Optional[Path] = None
+    for mount_name in ("cpu,cpuacct", "cpu", "cpuacct"):
+        mount = cgroup_root / mount_name
+        own = _own_dir(mount, per_controller.get("cpu", per_controller.get("cpuacct", "/")))
+        if own is None:
+            continue
+        if cpu_limit is None:
+            quotas = []
+            for d in _ancestors(own, mount):
+                quota, period = _read_text(d / "cpu.cfs_quota_us"), _read_text(d / "cpu.cfs_period_us")
+                if quota and period and quota.strip().lstrip("-").isdigit() and period.strip().isdigit():
+                    q, p = int(quota), int(period)
+                    quotas.append(q / p if q > 0 and p > 0 else None)
+            cpu_limit = _min_limit(quotas)
+        if cpu_usage is None and (own / "cpuacct.usage").exists():
+            cpu_usage = own / "cpuacct.usage"
+    memory_limit: Optional[float] = None
+    memory_usage: Optional[Path] = None
+    mount = cgroup_root / "memory"
+    own = _own_dir(mount, per_controller.get("memory", "/"))
+    if own is not None:
+        memory_limit = _min_limit([_bytes_limit(_read_text(d / "memory.limit_in_bytes"))
+                                   for d in _ancestors(own, mount)])
+        if (own / "memory.usage_in_bytes").exists():
+            memory_usage = own / "memory.usage_in_bytes"
+    return CgroupLimits(1, cpu_limit, int(memory_limit) if memory_limit else None, cpu_usage, memory_usage)
+
+
+# --------------------------------------------------------------------------------------------- CPU clocks
+
+class CpuTimes(NamedTuple):
+    """Cumulative CPU seconds: busy (all CPUs), capacity (CPUs × elapsed) and the wall clock of the reading.
+    A named tuple: the sampling thread builds one or two every tick."""
+
+    busy_s: float
+    capacity_s: float
+    wall_s: float
+
+
+class _ProcStat:
+    """The machine's busy and total CPU seconds from the first line of one ``/proc/stat``."""
+
+    def __init__(self, path: Path, reuse_s: float) -> None:
+        from codecarbon.hardware._linux import clock_ticks_per_second, kernel_file
+
+        self._file = kernel_file(path, 256)  # the aggregate line comes first; the kernel builds the rest anyway
+        self._hz = clock_ticks_per_second()
+        self._reuse_s = reuse_s
+        self._at = -1.0
+        self._last = (0.0, 0.0)
+
+    def read(self) -> tuple[float, float]:
+        from codecarbon.hardware._linux import parse_stat_cpu_line
+
+        now = time.monotonic()
+        if self._reuse_s and 0.0 <= now - self._at < self._reuse_s:
+            return self._last
+        busy, total = parse_stat_cpu_line(self._file.read())
+        self._last = (busy / self._hz, total / self._hz)
+        self._at = now
+        return self._last
+
+
+class _RootUsage:
+    """The machine's busy CPU seconds from the root cgroup's ``cpu.stat`` (see ``machine_usage_file``)."""
+
+    def __init__(self, path: Path, reuse_s: float) -> None:
+        from codecarbon.hardware._linux import kernel_file
+
+        self._file = kernel_file(path, 64)  # "usage_usec N" is the first line
+        self._reuse_s = reuse_s
+        self._at = -1.0
+        self._last = 0.0
+
+    def read(self) -> float:
+        now = time.monotonic()
+        if self._reuse_s and 0.0 <= now - self._at < self._reuse_s:
+            return self._last
+        data = self._file.read()
+        self._last = int(data[11:data.index(b"\n")]) / 1e6
+        self._at = now
+        return self._last
+
+
+_real_proc_stat: Optional[_ProcStat] = None
+_real_root_usage: dict[str, _RootUsage] = {}
+
+
+def _root_usage_for(path: Path) -> _RootUsage:
+    """Like /proc/stat: the kernel's file is shared by every clock within a tick; a fake tree's is not."""
+    text = str(path)
+    if not text.startswith("/sys/"):
+        return _RootUsage(path, 0.0)
+    found = _real_root_usage.get(text)
+    if found is None:
+        found = _real_root_usage.setdefault(text, _RootUsage(path, _PROC_STAT_REUSE_S))
+    return found
+
+
+def _proc_stat_for(proc_root: Path) -> _ProcStat:
+    """The real /proc/stat is shared by every clock (one read per tick serves them all); a fake tree's is not."""
+    global _real_proc_stat
+    if str(proc_root) != "/proc":
+        return _ProcStat(proc_root / "stat", 0.0)
+    if _real_proc_stat is None:
+        _real_proc_stat = _ProcStat(proc_root / "stat", _PROC_STAT_REUSE_S)
+    return _real_proc_stat
+
+
+def _psutil_busy_and_total() -> tuple[float, float]:
+    """The machine's CPU seconds where there is no /proc/stat, each OS's fields summed its own way."""
+    import psutil
+
+    times = psutil.cpu_times()
+    if sys.platform.startswith("win"):
+        from codecarbon.hardware import _windows
+
+        return _windows.busy_and_total_seconds(times)
+    if sys.platform == "darwin":
+        from codecarbon.hardware import _macos
+
+        return _macos.busy_and_total_seconds(times)
+    idle = getattr(times, "idle", 0.0) + getattr(times, "iowait", 0.0)
+    total = sum(times)
+    if hasattr(times, "guest"):  # Linux counts guest time inside user as well
+        total -= getattr(times, "guest", 0.0) + getattr(times, "guest_nice", 0.0)
+    return total - idle, total
+
+
+class CpuClock:
+    """Machine or container CPU time, read without blocking; differences of two readings give the load.
+
+    On Linux the first line of ``<proc_root>/stat`` (one ``pread`` on a descriptor kept open); elsewhere
+    ``psutil.cpu_times()``. Inside a container with a CPU quota, busy time is the cgroup's own usage and
+    capacity is quota × elapsed time, so the load is relative to the CPUs the container may use.
+    """
+
+    def __init__(self, proc_root: Path = Path("/proc"), limits: Optional[CgroupLimits] = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        linux = sys.platform.startswith("linux")
+        self._limits = limits if limits is not None and limits.cpu_limit and limits.cpu_usage_file else None
+        self._monotonic = monotonic
+        self._proc_stat = _proc_stat_for(Path(proc_root)) if linux else None
+        self._hz = self._proc_stat._hz if self._proc_stat is not None else 100.0
+        self._cgroup = None
+        self._cgroup_usec = False
+        self._machine: Optional[_RootUsage] = None
+        self._online_cpus = 1.0
+        if self._limits is not None and self._limits.cpu_usage_file is not None:
+            from codecarbon.hardware._linux import kernel_file
+
+            self._cgroup = kernel_file(self._limits.cpu_usage_file, 64)  # usage_usec is cpu.stat's first line
+            self._cgroup_usec = self._limits.cpu_usage_file.name == "cpu.stat"
+        elif linux and limits is not None and limits.machine_usage_file is not None:
+            from codecarbon.hardware._linux import online_cpus
+
+            cpus = online_cpus()
+            if cpus:
+                self._machine = _root_usage_for(limits.machine_usage_file)
+                self._online_cpus = float(cpus)
+
+    @property
+    def container_cpus(self) -> Optional[float]:
+        return self._limits.cpu_limit if self._limits else None
+
+    def read(self) -> CpuTimes:
+        now = self._monotonic()
+        if self._cgroup is not None:
+            busy = self._cgroup_busy()
+            if busy is not None:
+                return CpuTimes(busy, now * float(self._limits.cpu_limit or 1.0) if self._limits else now, now)
+        if self._machine is not None:  # every online CPU accrues one second per second, busy or idle
+            try:
+                return CpuTimes(self._machine.read(), now * self._online_cpus, now)
+            except (OSError, ValueError):
+                self._machine = None  # /proc/stat from now on
+        if self._proc_stat is not None:
+            try:
+                busy, total = self._proc_stat.read()
+                return CpuTimes(busy, total, now)
+            except (OSError, ValueError):
+                pass
+        busy, total = _psutil_busy_and_total()
+        return CpuTimes(busy, total, now)
+
+    def _cgroup_busy(self) -> Optional[float]:
+        assert self._cgroup is not None
+        try:
+            data = self._cgroup.read()
+            if self._cgroup_usec:  # v2 cpu.stat: "usage_usec N" first
+                for line in data.split(b"\n"):
+                    if line.startswith(b"usage_usec"):
+                        return int(line.split()[1]) / 1e6
+                return None
+            return int(data.strip()) / 1e9  # v1 cpuacct.usage: nanoseconds
+        except (OSError, ValueError, IndexError):
+            return None
+
+
+def load_fraction(before: CpuTimes, after: CpuTimes) -> float:
+    """Busy fraction of the available CPU capacity between two readings, in [0, 1]."""
+    capacity = after.capacity_s - before.capacity_s
+    if capacity <= 0:
+        return 0.0
+    return min(1.0, max(0.0, (after.busy_s - before.busy_s) / capacity))
+
+
+# ------------------------------------------------------------------------------------ the process tree
+
+@dataclass
+class _Seen:
+    """One tree member's CPU seconds at its last reading: its own and those of its reaped children."""
+
+    own_s: float
+    children_s: float
+    ppid: int
+
+    @property
+    def total_s(self) -> float:
+        return self.own_s + self.children_s
+
+
+class ProcessTreeMeter:
+    """CPU time and memory of a process and all its descendants, each CPU second counted once.
+
+    Every member is read per call, keyed by (pid, creation time) so a reused pid never subtracts from another
+    process. Work of children the tree reaps reaches us through the reaper's ``children_user`` /
+    ``children_system`` -- which is how a child that started and ended between two readings is still counted.
+    But a child we *did* see alive was already counted up to its last reading: when it is reaped, its time shows
+    up a second time in its parent's children times. So each member that vanishes leaves a credit of the seconds
+    already counted for it on its nearest live ancestor, and that ancestor's next rise in children times is
+    counted net of the credit. Without that, every finished child would count twice (``monitor -- CMD``: the
+    whole command). A credit that no rise claims within two readings (a child auto-reaped with SIGCHLD ignored,
+    which charges nobody) lapses, so it cannot swallow later work.
+    """
+
+    #: Finding descendants scans every pid on the machine (milliseconds); the list is refreshed at most this
+    #: often. A child found late still counts all its CPU time (a new key counts in full), and one that exits
+    #: between scans is counted through its reaper's children times. Not slower: time that arrives late lands
+    #: in one tick, where the share is capped at the machine's busy time, so late is partly lost energy.
+    RESCAN_S = 1.0
+    #: readings a credit waits for its ancestor's children times to rise (the reap may land between our reads)
+    CREDIT_READINGS = 2
+
+    def __init__(self, pid: Optional[int] = None, monotonic: Callable[[], float] = time.monotonic) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self._root = psutil.Process(pid if pid is not None else os.getpid())
+        self._own_key: Optional[tuple[int, float]] = None
+        if self._root.pid == os.getpid():
+            try:
+                self._own_key = (self._root.pid, self._root.create_time())
+            except psutil.Error:
+                self._own_key = None
+        self._last: dict[tuple[int, float], _Seen] = {}
+        self._credits: dict[tuple[int, float], list[float]] = {}  # key -> [seconds, readings left]
+        self._monotonic = monotonic
+        self._children: list = []
+        self._scanned_at: Optional[float] = None
+
+    def _members(self, rescan: bool = False) -> list:
+        now = self._monotonic()
+        if rescan or self._scanned_at is None or now - self._scanned_at >= self.RESCAN_S:
+            try:
+                self._children = self._root.children(recursive=True)
+            except self._psutil.Error:
+                self._children = []
+            self._scanned_at = now
+        return [self._root] + self._children
+
+    def _read_members(self, rescan: bool) -> tuple[dict[tuple[int, float], _Seen], set[tuple[int, float]]]:
+        """This reading of every member, and the keys known to have ended (their pid is gone)."""
+        seen: dict[tuple[int, float], _Seen] = {}
+        ended: set[tuple[int, float]] = set()
+        by_pid = {key[0]: key for key in self._last}
+        members = self._members(rescan)
+        if self._own_key is not None:  # the tracked root is this process: os.times() is one cheap system call
+            t = os.times()
+            seen[self._own_key] = _Seen(t.user + t.system, t.children_user + t.children_system, -1)
+            members = members[1:]
+        for proc in members:
+            try:
+                with proc.oneshot():
+                    t = proc.cpu_times()
+                    key = (proc.pid, proc.create_time())
+                    ppid = proc.ppid()
+            except self._psutil.ZombieProcess:  # not reaped yet: its time has not moved to the parent
+                known = by_pid.get(proc.pid)
+                if known is not None:
+                    seen[known] = self._last[known]
+                continue
+            except self._psutil.NoSuchProcess:
+                known = by_pid.get(proc.pid)
+                if known is not None:
+                    ended.add(known)
+                continue
+            except self._psutil.Error:  # access denied for a moment: keep what we had, count nothing new
+                known = by_pid.get(proc.pid)
+                if known is not None:
+                    seen[known] = self._last[known]
+                continue
+            seen[key] = _Seen(t.user + t.system, getattr(t, "children_user", 0.0)
+                              + getattr(t, "children_system", 0.0), ppid)
+        for key in self._last.keys() - seen.keys() - ended:  # left the listing: ended, or re-parented away
+            if not self._still_running(key):
+                ended.add(key)
+        return seen, ended
+
+    def _still_running(self, key: tuple[int, float]) -> bool:
+        try:
+            return self._psutil.Process(key[0]).create_time() == key[1]
+        except self._psutil.Error:
+            return False
+
+    def _leave_credits(self, seen: dict[tuple[int, float], _Seen], ended: set[tuple[int, float]]) -> None:
+        """Each ended member's counted seconds become a credit on its nearest live ancestor."""
+        live_by_pid = {key[0]: key for key in seen}
+        last_by_pid = {key[0]: key for key in self._last}
+        for key in ended:
+            previous = self._last.get(key)
+            if previous is None:
+                continue
+            ppid, hops = previous.ppid, 0
+            while ppid not in live_by_pid and ppid in last_by_pid and hops < 64:  # the parent ended too
+                ppid, hops = self._last[last_by_pid[ppid]].ppid, hops + 1
+            heir = live_by_pid.get(ppid)
+            if heir is not None:
+                credit = self._credits.setdefault(heir, [0.0, 0.0])
+                credit[0] += previous.total_s
+                credit[1] = self.CREDIT_READINGS
+
+    def start(self) -> None:
+        """Take the baseline: time already spent before tracking is not counted."""
+        self._last, _ = self._read_members(rescan=True)
+        self._credits = {}
+
+    def cpu_seconds_delta(self) -> float:
+        """CPU seconds the tree spent since the previous call (or ``start``)."""
+        seen, ended = self._read_members(rescan=False)
+        self._leave_credits(seen, ended)
+        delta = 0.0
+        for key, now in seen.items():
+            previous = self._last.get(key)
+            if previous is None:  # new to us: everything it and its reaped children spent is new
+                delta += now.total_s
+                continue
+            delta += max(0.0, now.own_s - previous.own_s)
+            rise = max(0.0, now.children_s - previous.children_s)
+            credit = self._credits.get(key)
+            if credit is not None and rise > 0:
+                claimed = min(rise, credit[0])
+                credit[0] -= claimed
+                rise -= claimed
+            delta += rise
+        for key in list(self._credits):
+            credit = self._credits[key]
+            credit[1] -= 1
+            if credit[0] <= 0 or credit[1] <= 0 or key not in seen:
+                del self._credits[key]
+        self._last = seen
+        return delta
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the tree (shared pages counted in each process: an upper bound)."""
+        total = 0
+        for proc in self._members():
+            try:
+                total += proc.memory_info().rss
+            except self._psutil.Error:
+                continue
+        return total
+
+
+class CpuShare:
+    """The tree's share of the machine's busy CPU time, tick by tick (see the module docstring)."""
+
+    def __init__(self, tree: ProcessTreeMeter, clock: CpuClock) -> None:
+        self._tree = tree
+        self._clock = clock
+        self._last: Optional[CpuTimes] = None
+
+    def start(self) -> None:
+        self._tree.start()
+        self._last = self._clock.read()
+
+    def step(self) -> float:
+        """Share in [0, 1] for the time since the previous step."""
+        now = self._clock.read()
+        process = self._tree.cpu_seconds_delta()
+        last, self._last = self._last, now
+        if last is None:
+            return 0.0
+        busy = now.busy_s - last.busy_s
+        if busy <= 0:
+            return 1.0 if process > 0 else 0.0
+        return min(1.0, max(0.0, process / busy))
+
+
+class MemoryShare:
+    """The tree's resident memory over the memory available to us (machine or container limit)."""
+
+    def __init__(self, tree: ProcessTreeMeter, total_bytes: int) -> None:
+        self._tree = tree
+        self._total = max(1, int(total_bytes))
+
+    def start(self) -> None:
+        return None
+
+    def step(self) -> float:
+        return min(1.0, self._tree.rss_bytes() / self._total)
