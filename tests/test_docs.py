@@ -214,6 +214,21 @@ def test_the_rapl_message_quoted_is_the_one_logged():
     assert "sudo chmod -R a+r /sys/class/powercap/intel-rapl" in quoted
 
 
+def test_the_csv_moved_aside_message_quoted_is_the_one_logged():
+    import inspect
+
+    from codecarbon.output_methods import file
+
+    source = _squash(inspect.getsource(file))
+    quoted = _squash(_text(DOCS / "troubleshooting.md"))
+    for words in ("has a header this version does not write (or is not UTF-8 text); it was moved to",
+                  "and new rows go to a new", "ended inside a row (cut short); that row is ended before ours",
+                  "the row is kept and written at the next flush or stop"):
+        assert words in quoted, f"troubleshooting.md does not quote {words!r}"
+        assert words in source.replace('" "', ""), f"the CSV output no longer logs {words!r}"
+    assert file.BACKUP_SUFFIX == ".bak" and "emissions.csv.1.bak" in quoted
+
+
 def test_the_gpu_bindings_warning_quoted_is_the_one_logged():
     base = pytest.importorskip("codecarbon.hardware.base")
     bindings = getattr(base, "GPU_BINDINGS", None)
