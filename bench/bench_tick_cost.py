@@ -4,7 +4,7 @@
 bench_startup.py gives the total CPU of a 30 s run at measure_power_secs=1; this splits one tick into its parts
 by driving the tracker's own pieces from a thread that wakes once per interval, as the sampler does:
 
-  wake          a thread waking from Event.wait(interval) and doing nothing (the floor of any tick)
+  wake          a thread waking from a timed wait (as the sampler waits) and doing nothing (the floor)
   sources       every source's read_joules() (hardware: RAPL, NVML, the CPU model and its CPU clock, RAM)
   utilization   UtilizationMeter.sample() (hardware: CPU time share, memory every few seconds)
   sampler       the sampler's own bookkeeping: intensity, GPU utilisation, the Reading record
@@ -32,12 +32,15 @@ PARTS = ("sources", "utilization", "sampler", "on_tick")
 
 
 def wake_floor(seconds: float, interval: float) -> float:
-    """Median thread CPU per wake of a thread that only waits."""
+    """Median thread CPU per wake of a thread that only waits, as the sampler waits (a bare lock's timeout)."""
     stop, costs = threading.Event(), []
+    wake = threading.Lock()
+    wake.acquire()
 
     def loop() -> None:
         last = time.thread_time_ns()
-        while not stop.wait(interval):
+        while not stop.is_set():
+            wake.acquire(True, interval)
             now = time.thread_time_ns()
             costs.append(now - last)
             last = now

@@ -25,7 +25,7 @@ from codecarbon.core import lifecycle
 from codecarbon.core.compat import TrackerCompat
 from codecarbon.core.config import load_settings, tracker_settings
 from codecarbon.core.sampler import Reading, Sampler, Window, window_between
-from codecarbon.core.state import CHECKPOINT_MIN_EVERY_S
+from codecarbon.core.state import CHECKPOINT_MIN_EVERY_S, tick_values
 from codecarbon.external.logger import log_once, logger
 from codecarbon.output_methods.base_output import BaseOutput, OutputMethod
 from codecarbon.output_methods.emissions_data import EmissionsData, TaskEmissionsData
@@ -439,11 +439,10 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         changing = self._changing_columns(window_between(run.start, reading, self._settings.pue), reading,
                                           intensity)
         if checkpoint.has_row and generation == self._static_generation == run.checkpoint_generation:
-            from codecarbon.core.state import tick_values
-
             checkpoint.save_tick(tick_values(changing), changing["timestamp"])
         else:
-            checkpoint.save(dict(EmissionsData(**static, **changing).values))
+            merged = {**static, **changing}
+            checkpoint.save({name: merged[name] for name in _row_order() if name in merged})
             run.checkpoint_generation = self._static_generation
 
     def _maybe_live_out(self, run: _Run, reading: Reading) -> None:
@@ -759,6 +758,14 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         logger.info("%.3g g CO2eq over %.1f s: %.3g Wh [%s] at %.0f g/kWh (%s)%s",
                     total.emissions * 1000, total.duration, total.energy_consumed * 1000, parts,
                     total.carbon_intensity or 0.0, total.intensity_source or "unknown", where)
+
+
+@functools.lru_cache(maxsize=1)
+def _row_order() -> tuple[str, ...]:
+    """EmissionsData's columns in order: a checkpoint's row is built in it without building the record."""
+    import dataclasses
+
+    return tuple(f.name for f in dataclasses.fields(EmissionsData))
 
 
 def _round1(value: Optional[float]) -> Optional[float]:
