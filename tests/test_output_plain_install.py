@@ -38,8 +38,10 @@ try:
     logfire_installed = True
 except ImportError:
     logfire_installed = False
+documented._warmup.join()  # hardware warnings of its warm-up thread are not what this test counts
 records.clear()
 asked = OfflineEmissionsTracker(output_methods=["csv", "logfire"], country_iso_code="FRA")
+asked._warmup.join()
 print(json.dumps({
     "package": codecarbon.__file__,
     "documented": [type(o).__name__ for o in documented._output_handlers],
@@ -97,5 +99,6 @@ def test_a_plain_install_pushes_to_prometheus_and_a_missing_extra_only_warns(tmp
     assert "PrometheusOutput" in report["documented"]
     assert report["logfire_installed"] is False
     assert report["asked"] == ["FileOutput"]  # the run goes on with the other outputs
-    [warning] = report["warnings"]
+    about_outputs = [w for w in report["warnings"] if "logfire" in w.lower() or "output" in w.lower()]
+    [warning] = about_outputs  # one warning, whatever the hardware of this machine makes the warm-up say
     assert "pip install 'codecarbon[logfire]'" in warning
