@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
 import pytest
 
-from codecarbon.hardware.attribution import CpuClock, CpuShare, MemoryShare, ProcessTreeMeter, read_cgroup_limits
+from codecarbon.hardware.attribution import (
+    CpuClock,
+    CpuShare,
+    MemoryShare,
+    ProcessTreeMeter,
+    read_cgroup_limits,
+    root_task_usage_file,
+)
 from codecarbon.hardware.cpu_estimate import CpuLoadModelSource
 from codecarbon.hardware.process_share import ProcessShareSource
 from codecarbon.hardware.rapl import RaplSource, discover_rapl
@@ -168,6 +176,19 @@ class ScriptedTree:
         return self.rss
 
 
+class MachineDuringRead(ScriptedTree):
+    """A tree whose reading takes machine time: the fake /proc/stat moves while the tree is read."""
+
+    def __init__(self, steps: list[float], fs: FakeSysfs, during: list[tuple[int, int]]) -> None:
+        super().__init__(steps)
+        self.fs, self.during = fs, list(during)
+
+    def cpu_seconds_delta(self) -> float:
+        user, idle = self.during.pop(0)
+        self.fs.write_stat(user=user, system=0, idle=idle)
+        return super().cpu_seconds_delta()
+
+
 def test_rapl_energy_is_apportioned_by_cpu_time_share(tmp_path: Path) -> None:
     fs = FakeSysfs(tmp_path)
     hz = CpuClock(fs.proc)._hz
@@ -203,3 +224,92 @@ def test_memory_share() -> None:
     share = MemoryShare(ScriptedTree([], rss=256 * 1024 ** 2), 1024 ** 3)
     assert share.step() == 0.25
     assert MemoryShare(ScriptedTree([], rss=4 * 1024 ** 3), 1024 ** 3).step() == 1.0
+
+
+def test_a_near_idle_tick_keeps_the_last_share_until_the_machine_did_enough(tmp_path: Path) -> None:
+    """One 10 ms jump of the tree against no (or a few ms of) machine time is not a share: the deltas wait."""
+    fs = FakeSysfs(tmp_path)
+    hz = CpuClock(fs.proc)._hz
+    fs.write_stat(user=0, system=0, idle=0)
+    share = CpuShare(ScriptedTree([0.01, 0.01, 0.02, 0.01]), CpuClock(fs.proc))
+    share.start()
+    assert share.step() == 0.0  # machine busy 0, tree 10 ms: the old rule said 1.0
+    fs.write_stat(user=int(0.05 * hz), system=0, idle=0)
+    assert share.step() == 0.0  # 50 ms of tick-sampled machine time is still below the window's minimum
+    fs.write_stat(user=int(0.2 * hz), system=0, idle=0)
+    assert share.step() == pytest.approx(0.04 / 0.2)  # the whole window: 40 ms of 200 ms
+    assert share.step() == pytest.approx(0.2)  # nothing more on the machine: the last share holds
+
+
+def test_the_tree_is_read_inside_the_machines_interval(tmp_path: Path) -> None:
+    """The machine's counter is read after the tree: the tree's time is part of the busy time it is divided by."""
+    fs = FakeSysfs(tmp_path)
+    hz = int(CpuClock(fs.proc)._hz)
+    fs.write_stat(user=0, system=0, idle=0)
+    tree = MachineDuringRead([1.0, 1.0], fs, during=[(4 * hz, 0), (6 * hz, 2 * hz)])
+    share = CpuShare(tree, CpuClock(fs.proc))
+    share.start()
+    fs.write_stat(user=3 * hz, system=0, idle=0)  # others ran 3 CPU-s; the tree's 1 s lands while it is read
+    assert share.step() == pytest.approx(1.0 / 4.0)
+    # the next window opens before the previous tree reading: [3 s, 6 s], so the 1 s read inside it counts too
+    assert share.step() == pytest.approx(1.0 / 3.0)
+
+
+def test_only_the_real_root_cpuacct_is_the_machines_task_time(tmp_path: Path) -> None:
+    fs = FakeSysfs(tmp_path)
+    fs.cgroup_v1("/docker/abc", usage_ns=5)
+    cgroups = fs.sys / "fs" / "cgroup"
+    mount = cgroups / "cpu,cpuacct"
+    assert root_task_usage_file(cgroups) is None  # nothing at the mount's root
+    (mount / "cpuacct.usage").write_text("123456789\n")
+    assert root_task_usage_file(cgroups) is None  # a cgroup namespace's root: no release_agent there
+    (mount / "release_agent").write_text("\n")
+    assert root_task_usage_file(cgroups) == mount / "cpuacct.usage"
+    share = CpuShare.for_machine(ProcessTreeMeter(), CpuClock(fs.proc), (cgroups,))
+    if sys.platform.startswith("linux"):
+        assert share.min_busy_s == CpuShare.MIN_BUSY_PRECISE_S  # process clocks against a ns counter
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process CPU clocks are Linux's")
+def test_a_live_childs_time_comes_from_its_process_clock_not_ticks() -> None:
+    meter = ProcessTreeMeter()
+    meter.RESCAN_S = 0.0
+    assert meter.precise
+    code = BURN.format(seconds=0.25) + "print(time.process_time(), flush=True)\nimport sys; sys.stdin.read()\n"
+    meter.start()
+    own_before = time.process_time()
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        burnt = float(child.stdout.readline())
+        counted = meter.cpu_seconds_delta()
+        own = time.process_time() - own_before
+    finally:
+        child.communicate(b"")
+    assert counted == pytest.approx(burnt + own, abs=0.003)  # ticks would be up to 20 ms short
+
+
+@pytest.mark.skipif(root_task_usage_file(Path("/sys/fs/cgroup")) is None,
+                    reason="no machine task-time counter (root cgroup v1 cpuacct) on this host")
+def test_real_processes_shares_never_sum_above_one_under_load() -> None:
+    """Three real busy processes, each with its own share, while two more burners load the machine: in every
+    short tick the shares add up to at most the machine."""
+    spin = "import time\nend = time.monotonic() + {s}\nwhile time.monotonic() < end: pass\n"
+    burners = [subprocess.Popen([sys.executable, "-c", spin.format(s=8)]) for _ in range(2)]
+    workers = [subprocess.Popen([sys.executable, "-c", spin.format(s=8)]) for _ in range(3)]
+    try:
+        clock = CpuClock()
+        shares = [CpuShare.for_machine(ProcessTreeMeter(p.pid), clock) for p in workers]
+        assert {s.min_busy_s for s in shares} == {CpuShare.MIN_BUSY_PRECISE_S}
+        for share in shares:
+            share.start()
+        sums = []
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            sums.append(sum(share.step() for share in shares))
+    finally:
+        for process in burners + workers:
+            process.kill()
+            process.wait()
+    assert len(sums) > 20 and max(sums) > 0.1  # the workers were seen working
+    assert max(sums) <= 1.0 + 1e-3, sums

@@ -72,3 +72,23 @@ def test_a_lone_process_has_empty_job_columns(tmp_path: Path) -> None:
     (row,) = rows(out / "emissions.csv")
     assert [row[c] for c in ("scheduler", "job_id", "rank", "attribution")] == ["", "", "", ""]
     assert row["node_name"] and summed_joules([row], "gpu") == pytest.approx(5.0, rel=1e-9)
+
+
+def test_process_mode_shares_stay_within_the_host_while_the_machine_is_loaded(tmp_path: Path) -> None:
+    """Three real ranks in process mode while two CPU burners (bounded, 30 s at most) load the machine: the
+    ranks' CPU energy adds up to no more than the host's."""
+    import subprocess
+    import sys
+
+    spin = "import time\nend = time.monotonic() + 30\nwhile time.monotonic() < end: pass\n"
+    burners = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(2)]
+    try:
+        host, rows, _ = run_job(tmp_path, "slurm", "all", processes=3, gpus=1,
+                                arguments={"tracking_mode": "process"})
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+    assert len(rows) == 3 and {r["attribution"].split(";")[0] for r in rows} == {"cpu=process"}
+    assert 0.0 <= summed_joules(rows, "cpu") <= host.joules["cpu"] * 1.0001
+    assert summed_joules(rows, "ram") <= host.joules["ram"] * 1.0001

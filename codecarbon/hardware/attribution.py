@@ -4,10 +4,27 @@ Estimates and process-mode apportioning both need the same few facts: how much C
 container we run in) spent busy, how much it could have spent, and how much of that the tracked process tree
 took. They live here so CPU and RAM sources compute shares the same way.
 
-Process-mode attribution rule: in each tick the machine's energy is split in proportion to CPU time consumed,
+Process-mode attribution rule: the machine's energy is split in proportion to CPU time consumed,
 ``share = Δ(tree CPU seconds) / Δ(machine busy CPU seconds)``. Shares of all processes then add up to what the
 machine drew, so the energy a tracked job is charged never exceeds what was measured and is never invented from
 idle capacity. RAM uses the tree's resident memory over the memory available (machine or container limit).
+
+Three things keep the ratio honest (a share above its true value is energy counted twice across processes):
+
+* One clock for both sides. On Linux each member's CPU time is its process CPU clock
+  (``clock_gettime`` on the pid's ``CPUCLOCK_SCHED``: the scheduler's nanoseconds for the whole thread group,
+  exited threads included), and the machine's busy time is the same scheduler accounting summed over every task:
+  the root cgroup v1 ``cpuacct.usage`` (ns), or the container's own cgroup usage when that is the busy time the
+  estimate uses. A process's 10 ms tick jump against 15 ms of machine time cannot happen then. Where no such
+  machine counter is visible (cgroup v2 only: its root ``cpu.stat`` and /proc/stat are tick-sampled), the
+  clock's busy time is used and only the minimum below protects the ratio.
+* A minimum window. Deltas are carried forward until the machine's busy time over the window reaches
+  ``MIN_BUSY_S`` (a few ms for the precise counters, ten USER_HZ ticks for tick-sampled ones); until then the
+  last computed share (0 before the first) applies. A near-idle tick thus never yields a share from a handful of
+  rounding units, and ``busy <= 0`` is simply "not enough yet", never "the tree took everything".
+* Containment. Each tick reads the machine, then the tree, then the machine again: the window's machine time runs
+  from the first reading of the tick that opened it to the last reading of the tick that closes it, so the
+  tree's interval always lies inside the machine's and its time is part of the machine's busy time.
 """
 
 from __future__ import annotations
@@ -128,6 +145,19 @@ def machine_usage_file(cgroup_root: Path) -> Optional[Path]:
         first = (_read_text(mount / "cpu.stat") or "").split("\n", 1)[0].split()
         if len(first) == 2 and first[0] == "usage_usec" and first[1].isdigit():
             return mount / "cpu.stat"
+    return None
+
+
+def root_task_usage_file(cgroup_root: Path) -> Optional[Path]:
+    """The root cgroup v1 ``cpuacct.usage``: nanoseconds every task on the machine ran, charged by the scheduler
+    as it charges each task's own clock -- the machine counter the process CPU clocks add up to. Only the real
+    root has ``release_agent`` (a cgroup namespace's root does not), so a container never mistakes its own
+    usage for the machine's. None when cgroup v1 cpuacct is not mounted (v2-only hosts)."""
+    for name in ("cpuacct", "cpu,cpuacct", "cpuacct,cpu"):
+        mount = cgroup_root / name
+        usage = mount / "cpuacct.usage"
+        if (mount / "release_agent").exists() and (_read_text(usage) or "").strip().isdigit():
+            return usage
     return None
 
 
@@ -318,6 +348,11 @@ class CpuClock:
                 self._online_cpus = float(cpus)
 
     @property
+    def busy_is_task_time(self) -> bool:
+        """True when busy time is a cgroup's own usage: the scheduler's task time, as precise as a process clock."""
+        return self._cgroup is not None
+
+    @property
     def container_cpus(self) -> Optional[float]:
         return self._limits.cpu_limit if self._limits else None
 
@@ -364,6 +399,25 @@ def load_fraction(before: CpuTimes, after: CpuTimes) -> float:
 
 
 # ------------------------------------------------------------------------------------ the process tree
+
+def _process_clock_id(pid: int) -> int:
+    """Linux's CPU-clock id for a whole process (``CPUCLOCK_SCHED`` of the thread group; see clock_getcpuclockid):
+    reading it is one system call, needs no permission on the pid, and gives the scheduler's nanoseconds."""
+    return ((~pid) << 3) | 2
+
+
+def _process_cpu_s(pid: int) -> Optional[float]:
+    """Seconds the process ``pid`` (every thread, exited ones included) has run; None when it cannot be read."""
+    try:
+        return time.clock_gettime_ns(_process_clock_id(pid)) / 1e9
+    except (OSError, OverflowError, AttributeError):
+        return None
+
+
+def _precise_clocks_work() -> bool:
+    """Process CPU clocks are Linux's; check once that this kernel answers for our own pid."""
+    return sys.platform.startswith("linux") and _process_cpu_s(os.getpid()) is not None
+
 
 @dataclass
 class _Seen:
@@ -416,6 +470,9 @@ class ProcessTreeMeter:
         self._monotonic = monotonic
         self._children: list = []
         self._scanned_at: Optional[float] = None
+        #: own CPU time from the process clocks (ns, same accounting as the machine's task time) instead of
+        #: /proc/<pid>/stat's 10 ms ticks; children's reaped time only exists in ticks and stays so
+        self.precise = _precise_clocks_work()
 
     def _members(self, rescan: bool = False) -> list:
         now = self._monotonic()
@@ -435,7 +492,8 @@ class ProcessTreeMeter:
         members = self._members(rescan)
         if self._own_key is not None:  # the tracked root is this process: os.times() is one cheap system call
             t = os.times()
-            seen[self._own_key] = _Seen(t.user + t.system, t.children_user + t.children_system, -1)
+            own = time.process_time() if self.precise else t.user + t.system
+            seen[self._own_key] = _Seen(own, t.children_user + t.children_system, -1)
             members = members[1:]
         for proc in members:
             try:
@@ -443,6 +501,12 @@ class ProcessTreeMeter:
                     t = proc.cpu_times()
                     key = (proc.pid, proc.create_time())
                     ppid = proc.ppid()
+                own_s = t.user + t.system
+                if self.precise:
+                    clock_s = _process_cpu_s(proc.pid)
+                    if clock_s is None:  # ended (or a zombie) since its /proc entry was read
+                        raise self._psutil.ZombieProcess(proc.pid)
+                    own_s = clock_s
             except self._psutil.ZombieProcess:  # not reaped yet: its time has not moved to the parent
                 known = by_pid.get(proc.pid)
                 if known is not None:
@@ -458,8 +522,7 @@ class ProcessTreeMeter:
                 if known is not None:
                     seen[known] = self._last[known]
                 continue
-            seen[key] = _Seen(t.user + t.system, getattr(t, "children_user", 0.0)
-                              + getattr(t, "children_system", 0.0), ppid)
+            seen[key] = _Seen(own_s, getattr(t, "children_user", 0.0) + getattr(t, "children_system", 0.0), ppid)
         for key in self._last.keys() - seen.keys() - ended:  # left the listing: ended, or re-parented away
             if not self._still_running(key):
                 ended.add(key)
@@ -530,29 +593,90 @@ class ProcessTreeMeter:
         return total
 
 
-class CpuShare:
-    """The tree's share of the machine's busy CPU time, tick by tick (see the module docstring)."""
+class TaskTimeCounter:
+    """A machine-wide task-time counter (root ``cpuacct.usage``, ns) read with one ``pread`` per call."""
 
-    def __init__(self, tree: ProcessTreeMeter, clock: CpuClock) -> None:
+    def __init__(self, path: Path) -> None:
+        from codecarbon.hardware._linux import kernel_file
+
+        self._file = kernel_file(path, 32)
+
+    def read(self) -> float:
+        return int(self._file.read()) / 1e9
+
+
+class CpuShare:
+    """The tree's share of the machine's busy CPU time, tick by tick (see the module docstring).
+
+    ``machine`` is a precise task-time counter for the whole machine (``TaskTimeCounter``) or None to use the
+    clock's busy time; ``for_machine`` picks it. The window's minimum busy time follows the machine side's
+    resolution."""
+
+    #: minimum machine busy seconds per window: precise counters (ns/µs) vs tick-sampled ones (USER_HZ)
+    MIN_BUSY_PRECISE_S = 0.005
+    MIN_BUSY_TICKS_S = 0.1
+
+    def __init__(self, tree: ProcessTreeMeter, clock: CpuClock, machine: Optional[TaskTimeCounter] = None) -> None:
         self._tree = tree
         self._clock = clock
-        self._last: Optional[CpuTimes] = None
+        self._machine = machine
+        precise = getattr(tree, "precise", False) and (machine is not None or clock.busy_is_task_time)
+        self.min_busy_s = self.MIN_BUSY_PRECISE_S if precise else self.MIN_BUSY_TICKS_S
+        self._window_start: Optional[float] = None  # machine busy at the opening of the window
+        self._window_process = 0.0
+        self._share = 0.0
+
+    @classmethod
+    def for_machine(cls, tree: ProcessTreeMeter, clock: CpuClock,
+                    cgroup_roots: tuple[Path, ...] = (Path("/sys/fs/cgroup"),)) -> CpuShare:
+        """The share against the most precise machine counter consistent with ``clock``: the clock itself when it
+        counts a container's task time, else the first root ``cpuacct.usage`` found under ``cgroup_roots``."""
+        if not clock.busy_is_task_time and getattr(tree, "precise", False) and sys.platform.startswith("linux"):
+            for root in cgroup_roots:
+                path = root_task_usage_file(root)
+                if path is None:
+                    continue
+                counter = TaskTimeCounter(path)
+                try:
+                    counter.read()
+                except (OSError, ValueError):
+                    continue
+                return cls(tree, clock, counter)
+        return cls(tree, clock)
+
+    def _busy_s(self) -> float:
+        if self._machine is not None:
+            try:
+                return self._machine.read()
+            except (OSError, ValueError):  # gone: the clock from now on (a new window, its units differ)
+                self._machine = None
+                self.min_busy_s = self.MIN_BUSY_TICKS_S
+                self._window_start = None
+        return self._clock.read().busy_s
 
     def start(self) -> None:
+        self._window_start = self._busy_s()  # before the tree: the tree's interval starts inside the machine's
         self._tree.start()
-        self._last = self._clock.read()
+        self._window_process = 0.0
+        self._share = 0.0
 
     def step(self) -> float:
         """Share in [0, 1] for the time since the previous step."""
-        now = self._clock.read()
+        opening = self._busy_s()  # the next window's start, read before this tree reading
         process = self._tree.cpu_seconds_delta()
-        last, self._last = self._last, now
-        if last is None:
-            return 0.0
-        busy = now.busy_s - last.busy_s
-        if busy <= 0:
-            return 1.0 if process > 0 else 0.0
-        return min(1.0, max(0.0, process / busy))
+        closing = self._busy_s()  # after the tree reading: its interval ends inside the machine's
+        start, self._window_start = self._window_start, None
+        if start is None or closing < start:  # no baseline (or a counter reset): begin a window here
+            self._window_start, self._window_process = opening, 0.0
+            return self._share
+        self._window_process += process
+        busy = closing - start
+        if busy < self.min_busy_s:  # not enough machine time to divide by: keep the window open
+            self._window_start = start
+            return self._share
+        self._share = min(1.0, max(0.0, self._window_process / busy))
+        self._window_start, self._window_process = opening, 0.0
+        return self._share
 
 
 class MemoryShare:

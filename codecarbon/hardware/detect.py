@@ -299,7 +299,10 @@ def detect_hardware(options: Optional[HardwareOptions] = None, seams: Optional[S
         from codecarbon.hardware.process_share import ProcessShareSource
 
         tree = ProcessTreeMeter(seams.pid)
-        cpu_sources = [ProcessShareSource(s, CpuShare(tree, clock)) if s.component == "cpu" else s
+        # the tree is read from the real /proc; so is the machine counter it is divided by
+        roots = (seams.sysfs_root / "fs" / "cgroup",) + ((Path("/sys/fs/cgroup"),)
+                                                         if str(seams.proc_root) == "/proc" else ())
+        cpu_sources = [ProcessShareSource(s, CpuShare.for_machine(tree, clock, roots)) if s.component == "cpu" else s
                        for s in cpu_sources]
         ram = ProcessShareSource(ram, MemoryShare(tree, facts.ram_total_bytes))
         notes.append("process mode: CPU and RAM energy apportioned to the process tree's share")
