@@ -22,7 +22,6 @@ import binascii
 import json
 import math
 import os
-import socket
 import stat
 import struct
 import sys
@@ -64,6 +63,8 @@ def hostname() -> str:
     """This machine's name, on every platform (``os.uname`` does not exist on Windows)."""
     if hasattr(os, "uname"):
         return os.uname().nodename
+    import socket  # only where uname is missing (Windows): the socket module costs milliseconds to import
+
     return socket.gethostname()
 
 

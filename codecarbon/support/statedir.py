@@ -7,7 +7,6 @@ cannot plant files that we would read or follow.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import sys
@@ -63,4 +62,6 @@ def state_dir(*parts: str) -> Path:
 def key_for_path(path: str | os.PathLike[str]) -> str:
     """A short stable key naming a user's file (its real path), to group our state per output file."""
     real = os.path.realpath(os.fspath(path))
+    import hashlib  # on first use: importing it (OpenSSL) costs milliseconds that `import codecarbon` never pays
+
     return hashlib.sha256(real.encode("utf-8", "surrogatepass")).hexdigest()[:24]
