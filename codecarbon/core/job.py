@@ -11,12 +11,12 @@ override whatever was detected.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Optional
+
+from codecarbon.core.state import hostname
 
 #: the row columns this module fills (contracts: after ``intensity_source``, in this order)
 JOB_COLUMNS: tuple[str, ...] = (
@@ -67,6 +67,8 @@ class JobInfo:
             identity = f"{self.node_name}|{self.scheduler}|{self.job_id}"
         else:
             identity = f"{self.node_name}|{self.scheduler}|{self.launcher}|ppid={self.launcher_pid}"
+        import hashlib  # on first use: its import (OpenSSL) is not worth paying before a job is known
+
         return hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()[:20]
 
     def columns(self, attribution: str = "") -> dict[str, str]:
@@ -214,7 +216,7 @@ def detect_job(environ: Optional[Mapping[str, str]] = None, *, enabled: bool = T
     found = {k: v for k, v in reader.found.items() if k != "launcher_job_id"}
     if scheduler:
         found["scheduler"] = "environment"
-    info = JobInfo(node_name=node_name or socket.gethostname(), scheduler=scheduler, launcher=launcher,
+    info = JobInfo(node_name=node_name or hostname(), scheduler=scheduler, launcher=launcher,
                    found=found, launcher_pid=os.getppid() if launcher else None, **values)
     return apply_overrides(info, overrides or {})
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import platform
 import sys
 import threading
 from collections.abc import Mapping
@@ -34,6 +33,15 @@ if TYPE_CHECKING:
 __all__ = ["HardwareOptions", "SystemSeams", "detect_hardware", "clear_cache"]
 
 _TRACKING_MODES = ("machine", "process")
+
+
+def _machine_architecture() -> str:
+    """``uname -m``: read from the kernel where it can be (importing ``platform`` costs milliseconds)."""
+    if hasattr(os, "uname"):
+        return os.uname().machine
+    import platform
+
+    return platform.machine()
 
 
 def _is_number(value: object) -> bool:
@@ -142,7 +150,7 @@ def _facts(options: HardwareOptions, seams: SystemSeams) -> _Facts:
 
     limits = read_cgroup_limits(seams.proc_root, seams.sysfs_root / "fs" / "cgroup")
     cpu = read_cpu_info(seams.proc_root)
-    machine = platform.machine().lower()
+    machine = _machine_architecture().lower()
     facts = _Facts(cpu=cpu, limits=limits, ram_total_bytes=read_total_bytes(seams.proc_root, limits),
                    arm="arm" in machine or "aarch" in machine, rapl=None, tdp=None)
     powercap = ("class/powercap", "devices/virtual/powercap")
