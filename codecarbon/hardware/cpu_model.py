@@ -8,7 +8,6 @@ Windows (``_windows``): the registry's ProcessorNameString, no process at all. C
 from __future__ import annotations
 
 import os
-import platform
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +63,8 @@ def _linux(proc_root: Path) -> Optional[CpuInfo]:
         return None
     info = parse_cpuinfo(text)
     if info.model is None:
+        import platform  # only for a cpuinfo without a model name: the module costs milliseconds to import
+
         info = CpuInfo(platform.processor() or None, info.logical, info.physical_cores, info.sockets)
     return info
 
@@ -86,5 +87,7 @@ def read_cpu_info(proc_root: Path = Path("/proc")) -> CpuInfo:
 
         model = _windows.cpu_name()
     else:
+        import platform
+
         model = (info.model if info else None) or platform.processor() or None
     return CpuInfo(model, psutil.cpu_count() or os.cpu_count() or 1, psutil.cpu_count(logical=False), 1)
