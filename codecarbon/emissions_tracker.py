@@ -72,10 +72,9 @@ def _platform_facts() -> tuple[str, str]:
     """The ``os`` and ``python_version`` columns, in ``platform.platform()``'s format.
 
     On Linux it is composed from uname and the C library's own version string: ``platform.platform()`` runs
-    ``uname -p`` in a subprocess for a field it then drops."""
-    import platform
-
-    python_version = platform.python_version()
+    ``uname -p`` in a subprocess for a field it then drops. The Python version is the first word of
+    ``sys.version``, which is what ``platform.python_version()`` parses (without importing ``platform``)."""
+    python_version = sys.version.split()[0]
     if sys.platform.startswith("linux") and hasattr(os, "confstr"):
         uname = os.uname()
         try:
@@ -84,6 +83,8 @@ def _platform_facts() -> tuple[str, str]:
             libc = []
         suffix = f"-with-{libc[0]}{libc[1]}" if len(libc) == 2 else ""
         return f"{uname.sysname}-{uname.release}-{uname.machine}{suffix}", python_version
+    import platform
+
     return platform.platform(), python_version
 
 
