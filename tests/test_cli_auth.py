@@ -434,3 +434,20 @@ def test_help_lists_the_login_commands(capsys):
     out = capsys.readouterr().out
     for command in ("login", "get-token", "test-api"):
         assert command in out
+
+
+def test_credentials_folder_is_made_private_and_a_planted_link_is_refused(tmp_path: Path) -> None:
+    from codecarbon.cli.auth import AuthError, save_credentials
+
+    loose = tmp_path / "loose"
+    loose.mkdir(mode=0o755)
+    os.chmod(loose, 0o755)
+    save_credentials({"access_token": "x"}, loose / "credentials.json")
+    assert stat.S_IMODE(os.stat(loose).st_mode) == 0o700
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "linked").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(AuthError, match="credentials folder"):
+        save_credentials({"access_token": "x"}, tmp_path / "linked" / "credentials.json")
+    assert list(elsewhere.iterdir()) == []

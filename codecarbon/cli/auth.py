@@ -123,16 +123,13 @@ def credentials_path(environ: Mapping[str, str] | None = None, platform: str = s
 
 
 def _private_directory(path: Path) -> None:
-    """Create ``path`` 0700 if needed; refuse one that another user owns or others may write to."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = os.stat(path)
-    if not stat.S_ISDIR(info.st_mode):
-        raise AuthError(f"{path} is not a directory")
-    if hasattr(os, "getuid"):
-        if info.st_uid != os.getuid():
-            raise AuthError(f"{path} belongs to another user; refusing to keep credentials there")
-        if info.st_mode & 0o077:
-            os.chmod(path, 0o700)
+    """The credentials' folder, made and checked as the state directory is (0700, ours, no link)."""
+    from codecarbon.support.statedir import StateDirError, ensure_private_dir
+
+    try:
+        ensure_private_dir(path, "credentials folder")
+    except StateDirError as error:
+        raise AuthError(f"{error}; refusing to keep credentials there") from None
 
 
 def save_credentials(data: Mapping[str, Any], path: Path | None = None) -> Path:

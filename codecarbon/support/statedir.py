@@ -34,17 +34,19 @@ def state_root(environ: Optional[dict[str, str]] = None, platform: str = sys.pla
     return base_path / "codecarbon"
 
 
-def _ensure_private_dir(path: Path) -> Path:
+def ensure_private_dir(path: Path, what: str = "state directory") -> Path:
+    """Create ``path`` 0700 if needed; refuse a link, a non-directory or one another user owns (our state and
+    the login's credentials both live in such folders)."""
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = os.lstat(path)
     except OSError as error:
-        raise StateDirError(f"state directory {path} cannot be created: {error}") from error
+        raise StateDirError(f"{what} {path} cannot be created: {error}") from error
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
-        raise StateDirError(f"state directory {path} is not a plain directory")
+        raise StateDirError(f"{what} {path} is not a plain directory")
     if hasattr(os, "getuid"):
         if info.st_uid != os.getuid():
-            raise StateDirError(f"state directory {path} belongs to another user")
+            raise StateDirError(f"{what} {path} belongs to another user")
         if info.st_mode & 0o077:
             os.chmod(path, 0o700)
     return path
@@ -52,10 +54,10 @@ def _ensure_private_dir(path: Path) -> Path:
 
 def state_dir(*parts: str) -> Path:
     """The state directory (or a sub-folder of it), created 0700 on first use."""
-    root = _ensure_private_dir(state_root())
+    root = ensure_private_dir(state_root())
     path = root
     for part in parts:
-        path = _ensure_private_dir(path / part)
+        path = ensure_private_dir(path / part)
     return path
 
 
