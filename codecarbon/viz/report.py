@@ -25,26 +25,22 @@ RUN_COLUMNS = ("project_name", "experiment", "run_id", "timestamp", "duration", 
 
 
 # ------------------------------------------------------------------------------------------------ units
+def _scaled(value: float, units: tuple[str, str, str, str], zero: str) -> str:
+    """``value`` in the largest of four units, each 1000 times the next (e.g. MWh, kWh, Wh, mWh)."""
+    for factor, unit in zip((1e-3, 1.0, 1e3), units[:3], strict=True):
+        if value * factor >= 1:
+            return f"{value * factor:.3g} {unit}"
+    return f"{value * 1e6:.3g} {units[3]}" if value > 0 else zero
+
+
 def energy_text(kwh: float) -> str:
     """kWh with a readable unit: 12.3 Wh, 4.56 kWh, 7.8 MWh."""
-    if kwh >= 1000:
-        return f"{kwh / 1000:.3g} MWh"
-    if kwh >= 1:
-        return f"{kwh:.3g} kWh"
-    if kwh >= 0.001:
-        return f"{kwh * 1000:.3g} Wh"
-    return f"{kwh * 1e6:.3g} mWh" if kwh > 0 else "0 Wh"
+    return _scaled(kwh, ("MWh", "kWh", "Wh", "mWh"), "0 Wh")
 
 
 def mass_text(kg: float) -> str:
     """kg CO2eq with a readable unit: 3.2 mg, 4.5 g, 1.2 kg, 3.4 t."""
-    if kg >= 1000:
-        return f"{kg / 1000:.3g} t"
-    if kg >= 1:
-        return f"{kg:.3g} kg"
-    if kg >= 0.001:
-        return f"{kg * 1000:.3g} g"
-    return f"{kg * 1e6:.3g} mg" if kg > 0 else "0 g"
+    return _scaled(kg, ("t", "kg", "g", "mg"), "0 g")
 
 
 def duration_text(seconds: float) -> str:
