@@ -245,3 +245,11 @@ def test_example_csv_was_written_by_the_tracker():
         header = next(csv.reader(handle))
     assert header[:38] == list(CSV_COLUMNS) and "intensity_source" in header
     assert len({r["project_name"] for r in rows}) >= 3 and all(float(r["energy_consumed"]) > 0 for r in rows)
+
+
+def test_energy_and_mass_are_shown_in_the_largest_fitting_unit() -> None:
+    from codecarbon.viz.report import energy_text, mass_text
+
+    assert [energy_text(v) for v in (0, 2e-7, 0.001, 0.0123, 1.0, 4.56, 1000.0, 7800.0)] == [
+        "0 Wh", "0.2 mWh", "1 Wh", "12.3 Wh", "1 kWh", "4.56 kWh", "1 MWh", "7.8 MWh"]
+    assert [mass_text(v) for v in (0, 3.2e-6, 0.0045, 1.2, 3400.0)] == ["0 g", "3.2 mg", "4.5 g", "1.2 kg", "3.4 t"]
