@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 import threading
 import time
 from abc import ABC
@@ -20,8 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
-from codecarbon._version import __version__
-from codecarbon.core import lifecycle
+from codecarbon.core import lifecycle, rows
 from codecarbon.core.compat import TrackerCompat
 from codecarbon.core.config import load_settings, tracker_settings
 from codecarbon.core.sampler import Reading, Sampler, Window, window_between
@@ -65,27 +63,6 @@ def _new_id() -> str:
     import uuid
 
     return str(uuid.uuid4())
-
-
-@functools.lru_cache(maxsize=1)
-def _platform_facts() -> tuple[str, str]:
-    """The ``os`` and ``python_version`` columns, in ``platform.platform()``'s format.
-
-    On Linux it is composed from uname and the C library's own version string: ``platform.platform()`` runs
-    ``uname -p`` in a subprocess for a field it then drops. The Python version is the first word of
-    ``sys.version``, which is what ``platform.python_version()`` parses (without importing ``platform``)."""
-    python_version = sys.version.split()[0]
-    if sys.platform.startswith("linux") and hasattr(os, "confstr"):
-        uname = os.uname()
-        try:
-            libc = (os.confstr("CS_GNU_LIBC_VERSION") or "").split()
-        except (ValueError, OSError):
-            libc = []
-        suffix = f"-with-{libc[0]}{libc[1]}" if len(libc) == 2 else ""
-        return f"{uname.sysname}-{uname.release}-{uname.machine}{suffix}", python_version
-    import platform
-
-    return platform.platform(), python_version
 
 
 @dataclass
@@ -236,7 +213,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         """Off the user's thread, between construction and start(): detect hardware, read static facts."""
         try:
             self._prepare_job(self._detect())
-            _platform_facts()
+            rows.platform_facts()
             if self._OFFLINE:  # the online tracker's location may still be on its way; never wait for it here
                 self._intensity_resolver()
             from codecarbon.hardware import UtilizationMeter  # noqa: F401 - imported for start()
@@ -443,7 +420,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             checkpoint.save_tick(tick_values(changing), changing["timestamp"])
         else:
             merged = {**static, **changing}
-            checkpoint.save({name: merged[name] for name in _row_order() if name in merged})
+            checkpoint.save({name: merged[name] for name in rows.row_order() if name in merged})
             run.checkpoint_generation = self._static_generation
 
     def _maybe_live_out(self, run: _Run, reading: Reading) -> None:
@@ -680,43 +657,15 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         cached = self._static_cache
         if cached is not None and all(a is b or a == b for a, b in zip(cached[0], key, strict=True)):
             return cached[1], intensity
-        os_name, python_version = _platform_facts()
-        s = self._settings
-        static = dict(
-            project_name=s.project_name, run_id=str(self.run_id), experiment_id=str(s.experiment_id),
-            country_name=location.country_name, country_iso_code=location.country_iso_code,
-            region=location.region, cloud_provider=location.cloud_provider or "",
-            cloud_region=location.cloud_region or "", os=os_name, python_version=python_version,
-            codecarbon_version=__version__, cpu_count=hardware.cpu_count, cpu_model=hardware.cpu_model,
-            gpu_count=hardware.gpu_count, gpu_model=hardware.gpu_model,
-            longitude=_round1(location.longitude), latitude=_round1(location.latitude),
-            ram_total_size=hardware.ram_total_size, tracking_mode=s.tracking_mode,
-            on_cloud=location.on_cloud, pue=s.pue, wue=s.wue,
-            cpu_measure=hardware.measure_label("cpu"), gpu_measure=hardware.measure_label("gpu"),
-            ram_measure=hardware.measure_label("ram"),
-            intensity_source=intensity.source + (f" {intensity.year}" if intensity.year else ""),
-            **self._job_columns(),
-        )
+        static = rows.static_columns(self._settings, hardware, location, intensity, self._job_columns(),
+                                     self.run_id)
         self._static_cache = (key, static)
         self._static_generation += 1
         return static, intensity
 
     def _changing_columns(self, window: Window, end: Reading, intensity: Any) -> dict[str, Any]:
         """The columns a window's figures give (the ones a tick's checkpoint record carries)."""
-        energy = window.energy_consumed
-        duration = window.duration
-        return dict(
-            timestamp=time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(end.wall)),
-            duration=duration, emissions=window.emissions_kg,
-            emissions_rate=window.emissions_kg / duration if duration > 0 else 0.0,
-            cpu_power=window.power_w["cpu"], gpu_power=window.power_w["gpu"], ram_power=window.power_w["ram"],
-            cpu_energy=window.energy_kwh["cpu"], gpu_energy=window.energy_kwh["gpu"],
-            ram_energy=window.energy_kwh["ram"], energy_consumed=energy, water_consumed=energy * self._settings.wue,
-            cpu_utilization_percent=window.cpu_utilization_percent,
-            gpu_utilization_percent=window.gpu_utilization_percent,
-            ram_utilization_percent=window.ram_utilization_percent, ram_used_gb=window.ram_used_gb,
-            carbon_intensity=(window.emissions_kg * 1000.0 / energy) if energy > 0 else intensity.g_co2e_per_kwh,
-        )
+        return rows.changing_columns(window, end.wall, self._settings.wue, intensity.g_co2e_per_kwh)
 
     # --- jobs of many processes (issue 9) ------------------------------------------------------------------
     def _job_columns(self) -> dict[str, str]:
@@ -759,18 +708,6 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         logger.info("%.3g g CO2eq over %.1f s: %.3g Wh [%s] at %.0f g/kWh (%s)%s",
                     total.emissions * 1000, total.duration, total.energy_consumed * 1000, parts,
                     total.carbon_intensity or 0.0, total.intensity_source or "unknown", where)
-
-
-@functools.lru_cache(maxsize=1)
-def _row_order() -> tuple[str, ...]:
-    """EmissionsData's columns in order: a checkpoint's row is built in it without building the record."""
-    import dataclasses
-
-    return tuple(f.name for f in dataclasses.fields(EmissionsData))
-
-
-def _round1(value: Optional[float]) -> Optional[float]:
-    return None if value is None else round(value, 1)
 
 
 class OfflineEmissionsTracker(BaseEmissionsTracker):

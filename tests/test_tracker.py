@@ -314,7 +314,7 @@ def test_online_tracker_with_nothing_answering_uses_the_world_average(monkeypatc
 def test_os_column_matches_platform_platform() -> None:
     import platform
 
-    from codecarbon.emissions_tracker import _platform_facts
+    from codecarbon.core.rows import platform_facts as _platform_facts
 
     assert _platform_facts() == (platform.platform(), platform.python_version())
 
