@@ -67,9 +67,9 @@ class JobInfo:
             identity = f"{self.node_name}|{self.scheduler}|{self.job_id}"
         else:
             identity = f"{self.node_name}|{self.scheduler}|{self.launcher}|ppid={self.launcher_pid}"
-        import hashlib  # on first use: its import (OpenSSL) is not worth paying before a job is known
+        from codecarbon.support.statedir import sha256_hex  # the same digest without mapping OpenSSL
 
-        return hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+        return sha256_hex(identity.encode("utf-8", "surrogatepass"))[:20]
 
     def columns(self, attribution: str = "") -> dict[str, str]:
         """The job columns of a row: text, empty when unknown (node_name is always the host name)."""

@@ -120,15 +120,15 @@ class TdpTable:
         return TdpMatch(scored[0][2], scored[0][1], False)
 
 
-@lru_cache(maxsize=1)
 def bundled_table() -> TdpTable:
-    """The bundled table, read on first use only."""
+    """The bundled table, read now. Not kept: a process looks up one model, and the table's few thousand lines
+    held for the whole run were a third of a megabyte of resident memory."""
     return TdpTable.load()
 
 
 @lru_cache(maxsize=64)
 def lookup_tdp(model: Optional[str]) -> Optional[TdpMatch]:
-    """TDP of ``model`` from the bundled table, cached per process; None when unknown."""
+    """TDP of ``model`` from the bundled table, the answer cached per process; None when unknown."""
     if not model:
         return None
     return bundled_table().match(model)

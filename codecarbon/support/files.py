@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 import sys
 import threading
@@ -161,7 +160,7 @@ def atomic_write(path: PathLike, data: Union[bytes, str], mode: int = 0o600, fsy
     be written through; the rename replaces a symbolic link at ``path`` itself rather than following it."""
     target = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    temp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
+    temp = target.with_name(f".{target.name}.{os.urandom(8).hex()}.tmp")
     fd = open_no_follow(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         try:
@@ -182,7 +181,7 @@ def atomic_write(path: PathLike, data: Union[bytes, str], mode: int = 0o600, fsy
 def unique_file(directory: PathLike, prefix: str, suffix: str, data: bytes = b"", mode: int = 0o600) -> Path:
     """Create a new file (0600, unguessable name, ``O_EXCL``) in ``directory`` holding ``data``; returns its path."""
     for _attempt in range(8):
-        path = Path(directory) / f"{prefix}{secrets.token_hex(12)}{suffix}"
+        path = Path(directory) / f"{prefix}{os.urandom(12).hex()}{suffix}"
         try:
             fd = open_no_follow(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         except FileExistsError:

@@ -64,6 +64,18 @@ def state_dir(*parts: str) -> Path:
 def key_for_path(path: str | os.PathLike[str]) -> str:
     """A short stable key naming a user's file (its real path), to group our state per output file."""
     real = os.path.realpath(os.fspath(path))
-    import hashlib  # on first use: importing it (OpenSSL) costs milliseconds that `import codecarbon` never pays
+    return sha256_hex(real.encode("utf-8", "surrogatepass"))[:24]
 
-    return hashlib.sha256(real.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 without loading OpenSSL: ``hashlib`` maps libcrypto, over 3 MiB of resident memory for one hash.
+
+    CPython's own small SHA-2 module gives the same digest; hashlib is the fallback where it is missing."""
+    try:
+        from _sha2 import sha256  # type: ignore[import-not-found]  # CPython 3.12+
+    except ImportError:
+        try:
+            from _sha256 import sha256  # type: ignore[import-not-found,no-redef]  # CPython 3.11 and earlier
+        except ImportError:
+            from hashlib import sha256  # type: ignore[assignment]
+    return sha256(data).hexdigest()
