@@ -14,20 +14,23 @@ import threading
 import time
 from abc import ABC
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
-from codecarbon.core import lifecycle, rows
 from codecarbon.core.compat import TrackerCompat
-from codecarbon.core.config import load_settings, tracker_settings
-from codecarbon.core.sampler import Reading, Sampler, Window, window_between
-from codecarbon.core.state import CHECKPOINT_MIN_EVERY_S, tick_values
 from codecarbon.external.logger import log_once, logger
-from codecarbon.output_methods.base_output import BaseOutput, OutputMethod
-from codecarbon.output_methods.emissions_data import EmissionsData, TaskEmissionsData
 from codecarbon.support.errors import CodeCarbonError
+
+# Everything else is imported where it is first used (construction, start(), a row): `from codecarbon import
+# EmissionsTracker` pays for no configuration table, sampler, dataclass, output or state module it does not run.
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from codecarbon.core.run import Run as _Run
+    from codecarbon.core.run import Task as _Task
+    from codecarbon.core.sampler import Reading, Sampler, Window
+    from codecarbon.output_methods.base_output import BaseOutput, OutputMethod
+    from codecarbon.output_methods.emissions_data import EmissionsData
 
 
 class _Unset:
@@ -52,6 +55,7 @@ _sentinel: Any = _Unset(None)
 LOCATION_WAIT_S = 2.0
 STATE_WAIT_S = 30.0  # a public method waits this long at most for another thread's flush/stop to finish
 TICK_WAIT_S = 1.0  # a tick waits this long at most for a flush/stop in progress before it skips its extras
+IDLE_WAKE_S = 3600.0  # the longest the sampling thread sleeps when no output, checkpoint nor counter needs it
 Synchronize = Optional[Callable[[], Any]]
 
 
@@ -60,38 +64,13 @@ class TrackerBusy(CodeCarbonError, TimeoutError):
 
 
 def _new_id() -> str:
-    import uuid
-
-    return str(uuid.uuid4())
-
-
-@dataclass
-class _Task:
-    name: str
-    start: Reading
-    end: Optional[Reading] = None
-    emissions_data: Optional[EmissionsData] = None
-
-    @property
-    def is_active(self) -> bool:
-        return self.end is None
-
-
-@dataclass
-class _Run:
-    run_id: str
-    start: Reading
-    last_report: Reading
-    ticks_since_live: int = 0
-    last_checkpoint: float = 0.0
-    checkpoint_ticks: int = -1  # the reading's tick count at the last checkpoint (unchanged: nothing to write)
-    checkpoint_generation: int = -1  # the static columns the checkpoint's row was written with
-    checkpoint_every: float = CHECKPOINT_MIN_EVERY_S  # settings read once: a tick looks up nothing
-    live_every: int = -1  # api_call_interval when a live output wants rows, else -1 (no live rows)
-    tasks: dict[str, _Task] = field(default_factory=dict)
-    # stop() in stages, so a stop interrupted (KeyboardInterrupt) and retried at exit neither loses nor repeats
-    final: Optional[tuple[EmissionsData, EmissionsData]] = None
-    written: bool = False
+    """A random (version 4) UUID as text, made from os.urandom: ``import uuid`` loads ``platform`` and cost
+    start() milliseconds."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by intent (3.x users subclass it)
@@ -163,6 +142,9 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
 
     # --- construction -----------------------------------------------------------------------------------------
     def _init(self, arguments: dict[str, Any]) -> None:
+        from codecarbon.core.config import tracker_settings
+        from codecarbon.output_methods.base_output import BaseOutput
+
         settings = tracker_settings(arguments, offline=self._OFFLINE)
         self._settings = settings
         self._conf = settings.as_dict()
@@ -195,6 +177,8 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         self._job: Any = None  # core.job.JobInfo and hardware.ownership.Claim, set at start()
         self._claim: Any = None
         self.job_total: Optional[dict] = None  # rank 0 under torch.distributed: the job's totals at stop()
+        from codecarbon.core import lifecycle, run, sampler  # noqa: F401 - what start() runs, imported now
+
         self._warmup = threading.Thread(target=self._warm_up, name="codecarbon-warmup", daemon=True)
         self._warmup.start()
 
@@ -213,6 +197,8 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         """Off the user's thread, between construction and start(): detect hardware, read static facts."""
         try:
             self._prepare_job(self._detect())
+            from codecarbon.core import rows
+
             rows.platform_facts()
             if self._OFFLINE:  # the online tracker's location may still be on its way; never wait for it here
                 self._intensity_resolver()
@@ -305,8 +291,12 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
                     return
                 if not self._settings.allow_multiple_runs and not self._take_machine_lock():
                     return
-                self._warmup.join()  # its work is start()'s; no thread of ours outlives start() but one
+                # never waits for the warm-up as such: only for detection (the sources to read), which it needs;
+                # the rest of the warm-up (static facts, intensity, job files) goes on beside the run
                 hardware = self._detect()
+                from codecarbon.core import lifecycle
+                from codecarbon.core.run import Run as _Run
+                from codecarbon.core.sampler import Sampler
                 from codecarbon.hardware import UtilizationMeter
 
                 meter = UtilizationMeter(self._system_seams)
@@ -323,6 +313,8 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
                 self._owner_pid = os.getpid()
                 self._prepare_checkpoint()
                 lifecycle.register(self)
+                self._run.located = self._location_future.done()
+                self._sampler.wake_every = self._wake_every()
                 self._sampler.start()
         except CodeCarbonError as error:
             logger.error("could not start tracking: %s", error)
@@ -331,8 +323,41 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             logger.error("could not start tracking (unexpected): %s", error)
             self._run = None
 
+    def _wake_every(self) -> float:
+        """How often the sampling thread wakes (issue 16). Every ``measure_power_secs`` only when someone sees each
+        reading (a live output), a source integrates samples, or the intensity may change during the run;
+        otherwise as seldom as the crash checkpoint (a kill loses at most max(measure_power_secs, 5 s)) and the
+        fastest-wrapping counter allow: the rows are the same, a window's energy being a counter difference."""
+        from codecarbon.core.state import CHECKPOINT_MIN_EVERY_S
+
+        interval = float(self._settings.measure_power_secs)
+        sampler = self._sampler
+        if sampler is None or self._live_outputs or not self._intensity_is_static():
+            return interval
+        gap = IDLE_WAKE_S
+        for source in sampler.sources:
+            bound = source.max_read_gap_s()
+            if bound is None:
+                continue
+            if bound <= 0:
+                return interval
+            gap = min(gap, bound)
+        if self._checkpoint is not None:
+            gap = min(gap, max(interval, CHECKPOINT_MIN_EVERY_S))
+        return max(interval, gap)
+
+    def _intensity_is_static(self) -> bool:
+        """True when the run's carbon intensity cannot change: forced, or from the tables once the location is
+        known (a live provider, or an online location still on its way, may change it between two reads)."""
+        s = self._settings
+        if s.force_carbon_intensity_g_co2e_kwh is not None:
+            return True
+        return self._location_future.done() and not s.electricitymaps_api_token
+
     def _checkpoint_every(self) -> float:
         """Seconds between checkpoints such that a SIGKILL loses at most max(measure_power_secs, 5 s)."""
+        from codecarbon.core.state import CHECKPOINT_MIN_EVERY_S
+
         return max(0.0, CHECKPOINT_MIN_EVERY_S - float(self._settings.measure_power_secs))
 
     def _prepare_job(self, hardware: Any) -> None:
@@ -394,6 +419,11 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             if run is None or run.final is not None:
                 return
             run.ticks_since_live += 1
+            sampler = self._sampler
+            if sampler is not None and sampler.wake_every == sampler.interval and run.located is False \
+                    and self._location_future.done():  # the online location came: wake as seldom as allowed
+                run.located = True
+                sampler.wake_every = self._wake_every()
             if run.live_every != -1 and run.ticks_since_live >= run.live_every:
                 self._maybe_live_out(run, reading)
             if reading.at - run.last_checkpoint >= run.checkpoint_every and reading.ticks != run.checkpoint_ticks \
@@ -410,6 +440,10 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         checkpoint = self._checkpoint
         if checkpoint is None:
             return
+        from codecarbon.core import rows
+        from codecarbon.core.sampler import window_between
+        from codecarbon.core.state import tick_values
+
         run.last_checkpoint = reading.at
         run.checkpoint_ticks = reading.ticks
         generation = self._static_generation
@@ -550,6 +584,8 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             self._checkpoint.remove()
         if self._machine_lock is not None:
             self._machine_lock.release()
+        from codecarbon.core import lifecycle
+
         lifecycle.unregister(self)
         self._log_summary(total)
         return total.emissions
@@ -582,6 +618,8 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
                 if name in run.tasks:
                     name = f"{name}_{_new_id()}"
                     logger.warning("a task named %r exists already; this one is %r", task_name, name)
+                from codecarbon.core.run import Task as _Task
+
                 run.tasks[name] = _Task(name, reading)
         except CodeCarbonError as error:
             logger.error("start_task failed: %s", error)
@@ -623,6 +661,8 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         return task.emissions_data
 
     def _send_tasks(self, run: _Run) -> None:
+        from codecarbon.output_methods.emissions_data import TaskEmissionsData
+
         rows = [TaskEmissionsData.from_emissions(t.name, t.emissions_data)
                 for t in run.tasks.values() if t.emissions_data is not None]
         if rows:
@@ -639,6 +679,9 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         return total, delta
 
     def _record(self, start: Reading, end: Reading) -> EmissionsData:
+        from codecarbon.core.sampler import window_between
+        from codecarbon.output_methods.emissions_data import EmissionsData
+
         window: Window = window_between(start, end, self._settings.pue)
         static, intensity = self._static_columns()
         return EmissionsData(**static, **self._changing_columns(window, end, intensity))
@@ -657,6 +700,8 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         cached = self._static_cache
         if cached is not None and all(a is b or a == b for a, b in zip(cached[0], key, strict=True)):
             return cached[1], intensity
+        from codecarbon.core import rows
+
         static = rows.static_columns(self._settings, hardware, location, intensity, self._job_columns(),
                                      self.run_id)
         self._static_cache = (key, static)
@@ -665,6 +710,8 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
 
     def _changing_columns(self, window: Window, end: Reading, intensity: Any) -> dict[str, Any]:
         """The columns a window's figures give (the ones a tick's checkpoint record carries)."""
+        from codecarbon.core import rows
+
         return rows.changing_columns(window, end.wall, self._settings.wue, intensity.g_co2e_per_kwh)
 
     # --- jobs of many processes (issue 9) ------------------------------------------------------------------
@@ -786,6 +833,8 @@ class OfflineEmissionsTracker(BaseEmissionsTracker):
         if not s.country_iso_code and not s.cloud_provider:
             logger.warning("no country_iso_code given to the offline tracker: the world average intensity "
                            "(475 g/kWh) is used")
+        from concurrent.futures import Future
+
         future: Future = Future()
         future.set_result(resolve_offline_location(
             s.country_iso_code, region=s.region, cloud_provider=s.cloud_provider, cloud_region=s.cloud_region,
@@ -797,6 +846,8 @@ class EmissionsTracker(BaseEmissionsTracker):
     """A tracker that finds where it runs (geolocation, cloud metadata) in the background, bounded in time."""
 
     def _start_location(self) -> Future:
+        from concurrent.futures import Future
+
         future: Future = Future()
 
         def locate() -> None:
@@ -892,6 +943,8 @@ def track_emissions(
     offline_arguments = {k: given.pop(k) for k in _OFFLINE_ONLY if k in given}
     tracker_arguments = given
     if is_offline and not offline_arguments.get("country_iso_code") and not offline_arguments.get("cloud_provider"):
+        from codecarbon.core.config import load_settings
+
         configured = load_settings({}, offline=True)
         if not configured.country_iso_code and not configured.cloud_provider:
             raise ValueError("track_emissions(offline=True) needs country_iso_code (ISO 3166 alpha-3, e.g. 'FRA') "

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from codecarbon.core.sampler import Reading, window_between
-from codecarbon.core.units import Energy, Power, Water
-from codecarbon.external.logger import log_once, logger
+if TYPE_CHECKING:  # the tracker class inherits this mixin: what it uses is imported on first use, not at import
+    from codecarbon.core.sampler import Reading
+    from codecarbon.core.units import Energy, Power, Water
 
 #: Attribute reads this close together share one reading, so the per-component totals add up to the total.
 SHARED_READING_S = 0.05
@@ -55,6 +55,8 @@ class TrackerCompat:
                 try:
                     latest = sampler.read()
                 except Exception as error:  # a reading never raises into user code
+                    from codecarbon.external.logger import logger
+
                     logger.debug("compat reading failed: %s", error)
                     return self._compat_latest
                 self._compat_latest = latest
@@ -69,6 +71,8 @@ class TrackerCompat:
         reading = self._compat_reading()
         if reading is None:  # stopped: the final row's figures; never started: 0
             return self._compat_final(f"{component}_energy" if component else "energy_consumed")
+        from codecarbon.core.sampler import window_between
+
         window = window_between(self._compat_run.start, reading, self._settings.pue)
         return window.energy_kwh[component] if component else window.energy_consumed
 
@@ -76,6 +80,8 @@ class TrackerCompat:
         reading = self._compat_reading()
         if reading is None:
             return self._compat_final(f"{component}_power")
+        from codecarbon.core.sampler import window_between
+
         mark = self._compat_mark if self._compat_mark is not None else self._compat_run.start
         return window_between(mark, reading, self._settings.pue).power_w[component]
 
@@ -91,35 +97,51 @@ class TrackerCompat:
     @property
     def _total_energy(self) -> Energy:
         """Energy of the run so far (after the run: of the run), all components, PUE applied."""
+        from codecarbon.core.units import Energy
+
         return Energy(self._compat_energy_kwh(None))
 
     @property
     def _total_cpu_energy(self) -> Energy:
+        from codecarbon.core.units import Energy
+
         return Energy(self._compat_energy_kwh("cpu"))
 
     @property
     def _total_gpu_energy(self) -> Energy:
+        from codecarbon.core.units import Energy
+
         return Energy(self._compat_energy_kwh("gpu"))
 
     @property
     def _total_ram_energy(self) -> Energy:
+        from codecarbon.core.units import Energy
+
         return Energy(self._compat_energy_kwh("ram"))
 
     @property
     def _total_water(self) -> Water:
+        from codecarbon.core.units import Water
+
         return Water(self._compat_energy_kwh(None) * float(self._settings.wue))
 
     @property
     def _cpu_power(self) -> Power:
         """Mean power since the previous ``_measure_power_and_energy()`` (or the start), PUE applied."""
+        from codecarbon.core.units import Power
+
         return Power.from_watts(self._compat_power_w("cpu"))
 
     @property
     def _gpu_power(self) -> Power:
+        from codecarbon.core.units import Power
+
         return Power.from_watts(self._compat_power_w("gpu"))
 
     @property
     def _ram_power(self) -> Power:
+        from codecarbon.core.units import Power
+
         return Power.from_watts(self._compat_power_w("ram"))
 
     @property
@@ -133,6 +155,8 @@ class TrackerCompat:
             previous = self._compat_latest if self._compat_run is getattr(self, "_run", None) else None
         reading = self._compat_reading(fresh=True)
         if reading is None:
+            from codecarbon.external.logger import log_once
+
             log_once("compat-measure-idle", 30, "_measure_power_and_energy() needs a started tracker")
             return
         with self._compat_lock():
@@ -144,6 +168,8 @@ class TrackerCompat:
         if reading is None:
             data = getattr(self, "final_emissions_data", None)
             if data is None:
+                from codecarbon.external.logger import log_once
+
                 log_once("compat-prepare-idle", 30, "_prepare_emissions_data() needs a started tracker")
             return data
         return self._record(self._compat_run.start, reading)  # type: ignore[attr-defined]  # the tracker's

@@ -79,6 +79,7 @@ class _Totals:
 
 
 READ_TIMEOUT_S = 2.0  # an on-demand reading waits at most this long for a hardware read
+LATE_TICKS_WARNING = 10  # this many ticks in a row longer than the interval: the machine cannot keep up; say so
 
 
 class _Abandoned(Exception):
@@ -96,9 +97,12 @@ class Sampler:
                  intensity_g_per_kwh: Callable[[], float], pue: float = 1.0,
                  utilization: Optional[Callable[[], Utilization]] = None,
                  on_tick: Optional[Callable[[Reading], None]] = None,
-                 read_timeout_s: float = READ_TIMEOUT_S):
+                 read_timeout_s: float = READ_TIMEOUT_S, wake_every: Optional[float] = None):
         self.sources = list(sources)
         self.interval = interval
+        #: seconds between two ticks of the thread: ``interval`` unless the caller knows that nobody needs a
+        #: reading that often (cumulative counters read at the window's ends give the same energy)
+        self.wake_every = interval if wake_every is None else max(interval, wake_every)
         self.pue = pue
         self._intensity = intensity_g_per_kwh
         self._utilization = utilization
@@ -343,10 +347,12 @@ class Sampler:
 
     def _run(self) -> None:
         late_warned = False
+        late = 0  # consecutive ticks that took longer than the interval
         monotonic, wait, stopping = time.monotonic, self._wake.acquire, self._stop.is_set
-        interval, on_tick = self.interval, self._on_tick
-        next_tick = monotonic() + interval
+        on_tick = self._on_tick
+        next_tick = monotonic() + self.interval  # the first tick comes at the interval (the first checkpoint)
         while True:
+            interval = self.wake_every  # the tracker may lengthen it during the run (its location found)
             delay = next_tick - monotonic()
             if delay > 0:
                 wait(True, delay)  # woken early (a request, stop) or at the tick
@@ -368,6 +374,9 @@ class Sampler:
                 logger.warning("sampling tick failed: %s", error)
             done = monotonic()
             next_tick = max(next_tick + interval, done + min(interval, 0.01))
-            if not late_warned and done - started > 3 * interval and interval >= 1:
+            late = late + 1 if done - started > interval else 0
+            if not late_warned and (late >= LATE_TICKS_WARNING or (done - started > 3 * interval and interval >= 1)):
                 late_warned = True
-                logger.warning("a sampling tick took longer than three intervals (%.1f s)", interval)
+                logger.warning("measure_power_secs=%g asks for more readings than this machine gives: one takes "
+                               "%.1f ms here, so readings come every %.3f s instead", interval,
+                               (done - started) * 1000, max(interval, done - started))

@@ -33,6 +33,9 @@ METHOD = "amdsmi"
 _WRAP_BITS = (32, 48, 64)
 #: no single GPU draws this much; a larger implied power means a reset, not a wraparound
 _MAX_PLAUSIBLE_WATTS = 5000.0
+#: For the read-gap bound: the accumulator's usual unit (µJ) and more power than any one accelerator draws.
+TYPICAL_RESOLUTION_UJ = 15.3
+ASSUMED_MAX_GPU_POWER_W = 1000.0
 
 
 @dataclass
@@ -204,6 +207,11 @@ class AmdGpuSource(EnergySource):
                 device.last_t = now
             except Exception as error:
                 self._drop(device, error)
+
+    def max_read_gap_s(self) -> Optional[float]:
+        """Half the time a 32-bit accumulator takes to wrap at ``ASSUMED_MAX_GPU_POWER_W``: a lower reading is
+        taken as one wrap, so reads must come before a second one could happen."""
+        return (1 << 32) * TYPICAL_RESOLUTION_UJ / 1e6 / ASSUMED_MAX_GPU_POWER_W / 2
 
     def read_joules(self) -> float:
         if not self._initialised:  # closed: the library is shut down; keep the last figures

@@ -78,6 +78,14 @@ class EnergySource(ABC):
         """Mean utilisation of this source's devices now (GPUs), or None when it has no such figure."""
         return None
 
+    def max_read_gap_s(self) -> Optional[float]:
+        """The longest time between two reads for which ``read_joules()`` stays exact, so the sampler wakes no
+        more often than its sources need: None when any gap is exact (a counter that cannot wrap in practice, a
+        constant power); a number for a counter that wraps (half the time it takes to wrap at the domain's
+        maximum power); 0 when the source integrates samples (a load model, instantaneous power) and must be
+        read every ``measure_power_secs``. Unknown sources say 0."""
+        return 0.0
+
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release handles (NVML shutdown, subprocesses)."""
 

@@ -315,6 +315,11 @@ class NvidiaGpuSource(EnergySource):
             _shutdown(self._nvml)
 
     # --- readings --------------------------------------------------------------------------------------------
+    def max_read_gap_s(self) -> Optional[float]:
+        """Exact at any gap when every GPU gives its 64-bit energy counter (mJ) and no process share is taken;
+        instantaneous power and per-process shares are samples, read every interval."""
+        return None if self.method in (ENERGY, ENERGY + "+shared") else 0.0
+
     def read_joules(self) -> float:
         if not self._initialised:  # closed: the library is shut down; keep the last figures
             return sum(device.joules for device in self._devices)

@@ -208,6 +208,9 @@ class OwnedDevices(EnergySource):
     def utilization_percent(self) -> Optional[float]:
         return self.source.utilization_percent()
 
+    def max_read_gap_s(self) -> Optional[float]:
+        return self.source.max_read_gap_s()
+
     def close(self) -> None:
         self.source.close()
 

@@ -87,3 +87,6 @@ class ConstantPowerSource(EnergySource):
         if self._opened_at is None:
             return 0.0
         return self.power_w * max(0.0, self._monotonic() - self._opened_at)
+
+    def max_read_gap_s(self) -> Optional[float]:
+        return None  # watts × time since open(): exact whenever it is read

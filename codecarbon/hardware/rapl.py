@@ -10,9 +10,10 @@ One counter seen twice is counted once: the MMIO view of a package repeats the M
 some AMD multi-die parts expose one package counter per die that all mirror the same register. Those are
 suspected when readings at ``open()`` agree, then confirmed (or told apart) by their first deltas.
 
-Counters wrap at ``max_energy_range_uj``. The sampler reads every tick, and the smallest range seen in
-practice (≈262 kJ) lasts minutes even at 500 W, so one wrap between two readings is all that can physically
-happen; a backwards step is counted as exactly one wrap.
+Counters wrap at ``max_energy_range_uj``. A backwards step is counted as exactly one wrap, so the source asks
+the sampler (``max_read_gap_s``) to read it at least every half of range / maximum power (the zone's
+``constraint_0_max_power_uw`` or 500 W, whichever is more): the smallest range seen in practice (≈262 kJ) is
+then read every 262 s at the latest, whatever ``measure_power_secs`` says.
 """
 
 from __future__ import annotations
@@ -134,6 +135,21 @@ def _load_zone(provider: str, zone_id: str, directory: Path) -> Optional[RaplZon
         name = ""
     return RaplZone(directory, provider, zone_id, name, _read_int(directory / "max_energy_range_uj"),
                     _is_readable(energy))
+
+
+#: A zone's power when powercap does not say (no ``constraint_0_max_power_uw``): more than any one socket draws.
+ASSUMED_MAX_ZONE_POWER_W = 500.0
+#: A counter whose range is unknown is read at least this often.
+UNKNOWN_RANGE_GAP_S = 60.0
+
+
+def zone_wrap_seconds(zone: RaplZone) -> float:
+    """Seconds for ``zone``'s counter to go round once at its maximum power (range / power)."""
+    if not zone.max_range_uj:
+        return 2 * UNKNOWN_RANGE_GAP_S
+    stated = _read_int(zone.path / "constraint_0_max_power_uw") or 0  # a zone may say more than the assumption
+    watts = max(ASSUMED_MAX_ZONE_POWER_W, stated / 1e6)
+    return zone.max_range_uj / 1e6 / watts
 
 
 def _one_per_name(zones: list[RaplZone]) -> list[RaplZone]:
@@ -300,6 +316,12 @@ class RaplSource(EnergySource):
             group.advance()
             total += group.total_uj()
         return total / 1e6
+
+    def max_read_gap_s(self) -> Optional[float]:
+        """Half the time the fastest-wrapping zone takes to wrap at its maximum power: a backwards step is
+        counted as one wrap, so two reads must never be a whole range apart."""
+        gaps = [zone_wrap_seconds(zone) / 2 for zone in self.zones]
+        return min(gaps) if gaps else None
 
     def close(self) -> None:
         for group in self._groups:
