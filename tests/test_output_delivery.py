@@ -8,6 +8,7 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -343,3 +344,72 @@ def test_an_endless_2xx_answer_counts_as_delivered_once_and_never_grows_memory()
         time.sleep(0.3)
     assert len(heads) == 1
     assert spooled() == []
+
+
+def _sender_thread_ends() -> bool:
+    """Join the delivery thread (if one runs) with a generous bound: True when no delivery thread is left."""
+    from codecarbon.output_methods import delivery
+
+    thread = delivery._SENDER._thread
+    if thread is not None:
+        thread.join(timeout=30)
+    return not any(t.name == "codecarbon-delivery" and t.is_alive() for t in threading.enumerate())
+
+
+def test_the_delivery_thread_ends_once_nothing_is_queued_even_when_the_endpoint_is_dead() -> None:
+    output = HTTPOutput(refused_url())
+    output.out(make_record(run_id="dead-1"), make_record())
+    assert output.drain(0.3) is False  # not delivered: saved for later
+    assert _sender_thread_ends()
+    assert [item["run_id"] for item in spooled()] == ["dead-1"]  # still spooled: a later run sends it
+    output.out(make_record(run_id="dead-2"), make_record())  # the next payload starts a thread again
+    assert output.drain(0.3) is False
+    assert _sender_thread_ends()
+    assert sorted(item["run_id"] for item in spooled()) == ["dead-1", "dead-2"]
+
+
+def test_a_payload_waiting_for_a_retry_keeps_the_thread_until_it_is_delivered() -> None:
+    with recording_server(fail_first=1) as server:
+        output = HTTPOutput(server.url)
+        future = output._queue.submit({"n": 1}, "run-1")
+        assert future.result(timeout=15) is True  # the retry came from the same thread, after the backoff
+        assert _sender_thread_ends()
+        assert len(server.attempts) == 2
+
+
+def test_an_output_made_while_payloads_are_spooled_reads_nothing_until_it_has_work() -> None:
+    total = make_record(run_id="old-run")
+    with recording_server(status=500) as server:
+        first = HTTPOutput(server.url)
+        first.out(total, total)
+        assert first.drain(0.3) is False
+        assert _sender_thread_ends() and len(spooled()) == 1
+        server.status = 201
+        second = HTTPOutput(server.url)  # the constructor neither reads the spool nor starts a thread
+        assert second._queue.pending == 0 and len(spooled()) == 1
+        assert not any(t.name == "codecarbon-delivery" for t in threading.enumerate())
+        second.out(make_record(run_id="new-run"), make_record())  # a run of this output: the old one goes first
+        assert second.drain(5.0) is True
+        assert _sender_thread_ends()
+    assert [request.body["run_id"] for request in server.received()] == ["old-run", "new-run"]
+    assert spooled() == []
+
+
+def test_a_tracker_with_a_dead_endpoint_leaves_no_thread_after_stop(tmp_path: Path) -> None:
+    script = (
+        "import sys, threading\n"
+        "from codecarbon import OfflineEmissionsTracker\n"
+        "t = OfflineEmissionsTracker(country_iso_code='FRA', emissions_endpoint=sys.argv[1], save_to_file=False,\n"
+        "                            delivery_timeout_secs=0.5)\n"
+        "t.start(); t.stop()\n"
+        "for thread in threading.enumerate():\n"
+        "    if thread is not threading.main_thread():\n"
+        "        thread.join(timeout=30)\n"
+        "print([t.name for t in threading.enumerate() if t.is_alive() and t is not threading.main_thread()])\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    done = subprocess.run([sys.executable, "-c", script, refused_url()], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert len(spooled()) == 1  # the row waits in the state directory for a later run

@@ -2,8 +2,8 @@
 
 Network outputs (HTTP, CodeCarbon API, Prometheus Pushgateway) hand each payload to their :class:`DeliveryQueue`
 and return at once with a :class:`concurrent.futures.Future` for it. One daemon thread per process (started with
-the first payload) delivers every queue's payloads, oldest first, one request at a time, retrying with exponential
-backoff while the process lives. Each payload carries an idempotency id (a UUID4, sent as ``Idempotency-Key``),
+a payload, ended when no payload is queued or waits for a retry) delivers every queue's payloads, oldest first, one
+request at a time, retrying with exponential backoff while the process lives. Each payload carries an idempotency id (a UUID4, sent as ``Idempotency-Key``),
 unchanged across retries and later runs, so a service can tell a payload it already has.
 
 ``drain(timeout_s)`` blocks until everything queued so far is delivered or the bound expires; what is left then
@@ -11,7 +11,9 @@ goes to the :mod:`~codecarbon.output_methods.spool` (per-user state directory) a
 payload saved while its request was still in flight and that arrives after all is removed from the spool again,
 so it is not sent twice. While a drain is running, backoff waits shrink and each request is cut at the drain's
 deadline, so one bound holds for all the outputs of a tracker. The spool of an endpoint is sent again by the next
-queue for that endpoint (this process or a later one), and after the endpoint answers again.
+queue for that endpoint (this process or a later one) once that queue has work (the delivery thread takes it over
+before the queue's first payload, or its first drain does), never by a constructor; and after the endpoint
+answers again.
 
 Payloads never hold credentials: outputs add headers and auth when sending; logged URLs lose their user info.
 """
@@ -46,6 +48,7 @@ FIRST_RETRY_DELAY_SECS = 0.5
 MAX_RETRY_DELAY_SECS = 60.0
 DRAINING_RETRY_DELAY_SECS = 0.25
 MAX_ANSWER_BYTES = 64 * 1024
+MAX_IDLE_WAIT_SECS = 60.0  # the sender's longest sleep while a retry waits (submits and drains wake it at once)
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _RETRYABLE_4XX = (401, 403, 408, 425, 429)  # fixable credentials or a busy server
 
@@ -156,9 +159,11 @@ class DeliveryQueue:
         self._inflight: Optional[_Item] = None
         self._draining_until = 0.0
         self._recheck_spool = False
+        # what earlier runs saved for this endpoint is taken over by the delivery thread when this queue gets its
+        # first payload, or by the first drain(): never here, so making an output costs no disk read nor thread
+        self._spool_taken = False
         self.delivered = 0
         _ALL_QUEUES.add(self)
-        self._take_spooled()
 
     # ---- the user's side: never blocks on the network, never raises -------------------------------------------
 
@@ -185,6 +190,8 @@ class DeliveryQueue:
     def drain(self, timeout_s: float) -> bool:
         """Wait until what is queued now is delivered, at most ``timeout_s``; save the rest. True: all arrived."""
         deadline = time.monotonic() + max(0.0, float(timeout_s))
+        if not self._spool_taken:  # a run that ends before sending anything still re-sends what was saved
+            self._take_spooled()
         with _SENDER.cond:
             items = list(self._pending)
             if not items:
@@ -261,15 +268,16 @@ class DeliveryQueue:
         if outcome is None:
             _resolve(item.future, True)
             if recheck:
-                self._take_spooled()
+                self._take_spooled(again=True)
             return
         if outcome.retryable:
             if queued:
                 log_once(f"delivery-retry:{self.key}", 30, "%s: %s; retrying in the background",
                          self.description, outcome)
             return
-        _resolve(item.future, False, outcome)
+        # logged before the future ends: whoever waits on it (a drain) finds the reason in the log already
         logger.error("%s refused a payload for good (%s); it is not sent again", self.description, outcome)
+        _resolve(item.future, False, outcome)
 
     # ---- the spool ------------------------------------------------------------------------------------------
 
@@ -302,8 +310,15 @@ class DeliveryQueue:
                 self.spool.forget(path, item.id)
         return path
 
-    def _take_spooled(self) -> None:
-        """Take over what earlier runs (or this one) saved for this endpoint; it goes out before newer payloads."""
+    def _take_spooled(self, again: bool = False) -> None:
+        """Take over what earlier runs (or this one) saved for this endpoint; it goes out before newer payloads.
+
+        Once per queue (the delivery thread or the first drain, whichever comes first), and ``again`` after the
+        endpoint answers once more, for what this process saved meanwhile."""
+        with _SENDER.cond:
+            if self._spool_taken and not again:
+                return
+            self._spool_taken = True
         try:
             taken = self.spool.take()
         except OSError as error:
@@ -378,14 +393,25 @@ class _Sender:
         return None
 
     def _run(self) -> None:
+        """Deliver until nothing is left: no payload queued, none waiting for a retry. Then the thread ends (the
+        next payload starts another), so no thread of ours outlives the work, even when an endpoint is dead."""
         while True:
             with self.cond:
+                unread = [q for q in self._queues if not q._spool_taken]
+            for queue in unread:  # disk reads, with the lock released
+                queue._take_spooled()
+            with self.cond:
+                if any(not q._spool_taken for q in self._queues):
+                    continue
                 self._queues = [q for q in self._queues if q._pending]
                 picked = self._pick()
-                while picked is None:
+                if picked is None:
+                    if not self._queues:
+                        self._thread = None  # register() starts a new one for the next payload
+                        return
                     wake = min((q._next_time() for q in self._queues), default=math.inf)
-                    self.cond.wait(min(1.0, max(0.01, wake - time.monotonic())))
-                    picked = self._pick()
+                    self.cond.wait(min(MAX_IDLE_WAIT_SECS, max(0.01, wake - time.monotonic())))
+                    continue
             queue, item = picked
             queue._attempt(item)
 
