@@ -1,10 +1,11 @@
 """The delivery queue: getting payloads to network services without ever getting in the user's way.
 
 Network outputs (HTTP, CodeCarbon API, Prometheus Pushgateway) hand each payload to their :class:`DeliveryQueue`
-and return at once with a :class:`concurrent.futures.Future` for it. One daemon thread per process (started with
-a payload, ended when no payload is queued or waits for a retry) delivers every queue's payloads, oldest first, one
-request at a time, retrying with exponential backoff while the process lives. Each payload carries an idempotency id (a UUID4, sent as ``Idempotency-Key``),
-unchanged across retries and later runs, so a service can tell a payload it already has.
+and return at once with a :class:`concurrent.futures.Future` for it. One daemon thread per process (started with a
+payload, ended when no payload is queued or waits for a retry) delivers every queue's payloads, oldest first, one
+request at a time, retrying with exponential backoff while the process lives. Each payload carries an idempotency
+id (a UUID4, sent as ``Idempotency-Key``), unchanged across retries and later runs, so a service can tell a payload
+it already has.
 
 ``drain(timeout_s)`` blocks until everything queued so far is delivered or the bound expires; what is left then
 goes to the :mod:`~codecarbon.output_methods.spool` (per-user state directory) and the path is logged once. A
@@ -160,8 +161,9 @@ class DeliveryQueue:
         self._draining_until = 0.0
         self._recheck_spool = False
         # what earlier runs saved for this endpoint is taken over by the delivery thread when this queue gets its
-        # first payload, or by the first drain(): never here, so making an output costs no disk read nor thread
-        self._spool_taken = False
+        # first payload, or by the first drain(): never here, so making an output costs no disk read nor thread.
+        # "unread" → "reading" → "read"; nothing of this queue is sent until then, so saved payloads go first
+        self._spool_state = "unread"
         self.delivered = 0
         _ALL_QUEUES.add(self)
 
@@ -190,9 +192,11 @@ class DeliveryQueue:
     def drain(self, timeout_s: float) -> bool:
         """Wait until what is queued now is delivered, at most ``timeout_s``; save the rest. True: all arrived."""
         deadline = time.monotonic() + max(0.0, float(timeout_s))
-        if not self._spool_taken:  # a run that ends before sending anything still re-sends what was saved
+        if self._spool_state == "unread":  # a run that ends before sending anything still re-sends what was saved
             self._take_spooled()
         with _SENDER.cond:
+            while self._spool_state == "reading" and deadline > time.monotonic():  # the thread is reading it
+                _SENDER.cond.wait(deadline - time.monotonic())
             items = list(self._pending)
             if not items:
                 return True
@@ -224,11 +228,14 @@ class DeliveryQueue:
     # ---- the sender thread's side ---------------------------------------------------------------------------
 
     def _ready_item(self, now: float) -> Optional[_Item]:
-        if self._inflight is None and self._pending and self._pending[0].not_before <= now:
+        if self._inflight is None and self._pending and self._pending[0].not_before <= now \
+                and self._spool_state == "read":
             return self._pending[0]
         return None
 
     def _next_time(self) -> float:
+        if self._spool_state != "read":
+            return math.inf  # the spool's reader notifies when it is done
         return self._pending[0].not_before if self._pending and self._inflight is None else math.inf
 
     def _attempt(self, item: _Item) -> None:
@@ -316,9 +323,17 @@ class DeliveryQueue:
         Once per queue (the delivery thread or the first drain, whichever comes first), and ``again`` after the
         endpoint answers once more, for what this process saved meanwhile."""
         with _SENDER.cond:
-            if self._spool_taken and not again:
+            if self._spool_state != "unread" and not again:
                 return
-            self._spool_taken = True
+            self._spool_state = "reading"
+        try:
+            self._insert_spooled()
+        finally:
+            with _SENDER.cond:
+                self._spool_state = "read"
+                _SENDER.cond.notify_all()
+
+    def _insert_spooled(self) -> None:
         try:
             taken = self.spool.take()
         except OSError as error:
@@ -397,13 +412,13 @@ class _Sender:
         next payload starts another), so no thread of ours outlives the work, even when an endpoint is dead."""
         while True:
             with self.cond:
-                unread = [q for q in self._queues if not q._spool_taken]
+                unread = [q for q in self._queues if q._spool_state == "unread"]
             for queue in unread:  # disk reads, with the lock released
                 queue._take_spooled()
             with self.cond:
-                if any(not q._spool_taken for q in self._queues):
+                if any(q._spool_state == "unread" for q in self._queues):
                     continue
-                self._queues = [q for q in self._queues if q._pending]
+                self._queues = [q for q in self._queues if q._pending or q._spool_state == "reading"]
                 picked = self._pick()
                 if picked is None:
                     if not self._queues:
@@ -439,6 +454,8 @@ def _forget_parent_deliveries() -> None:
     for queue in list(_ALL_QUEUES):
         queue._pending = deque()
         queue._inflight = None
+        if queue._spool_state == "reading":  # the parent's thread was reading it; the parent sends it
+            queue._spool_state = "read"
         queue._draining_until = 0.0
 
 

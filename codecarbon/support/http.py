@@ -194,32 +194,88 @@ def _proxy_for(scheme: str, host: str) -> Optional[str]:
     return with_scheme(proxy)
 
 
-class _Watchdog:
-    """Shuts the connection's socket down at the deadline, so no read or write outlives it (slow drips too)."""
+_deadline = threading.local()  # the exchange in progress on this thread: when its time is up (time.monotonic)
 
-    def __init__(self, connection: Any, deadline: float) -> None:
-        self._connection = connection
-        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
-        self._timer.daemon = True
-        self.fired = False
 
-    def _fire(self) -> None:
-        self.fired = True
-        sock = getattr(self._connection, "sock", None)
-        if sock is not None:
-            import socket
+def _time_left() -> float:
+    """Seconds the current exchange may still take; TimeoutError once its deadline has passed."""
+    left = getattr(_deadline, "at", float("inf")) - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("deadline reached")
+    return left
 
-            try:
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            except OSError:
-                pass
 
-    def __enter__(self) -> _Watchdog:
-        self._timer.start()
-        return self
+def _bounded(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A socket method whose one call may last only what is left of the exchange's time.
 
-    def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
+    Each call of a socket (and each TLS operation, which CPython bounds as a whole) gets the time left as its
+    timeout, so a server dripping one byte at a time cannot stretch the exchange past its deadline; no watchdog
+    thread is needed for that (it used to be one timer thread per request)."""
+
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        self.settimeout(_time_left())
+        return method(self, *args, **kwargs)
+
+    call.__name__ = method.__name__
+    return call
+
+
+def _deadline_socket_classes() -> tuple[type, type]:
+    import socket
+    import ssl
+
+    class DeadlineSocket(socket.socket):
+        recv = _bounded(socket.socket.recv)
+        recv_into = _bounded(socket.socket.recv_into)
+        send = _bounded(socket.socket.send)
+        sendall = _bounded(socket.socket.sendall)
+
+    class DeadlineSSLSocket(ssl.SSLSocket):
+        recv = _bounded(ssl.SSLSocket.recv)
+        recv_into = _bounded(ssl.SSLSocket.recv_into)
+        read = _bounded(ssl.SSLSocket.read)
+        send = _bounded(ssl.SSLSocket.send)
+        sendall = _bounded(ssl.SSLSocket.sendall)
+        write = _bounded(ssl.SSLSocket.write)
+        do_handshake = _bounded(ssl.SSLSocket.do_handshake)
+
+    return DeadlineSocket, DeadlineSSLSocket
+
+
+_classes: Optional[tuple[type, type]] = None
+_tls_context: Any = None
+
+
+def _socket_class() -> type:
+    global _classes
+    if _classes is None:
+        _classes = _deadline_socket_classes()
+    return _classes[0]
+
+
+def _tls() -> Any:
+    """One TLS context for the process (certificates loaded once) whose sockets keep the exchange's deadline."""
+    global _tls_context, _classes
+    if _tls_context is None:
+        import ssl
+
+        if _classes is None:
+            _classes = _deadline_socket_classes()
+        context = ssl.create_default_context()
+        context.sslsocket_class = _classes[1]
+        _tls_context = context
+    return _tls_context
+
+
+def _connect_bounded(address: tuple[str, int], timeout: Any = None, source_address: Any = None) -> Any:
+    """``socket.create_connection`` whose socket keeps the exchange's deadline in every later call."""
+    import socket
+
+    plain = socket.create_connection(address, _time_left(), source_address)
+    cls = _socket_class()
+    sock = cls(plain.family, plain.type, plain.proto, plain.detach())
+    sock.settimeout(_time_left())
+    return sock
 
 
 def http_client_transport(prepared: PreparedRequest) -> Response:
@@ -236,46 +292,46 @@ def http_client_transport(prepared: PreparedRequest) -> Response:
     proxy = _proxy_for(scheme, host)
     connection: http.client.HTTPConnection
     if proxy is None:
-        connection = (http.client.HTTPSConnection(host, port, timeout=remaining) if scheme == "https"
-                      else http.client.HTTPConnection(host, port, timeout=remaining))
+        connection = (http.client.HTTPSConnection(host, port, timeout=remaining, context=_tls())
+                      if scheme == "https" else http.client.HTTPConnection(host, port, timeout=remaining))
     else:
         proxy_url, proxy_credentials = split_credentials(proxy)
         proxy_parts = urllib.parse.urlsplit(proxy_url)
         proxy_host, proxy_port = proxy_parts.hostname or "", proxy_parts.port or 8080
         proxy_headers = ({"Proxy-Authorization": basic_auth(*proxy_credentials)} if proxy_credentials else {})
         if scheme == "https":
-            connection = http.client.HTTPSConnection(proxy_host, proxy_port, timeout=remaining)
+            connection = http.client.HTTPSConnection(proxy_host, proxy_port, timeout=remaining, context=_tls())
             connection.set_tunnel(host, port, headers=proxy_headers)
         else:
             connection = http.client.HTTPConnection(proxy_host, proxy_port, timeout=remaining)
             target = urllib.parse.urlunsplit(("http", f"{host}:{port}", parts.path or "/", parts.query, ""))
             headers.update(proxy_headers)
-    with _Watchdog(connection, prepared.deadline) as watchdog:
-        try:
-            connection.request(prepared.method, target, body=prepared.body, headers=headers)
-            answer = connection.getresponse()
-            chunks: list[bytes] = []
-            size = 0
-            while True:
-                if time.monotonic() >= prepared.deadline:
-                    raise TimeoutError
-                chunk = answer.read(min(_CHUNK_BYTES, prepared.max_body_bytes + 1 - size))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > prepared.max_body_bytes:
-                    raise HttpError(f"{redact_url(prepared.url)}: answer larger than {prepared.max_body_bytes} "
-                                    "bytes", answer.status)
-            if watchdog.fired:
+    connection._create_connection = _connect_bounded  # type: ignore[attr-defined]  # every socket call bounded
+    _deadline.at = prepared.deadline
+    try:
+        connection.request(prepared.method, target, body=prepared.body, headers=headers)
+        answer = connection.getresponse()
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            if time.monotonic() >= prepared.deadline:
                 raise TimeoutError
-            return Response(answer.status, {k.lower(): v for k, v in answer.getheaders()}, b"".join(chunks))
-        except HttpError:
-            raise
-        except Exception as error:
-            if watchdog.fired or isinstance(error, TimeoutError):
-                raise HttpError(f"{redact_url(prepared.url)}: timed out (no complete answer within "
-                                f"{prepared.timeout_s:g} s)") from None
-            raise
-        finally:
-            connection.close()
+            chunk = answer.read(min(_CHUNK_BYTES, prepared.max_body_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > prepared.max_body_bytes:
+                raise HttpError(f"{redact_url(prepared.url)}: answer larger than {prepared.max_body_bytes} "
+                                "bytes", answer.status)
+        return Response(answer.status, {k.lower(): v for k, v in answer.getheaders()}, b"".join(chunks))
+    except HttpError:
+        raise
+    except Exception as error:
+        if isinstance(error, TimeoutError):
+            raise HttpError(f"{redact_url(prepared.url)}: timed out (no complete answer within "
+                            f"{prepared.timeout_s:g} s)") from None
+        raise
+    finally:
+        _deadline.at = float("inf")
+        connection.close()
