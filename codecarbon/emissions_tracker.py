@@ -196,7 +196,9 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
     def _warm_up(self) -> None:
         """Off the user's thread, between construction and start(): detect hardware, read static facts."""
         try:
-            self._prepare_job(self._detect())
+            hardware = self._detect()  # first: start() waits for this, and for nothing else of the warm-up
+            self._resolve_location()
+            self._prepare_job(hardware)
             from codecarbon.core import rows
 
             rows.platform_facts()
@@ -205,6 +207,19 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             from codecarbon.hardware import UtilizationMeter  # noqa: F401 - imported for start()
         except Exception as error:  # start() does it again and reports
             logger.debug("warm-up failed: %s", error)
+        self._resolve_location()  # (when detection failed)
+
+    _locating: Optional[Future] = None  # the online tracker's location, resolved by the warm-up
+
+    def _resolve_location(self) -> None:
+        future = self._locating
+        if future is None or future.done():
+            return
+        try:
+            future.set_result(self._get_geo_metadata())  # type: ignore[attr-defined]  # online tracker only
+        except BaseException as error:  # never raises into anyone
+            if not future.done():
+                future.set_exception(error)
 
     def _start_location(self) -> Future:
         """Where the computation runs; offline this is resolved (and validated) now."""
@@ -849,20 +864,13 @@ class EmissionsTracker(BaseEmissionsTracker):
         from concurrent.futures import Future
 
         future: Future = Future()
-
-        def locate() -> None:
-            try:
-                future.set_result(self._get_geo_metadata())
-            except BaseException as error:  # never raises into anyone
-                future.set_exception(error)
-
-        threading.Thread(target=locate, name="codecarbon-locate", daemon=True).start()
+        self._locating = future  # the warm-up thread resolves it right after detection: no thread of its own
         return future
 
     def _get_geo_metadata(self):
-        from codecarbon.intensity import detect_online_location
+        from codecarbon.intensity.geolocation import locate_once
 
-        return detect_online_location(timeout_s=1.0)
+        return locate_once(timeout_s=1.0)  # one lookup per process, shared by every tracker
 
     def _get_cloud_metadata(self):
         return self._get_geo_metadata()

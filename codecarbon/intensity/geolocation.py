@@ -1,7 +1,9 @@
 """Find where an online tracker runs: IP geolocation and cloud instance metadata, all at once, bounded.
 
-Every probe runs on its own daemon thread and the caller waits at most `timeout_s` in total, so a machine
-without network (or outside any cloud, where 169.254.169.254 never answers) costs one timeout, not five.
+IP geolocation runs on the caller's thread and the three cloud metadata services are asked in turn on one other
+thread (off any cloud that address does not answer, and the first silence ends the search); the caller waits at
+most `timeout_s` in total, so a machine without network costs one timeout, not five, and two threads at most.
+Trackers ask through `locate_once`: one lookup per process, its answer shared by every later tracker.
 When nothing answers the location is unknown and the world average applies, with a warning: the location
 is never silently made up.
 """
@@ -12,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any, Optional
 
 from codecarbon.external.logger import log_once, logger
@@ -116,6 +119,30 @@ def cloud_from_azure(timeout_s: float) -> Optional[tuple[str, str]]:
     return ("azure", region) if region else None
 
 
+def cloud_by_metadata(timeout_s: float) -> Optional[tuple[str, str]]:
+    """GCP, AWS then Azure, in turn within ``timeout_s``: (provider, region) of the first that answers, or None.
+    A service that answers "not here" lets the next be asked; no answer at all (nothing listens at that
+    address, or it stays silent) ends the search, since the others would be asked at the same address."""
+    deadline = time.monotonic() + timeout_s
+    for name, probe in (("gcp", cloud_from_gcp), ("aws", cloud_from_aws), ("azure", cloud_from_azure)):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        try:
+            found = probe(left)
+        except _http.HttpError as error:
+            logger.debug("Location probe %s: %s", name, error)
+            if error.status is None:
+                return None
+            continue
+        except Exception as error:  # every other failure means "this probe knows nothing"
+            logger.debug("Location probe %s: %s", name, error)
+            continue
+        if found:
+            return found
+    return None
+
+
 class _Probes:
     """Run lookups in parallel daemon threads; collect what answered before the deadline."""
 
@@ -185,12 +212,13 @@ def detect_online_location(timeout_s: float = 1.0) -> Location:
     try:
         deadline = time.monotonic() + max(float(timeout_s), 0.0)
         probes = _Probes()
-        for name, probe in (("geo", geo_by_ip), ("gcp", cloud_from_gcp),
-                            ("aws", cloud_from_aws), ("azure", cloud_from_azure)):
-            probes.start(name, probe, timeout_s)
-        found = probes.wait(deadline)
-        geo = found.get("geo")
-        cloud = found.get("gcp") or found.get("aws") or found.get("azure")
+        probes.start("cloud", cloud_by_metadata, timeout_s)
+        try:
+            geo = geo_by_ip(timeout_s)  # on this thread, beside the cloud probe
+        except Exception as error:
+            logger.debug("Location probe geo: %s", error)
+            geo = None
+        cloud = probes.wait(deadline).get("cloud")
         location = _location(geo, cloud)
     except Exception as error:  # the contract: never raises
         logger.debug("Location detection failed: %s", error)
@@ -200,3 +228,27 @@ def detect_online_location(timeout_s: float = 1.0) -> Location:
                  "Could not find the country this runs in (no answer from the geolocation services); the world "
                  "average carbon intensity applies. Set country_iso_code to fix this.")
     return location
+
+
+_located: dict[tuple[str, str, str], Future] = {}
+_located_lock = threading.Lock()
+
+
+def locate_once(timeout_s: float = 1.0) -> Location:
+    """``detect_online_location`` once per process: the first caller looks, every later one (another tracker, at
+    once or an hour later) gets the same answer without a request. Keyed by the services' addresses, so pointing
+    them elsewhere (tests, a proxy set up later) looks again. Never raises."""
+    key = (GEOJS_URL, IPINFO_URL, METADATA_BASE)
+    with _located_lock:
+        future = _located.get(key)
+        mine = future is None
+        if future is None:
+            future = _located[key] = Future()
+    if mine:
+        location = detect_online_location(timeout_s)
+        future.set_result(location)
+        return location
+    try:
+        return future.result(timeout=max(float(timeout_s), 0.0) + 1.0)  # the first caller's lookup is bounded
+    except Exception:
+        return Location(None, None, None, None, None, "N")
