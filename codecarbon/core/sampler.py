@@ -121,6 +121,7 @@ class Sampler:
         self._wake = threading.Lock()
         self._wake.acquire()
         self._gpu_indices: list[int] = []
+        self._by_component: list[tuple[str, list[int]]] = []
         self._requests: list[Future[Reading]] = []
         self._requests_lock = threading.Lock()
         self._reading_source: Optional[int] = None  # the source being read right now (to drop it if it hangs)
@@ -146,6 +147,8 @@ class Sampler:
                     self._drop(index, source, error)
             self._last_source_joules = [0.0] * len(self.sources)
             self._gpu_indices = [i for i, s in enumerate(self.sources) if s.component == "gpu"]
+            self._by_component = [(c, [i for i, s in enumerate(self.sources) if s.component == c])
+                                  for c in COMPONENTS if any(s.component == c for s in self.sources)]
             self._last_at = time.monotonic()
             if self._utilization is not None:
                 self._safe_utilization()  # primes the CPU-time deltas
@@ -233,8 +236,11 @@ class Sampler:
                 step = 0.0
             else:
                 last_joules[index] = cumulative
-            joules[source.component] += step
             new_joules += step
+        # a component's energy is its sources' latest cumulative figures, not a sum of steps: the same to the last
+        # digit however often the counters were read (floating-point steps would not telescope exactly)
+        for component, indices in self._by_component:
+            joules[component] = sum([last_joules[i] for i in indices])
         now = time.monotonic()  # after the reads: estimators integrate up to about here
         dt = now - self._last_at
         if new_joules > 0:

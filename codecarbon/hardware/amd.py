@@ -47,6 +47,7 @@ class AmdDevice:
     joules: float = 0.0
     alive: bool = True
     last_units: Optional[int] = None
+    counted_units: int = 0  # accumulator units since open()
     last_t: Optional[float] = None
 
 
@@ -200,6 +201,7 @@ class AmdGpuSource(EnergySource):
         now = self._clock()
         for device in self._devices:
             device.joules = 0.0
+            device.counted_units = 0
             if not device.alive:
                 continue
             try:
@@ -225,7 +227,8 @@ class AmdGpuSource(EnergySource):
                 if device.last_units is not None:
                     elapsed = now - device.last_t if device.last_t is not None else None
                     delta = counter_delta(device.last_units, units, resolution, elapsed)
-                    device.joules += delta * resolution / 1e6
+                    device.counted_units += delta  # whole units: joules from them are exact at any cadence
+                    device.joules = device.counted_units * resolution / 1e6
                 device.last_units, device.last_t = units, now
             except Exception as error:
                 self._drop(device, error)

@@ -54,6 +54,7 @@ class NvidiaDevice:
     joules: float = 0.0
     alive: bool = True
     last_mj: Optional[int] = None
+    counted_mj: int = 0           # whole mJ of the counter since open(): joules from it are exact at any cadence
     last_mw: Optional[float] = None
     last_t: Optional[float] = None
     last_seen_us: int = 0
@@ -296,6 +297,7 @@ class NvidiaGpuSource(EnergySource):
         now = self._clock()
         for device in self._devices:
             device.joules = 0.0
+            device.counted_mj = 0
             if not device.alive:
                 continue
             try:
@@ -333,8 +335,11 @@ class NvidiaGpuSource(EnergySource):
                 if self._process_pid is not None and device.per_process:
                     if tree is None:
                         tree = process_tree_pids(self._process_pid)
-                    delta *= self._process_share(device, tree)
-                device.joules += delta
+                    device.joules += delta * self._process_share(device, tree)
+                elif device.has_counter:
+                    device.joules = device.counted_mj / 1000.0  # not a sum of float steps: the same at any cadence
+                else:
+                    device.joules += delta
             except Exception as error:
                 self._drop(device, error)
         return sum(device.joules for device in self._devices)
@@ -352,6 +357,7 @@ class NvidiaGpuSource(EnergySource):
                          "The energy counter of NVIDIA GPU %d went backwards (driver reloaded?); counting "
                          "resumes from its new value", device.index)
                 return 0.0
+            device.counted_mj += value - previous
             return (value - previous) / 1000.0
         power = float(self._nvml.nvmlDeviceGetPowerUsage(device.handle))
         previous_power, previous_t = device.last_mw, device.last_t
