@@ -399,7 +399,7 @@ def test_a_tracker_with_a_dead_endpoint_leaves_no_thread_after_stop(tmp_path: Pa
     script = (
         "import sys, threading\n"
         "from codecarbon import OfflineEmissionsTracker\n"
-        "t = OfflineEmissionsTracker(country_iso_code='FRA', emissions_endpoint=sys.argv[1], save_to_file=False,\n"
+        "t = OfflineEmissionsTracker(country_iso_code='FRA', emissions_endpoint=sys.argv[1], output_methods=[],\n"
         "                            delivery_timeout_secs=0.5)\n"
         "t.start(); t.stop()\n"
         "for thread in threading.enumerate():\n"
