@@ -12,6 +12,9 @@ Figures:
   cpu@1s     process CPU while the main thread sleeps 30 s between start() and stop(), measure_power_secs=1
   cpu@15s    the same at measure_power_secs=15
   wakes@1s   the tracker threads' voluntary context switches over those 30 s (how often they woke)
+  ..., RAPL  the same over a simulated RAPL machine (a fake powercap tree: CPU and RAM from energy counters),
+             ours and the earlier commit only (3.3.2 has no such seam). This machine's own CPU figure comes from
+             a load model, which needs a sample every interval; counters need none
   rss        peak RSS after a 3 s tracked run, over a bare interpreter of the same variant
   threads    Python threads alive 1 s after stop(), the emissions endpoint a closed local port
   started    threads started (Thread.start calls) by an online run with API and HTTP outputs (closed port)
@@ -58,23 +61,28 @@ os.chdir(tempfile.mkdtemp())
 from codecarbon import OfflineEmissionsTracker
 
 def switches():
-    total = 0
-    main = str(threading.get_native_id())
-    for tid in os.listdir("/proc/self/task"):
-        if tid == main:
-            continue
-        try:
-            with open(f"/proc/self/task/{tid}/status") as status:
-                for line in status:
-                    if line.startswith("voluntary_ctxt_switches"):
-                        total += int(line.split()[1])
-        except OSError:
-            pass
-    return total
+    # the whole process's voluntary context switches (threads that ended included) less the main thread's:
+    # how often the tracker's threads went to sleep, i.e. woke
+    import resource
+    with open(f"/proc/self/task/{threading.get_native_id()}/status") as status:
+        main = next(int(line.split()[1]) for line in status if line.startswith("voluntary_ctxt_switches"))
+    return resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw - main
 
-tracker = OfflineEmissionsTracker(country_iso_code="FRA", measure_power_secs=float(sys.argv[1]), log_level="error")
+arguments = dict(country_iso_code="FRA", measure_power_secs=float(sys.argv[1]), log_level="error")
+if len(sys.argv) > 3:  # a simulated RAPL machine: counter sources for the CPU and the RAM (ours only)
+    sys.path.insert(0, sys.argv[3])
+    from tests.fakes.sysfs import FakeSysfs
+    from codecarbon.hardware import SystemSeams
+    fake = FakeSysfs(__import__("pathlib").Path(tempfile.mkdtemp()))
+    fake.add_zone("intel-rapl:0", "package-0", 10_000, max_range_uj=262_143_328_850)
+    fake.add_zone("intel-rapl:0:1", "dram", 10_000, max_range_uj=262_143_328_850)
+    class OnFakeRapl(OfflineEmissionsTracker):
+        _system_seams = SystemSeams(sysfs_root=fake.sys)
+    tracker = OnFakeRapl(rapl_include_dram=True, **arguments)
+else:
+    tracker = OfflineEmissionsTracker(**arguments)
 tracker.start()
-time.sleep(0.5)  # start-up work (warm-up, first tick) is not steady state
+time.sleep(2)  # start-up work (the warm-up's tail on a busy machine) is not steady state
 cpu0, sw0 = time.process_time(), switches()
 time.sleep(float(sys.argv[2]))
 cpu, sw = time.process_time() - cpu0, switches() - sw0
@@ -217,15 +225,18 @@ def main() -> int:
         if extra is not None:
             variants.append(extra)
     dead = closed_port_url()
-    for v in variants:  # bytecode caches written (a whole run: everything it imports), imports warm
+    for v in variants:  # bytecode caches written (a whole run, the bare interpreter's imports), imports warm
         v.json(STARTUP)
+        v.json(BARE)
 
-    def steady(interval: str) -> dict[str, list[dict]]:
-        results: dict[str, list[dict]] = {v.name: [] for v in variants}
+    def steady(interval: str, rapl: bool = False) -> dict[str, list[dict]]:
+        chosen = [v for v in variants if v.path is not None] if rapl else variants
+        extra = [str(REPO)] if rapl else []
+        results: dict[str, list[dict]] = {v.name: [] for v in chosen}
         for _ in range(args.runs):  # the variants side by side: they sleep, and share the machine's state
-            procs = [(v, subprocess.Popen([v.python, "-c", STEADY, interval, str(args.seconds)], env=v.env(),
-                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-                     for v in variants]
+            procs = [(v, subprocess.Popen([v.python, "-c", STEADY, interval, str(args.seconds), *extra],
+                                          env=v.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+                     for v in chosen]
             for v, proc in procs:
                 out, err = proc.communicate()
                 lines = [line for line in out.splitlines() if line.startswith("{")]
@@ -260,6 +271,13 @@ def main() -> int:
                     record(f"CPU ms, {args.seconds:.0f} s idle at {label}", name, value["cpu"] * 1000)
                     if interval == "1":
                         record(f"wakes, {args.seconds:.0f} s idle at {label}", name, value["wakes"])
+    if "rapl" in wanted or "cpu" in wanted:
+        for interval, label in (("1", "1 s"), ("15", "15 s")):
+            for name, values in steady(interval, rapl=True).items():
+                for value in values:
+                    record(f"CPU ms, {args.seconds:.0f} s idle at {label}, RAPL", name, value["cpu"] * 1000)
+                    if interval == "1":
+                        record(f"wakes, {args.seconds:.0f} s idle at {label}, RAPL", name, value["wakes"])
 
     names = [v.name for v in variants]
     print(f"medians of {args.runs} fresh-process runs; ratios are medians of per-round ratios (ours / other)")
