@@ -56,14 +56,13 @@ print(json.dumps({"construct": t2 - t1, "start": t3 - t2}))
 """
 
 STEADY = r"""
-import json, os, sys, tempfile, threading, time
+import json, os, resource, sys, tempfile, threading, time
 os.chdir(tempfile.mkdtemp())
 from codecarbon import OfflineEmissionsTracker
 
 def switches():
     # the whole process's voluntary context switches (threads that ended included) less the main thread's:
     # how often the tracker's threads went to sleep, i.e. woke
-    import resource
     with open(f"/proc/self/task/{threading.get_native_id()}/status") as status:
         main = next(int(line.split()[1]) for line in status if line.startswith("voluntary_ctxt_switches"))
     return resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw - main
@@ -83,9 +82,11 @@ else:
     tracker = OfflineEmissionsTracker(**arguments)
 tracker.start()
 time.sleep(2)  # start-up work (the warm-up's tail on a busy machine) is not steady state
-cpu0, sw0 = time.process_time(), switches()
+sw0 = switches()
+cpu0 = time.process_time()
 time.sleep(float(sys.argv[2]))
-cpu, sw = time.process_time() - cpu0, switches() - sw0
+cpu = time.process_time() - cpu0
+sw = switches() - sw0
 tracker.stop()
 print(json.dumps({"cpu": cpu, "wakes": sw}))
 """
