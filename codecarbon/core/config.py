@@ -11,7 +11,6 @@ environment for settings.
 
 from __future__ import annotations
 
-import configparser
 import logging
 import os
 import sys
@@ -167,6 +166,8 @@ def read_config_file(path: Path) -> dict[str, str] | None:
         return None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"config file {path} could not be read: {error}") from error
+    import configparser  # only when a config file exists (most runs have none)
+
     parser = configparser.RawConfigParser(strict=False, inline_comment_prefixes=("#", ";"))
     try:
         parser.read_string(text, source=str(path))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import unicodedata
 from pathlib import Path
 from typing import Any, Optional
 
@@ -99,6 +98,8 @@ def _region_index(iso3: str) -> dict[str, str]:
 
 def _fold(name: str) -> str:
     """Lower case, single spaces, accents dropped: "Québec " and "quebec" are one province."""
+    import unicodedata  # on first use: most runs name a country by its code, never by a name to fold
+
     decomposed = unicodedata.normalize("NFKD", " ".join(name.split()).lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
