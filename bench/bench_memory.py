@@ -83,13 +83,15 @@ def run(code: str) -> dict:
 
 def main() -> int:
     run(RSS)  # bytecode cached first, as in an installed package
+    run(BARE)
     traced = run(TRACED)
     print(f"tracemalloc after a 3 s run: {traced['current'] / 1024:.0f} KiB live, peak {traced['peak'] / 1024:.0f} KiB")
     for where, size in sorted(traced["by"].items(), key=lambda item: -item[1]):
         print(f"  {where:24s} {size / 1024:8.0f} KiB")
     print("shared libraries mapped by the run:", ", ".join(traced["libraries"]) or "none")
     rss = sorted(run(RSS)["rss_kb"] - run(BARE)["rss_kb"] for _ in range(5))
-    print(f"peak RSS over a bare interpreter (median of 5): {rss[2] / 1024:.2f} MiB")
+    print(f"peak RSS over a bare interpreter (median of 5): {rss[2] / 1024:.2f} MiB "
+          f"(all: {', '.join(f'{r / 1024:.2f}' for r in rss)})")
     return 0
 
 

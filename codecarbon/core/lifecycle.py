@@ -5,23 +5,26 @@
   checkpoint then stays, and the next tracker on the same CSV recovers it).
 - **SIGTERM** (taken only when nobody else handles it). A signal handler runs between two bytecodes of whatever
   the main thread was doing -- maybe our own CSV write, holding its lock -- so it does nothing that can wait: it
-  puts the default disposition back (a second signal ends the process at once) and writes one byte to a pipe.
-  The ``codecarbon-exit`` thread, blocked on that pipe while trackers run, stops the live trackers (bounded, as
-  at exit) and sends the signal again, so the process still ends by it. SIGINT keeps Python's own handling
-  (``KeyboardInterrupt``); ``with`` blocks and the exit hook write the row, every wait on the way being bounded.
+  puts the default disposition back (a second signal ends the process at once) and starts one bare thread
+  (``_thread.start_new_thread``: no lock of the ``threading`` module, which the interrupted code may hold) that
+  stops the live trackers (bounded, as at exit) and sends the signal again, so the process still ends by it. No
+  thread waits for a signal that may never come: a run costs no thread of ours for it (issue 16). SIGINT keeps
+  Python's own handling (``KeyboardInterrupt``); ``with`` blocks and the exit hook write the row, every wait on the
+  way being bounded.
 - **Fork.** A child forked while a tracker runs (``os.fork``, ``multiprocessing`` with fork, a ``Pool``) inherits
   the tracker object but not its threads. It must never act for the parent's run: the tracker remembers the pid
-  that started it and does nothing in another one; the child forgets the registry, the pipe and the handler.
+  that started it and does nothing in another one; the child forgets the registry and the handler.
 """
 
 from __future__ import annotations
 
+import _thread
 import atexit
 import os
 import signal
 import threading
 import weakref
-from typing import Any, Optional, Protocol
+from typing import Any, Protocol
 
 from codecarbon.external.logger import logger
 
@@ -42,10 +45,7 @@ class _State:
         self.trackers: dict[int, weakref.ref[Any]] = {}
         self.atexit_registered = False
         self.handlers: dict[int, Any] = {}  # signal number -> the disposition we replaced (always SIG_DFL)
-        self.wake_read: Optional[int] = None
-        self.wake_write: Optional[int] = None
-        self.exit_thread: Optional[threading.Thread] = None
-        self.exit_busy = False  # the exit thread is stopping the trackers for a signal
+        self.exit_busy = False  # a signal's stop is under way
 
 
 _state = _State()
@@ -63,20 +63,10 @@ def register(tracker: Stoppable) -> None:
 
 
 def unregister(tracker: Stoppable) -> None:
-    """A tracker stopped; with none left, the exit thread ends too (no thread of ours outlives the runs)."""
+    """A tracker stopped: nothing of ours waits for it any more."""
     state = _state
     with state.lock:
         state.trackers.pop(id(tracker), None)
-        if state.trackers or state.exit_busy:
-            return
-        thread, state.exit_thread = state.exit_thread, None
-    if thread is not None and state.wake_write is not None:
-        try:
-            os.write(state.wake_write, b"\0")  # "are you still the one?" -- it is not, so it ends
-        except OSError:
-            return
-        if thread is not threading.current_thread():
-            thread.join(1.0)
 
 
 def live_trackers() -> list[Any]:
@@ -128,8 +118,6 @@ def _at_exit() -> None:
 def _install_signal_handlers() -> None:
     """Take SIGTERM when its disposition is still the default, from the main thread only (Python's rule)."""
     state = _state
-    if state.handlers:
-        _ensure_exit_thread()
     if threading.current_thread() is not threading.main_thread():
         return
     for name in HANDLED_SIGNALS:
@@ -139,66 +127,33 @@ def _install_signal_handlers() -> None:
         try:
             if signal.getsignal(signum) is not signal.SIG_DFL:
                 continue  # somebody else's: leave it
-            _ensure_exit_thread()
             signal.signal(signum, _on_signal)
             state.handlers[signum] = signal.SIG_DFL
         except (ValueError, OSError) as error:
             logger.debug("not handling %s: %s", name, error)
 
 
-def _ensure_exit_thread() -> None:
-    """The pipe lives as long as the process (a closed descriptor could be reused under the handler's feet);
-    the thread only while trackers run."""
-    state = _state
-    with state.lock:
-        if state.exit_thread is not None:
-            return
-        if state.wake_read is None:
-            read_end, write_end = os.pipe()
-            os.set_blocking(write_end, False)  # the handler's write never waits
-            state.wake_read, state.wake_write = read_end, write_end
-        thread = threading.Thread(target=_exit_thread_main, args=(state.wake_read,), name="codecarbon-exit",
-                                  daemon=True)
-        state.exit_thread = thread
-    thread.start()
-
-
 def _on_signal(signum: int, frame: Any) -> None:
-    """The signal handler: restore the default, wake the exit thread; nothing that can block."""
+    """The signal handler: restore the default, hand the stop to a new bare thread; nothing that can block."""
     state = _state
     try:
         signal.signal(signum, signal.SIG_DFL)
     except (ValueError, OSError):  # pragma: no cover - we are in the main thread
         pass
-    wake = state.wake_write
-    if state.pid != os.getpid() or wake is None or not state.trackers:
+    if state.pid != os.getpid() or not state.trackers or state.exit_busy:
         os.kill(os.getpid(), signum)  # nothing of ours to finish: the default action, now
         return
+    state.exit_busy = True
     try:
-        os.write(wake, bytes([signum]))
-    except OSError:
+        _thread.start_new_thread(_stop_then_resignal, (signum,))
+    except Exception:  # no thread to be had: the default action, now
         os.kill(os.getpid(), signum)
 
 
-def _exit_thread_main(read_end: int) -> None:
-    """Wait for a signal's byte, stop the live trackers (bounded), then let the signal end the process.
-
-    A zero byte asks "are you still the exit thread?": the thread ends when it no longer is."""
-    while True:
-        try:
-            data = os.read(read_end, 1)
-        except OSError:  # pragma: no cover
-            return
-        if not data or _state.pid != os.getpid():
-            return
-        if data[0] != 0:
-            break
-        if _state.exit_thread is not threading.current_thread():
-            return
-    signum = data[0]
-    _state.exit_busy = True
-    logger.info("signal %d received: writing the run's row before the process ends", signum)
+def _stop_then_resignal(signum: int) -> None:
+    """Stop the live trackers (bounded), then let the signal end the process."""
     try:
+        logger.info("signal %d received: writing the run's row before the process ends", signum)
         stop_all()
     finally:
         os.kill(os.getpid(), signum)  # its disposition is the default again: the process ends by it
@@ -206,17 +161,11 @@ def _exit_thread_main(read_end: int) -> None:
 
 # --- fork ----------------------------------------------------------------------------------------------------------
 def _after_fork_in_child() -> None:
-    """The child owns no run: forget the parent's trackers, pipe, exit thread and signal handler."""
+    """The child owns no run: forget the parent's trackers and signal handler."""
     global _state
     parent = _state
     child = _State()
     child.atexit_registered = parent.atexit_registered  # the atexit hook is inherited; it checks the pid
-    for fd in (parent.wake_read, parent.wake_write):
-        if fd is not None:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
     for signum in parent.handlers:
         try:
             if signal.getsignal(signum) is _on_signal:
