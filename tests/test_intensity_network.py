@@ -407,3 +407,60 @@ def test_garbage_answers_never_raise(endpoints):
     endpoints.routes[("GET", "/computeMetadata/v1/instance/zone")] = Answer(200, "", {"Metadata-Flavor": "Google"})
     location = detect_online_location(timeout_s=5)
     assert location.country_iso_code is None and location.cloud_provider is None
+
+
+def test_online_trackers_share_one_geolocation_per_process(endpoints):
+    """Issue 16: one lookup per process, not per tracker; its answer reaches every tracker's row."""
+    from codecarbon import EmissionsTracker
+
+    endpoints.routes[("GET", "/geojs/v1/ip/geo.json")] = Answer(200, GEOJS_PARIS)
+    located = []
+    for _ in range(3):
+        tracker = EmissionsTracker(measure_power_secs=3600, force_cpu_power=10.0, force_ram_power=1.0,
+                                   output_methods=[], log_level="error")
+        tracker.start()
+        located.append(tracker.stop() is not None and tracker.final_emissions_data.country_iso_code)
+    assert located == ["FRA", "FRA", "FRA"]
+    asked = [seen for seen in endpoints.seen if seen.path.startswith("/geojs")]
+    assert len(asked) == 1
+    assert geolocation.locate_once(timeout_s=5).country_iso_code == "FRA"  # cached: no new request
+    assert len([seen for seen in endpoints.seen if seen.path.startswith("/geojs")]) == 1
+
+
+def test_an_online_run_with_network_outputs_starts_three_threads(endpoints, tmp_path):
+    """Issue 16: warm-up (detection, then the location), sampler, delivery; none left once it is over."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    endpoints.routes[("GET", "/geojs/v1/ip/geo.json")] = Answer(200, GEOJS_PARIS)
+    script = (
+        "import json, sys, threading\n"
+        "started = []\n"
+        "_start = threading.Thread.start\n"
+        "def counting(self, *a, **k):\n"
+        "    started.append(self.name)\n"
+        "    return _start(self, *a, **k)\n"
+        "threading.Thread.start = counting\n"
+        "from codecarbon.intensity import geolocation\n"
+        "geolocation.GEOJS_URL, geolocation.IPINFO_URL, geolocation.METADATA_BASE = sys.argv[1:4]\n"
+        "from codecarbon import EmissionsTracker\n"
+        "t = EmissionsTracker(measure_power_secs=1, log_level='error', output_methods=['csv', 'api'],\n"
+        "                     api_endpoint=sys.argv[4], emissions_endpoint=sys.argv[4], delivery_timeout_secs=0.5)\n"
+        "t.start(); t.stop()\n"
+        "for thread in threading.enumerate():\n"
+        "    if thread is not threading.main_thread():\n"
+        "        thread.join(timeout=30)\n"
+        "print(json.dumps({'started': started, 'country': t.final_emissions_data.country_iso_code,\n"
+        "                  'alive': [x.name for x in threading.enumerate() if x is not threading.main_thread()]}))\n"
+    )
+    closed = closed_port_base()
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    done = subprocess.run([sys.executable, "-c", script, geolocation.GEOJS_URL, geolocation.IPINFO_URL,
+                           geolocation.METADATA_BASE, closed], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["country"] == "FRA"
+    assert sorted(result["started"]) == ["codecarbon-delivery", "codecarbon-sampler", "codecarbon-warmup"]
+    assert result["alive"] == []
