@@ -194,3 +194,34 @@ def test_ticks_slower_than_asked_give_a_warning_not_a_silent_clamp(codecarbon_lo
     assert "measure_power_secs=0.001 asks for more readings than this machine gives" in codecarbon_log.text
     assert sum("asks for more readings" in r.getMessage() for r in codecarbon_log.records
                if r.levelno == logging.WARNING) == 1
+
+
+def test_an_online_location_still_on_its_way_keeps_every_interval_until_it_comes(tmp_path: Path) -> None:
+    import threading
+
+    from codecarbon import EmissionsTracker
+    from codecarbon.intensity.location import resolve_offline_location
+
+    _, _, seams = machine(tmp_path / "root")
+    answer = threading.Event()
+
+    class SlowToLocate(EmissionsTracker):
+        _system_seams = seams
+
+        def _get_geo_metadata(self):
+            answer.wait(30)  # the geolocation service has not answered yet
+            return resolve_offline_location("FRA")
+
+    tracker = SlowToLocate(measure_power_secs=1, rapl_include_dram=True, log_level="error")
+    tracker.start()  # returns while the warm-up still waits for the location: start() needs only the counters
+    try:
+        assert tracker._run is not None and not tracker._location_future.done()
+        assert tracker._sampler.wake_every == 1  # the intensity may still change: every interval
+        answer.set()
+        tracker._location_future.result(timeout=30)
+        tracker._on_tick(tracker._sampler.read())  # the next tick sees the location: as seldom as allowed
+        assert tracker._sampler.wake_every == max(1, CHECKPOINT_MIN_EVERY_S)
+    finally:
+        answer.set()
+        tracker.stop()
+    assert tracker.final_emissions_data.country_iso_code == "FRA"
