@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from codecarbon.core.compat import TrackerCompat
-from codecarbon.external.logger import log_once, logger
 from codecarbon.support.errors import CodeCarbonError
 
 # Everything else is imported where it is first used (construction, start(), a row): `from codecarbon import
@@ -44,6 +43,27 @@ class _Unset:
 
     def __repr__(self) -> str:
         return repr(self.shown)
+
+
+class _Logger:
+    """The ``codecarbon`` logger, its module (and ``logging``, ~4 ms) imported at the first message or at
+    construction, not by ``from codecarbon import EmissionsTracker``."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        from codecarbon.external.logger import logger as real
+
+        return getattr(real, name)
+
+
+logger: Any = _Logger()
+
+
+def log_once(key: str, level: int, message: str, *args: Any) -> None:
+    from codecarbon.external.logger import log_once as real
+
+    real(key, level, message, *args)
 
 
 def _d(shown: Any) -> Any:
