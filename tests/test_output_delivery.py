@@ -178,6 +178,19 @@ def test_a_drain_retries_at_once_instead_of_waiting_for_the_backoff() -> None:
         assert len(server.received()) == 1
 
 
+def test_a_refused_payload_is_logged_before_its_future_ends(codecarbon_log) -> None:
+    """Whoever waits on the future (a drain, then a look at the log) finds the reason already logged."""
+    logged_at_resolution: list[bool] = []
+    with recording_server(status=422) as server:
+        output = HTTPOutput(server.url)
+        future = output._queue.submit({"n": 1}, "run-1")
+        future.add_done_callback(lambda _: logged_at_resolution.append(
+            "refused a payload for good" in codecarbon_log.text))
+        with pytest.raises(DeliveryError):
+            future.result(timeout=15)
+    assert logged_at_resolution == [True]
+
+
 def test_refused_for_good_is_logged_and_not_retried(codecarbon_log) -> None:
     with recording_server(status=422) as server:
         output = HTTPOutput(server.url)
