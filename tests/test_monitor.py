@@ -3,6 +3,7 @@ on Ctrl+C, and a drawing that never holds up the sampling."""
 
 from __future__ import annotations
 
+import csv
 import os
 import pty
 import select
@@ -13,7 +14,10 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from codecarbon.cli.monitor import LiveLine, live_text
+from tests.fakes.servers import recording_server
 
 REPO = Path(__file__).resolve().parents[1]
 MONITOR = [sys.executable, "-m", "codecarbon.cli.main", "monitor", "--country-iso-code", "FRA",
@@ -120,3 +124,28 @@ def test_a_blocked_terminal_does_not_hold_up_the_sampling(cwd: Path):
 def test_live_text_reads_like_a_status_line():
     text = live_text(3725.0, {"cpu": 45.25, "gpu": 1500.0, "ram": 6.0}, 1.5, 0.0425)
     assert text == "1:02:05  CPU 45.2 W GPU 1.50 kW RAM 6.0 W (= 1.55 kW)  1.500 kWh  42.5 g CO2eq"
+
+
+# ------------------------------------------------------------------------------------------------- --no-api
+def _run_monitor(cwd: Path, home: Path, *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
+    environment = dict(_env(home), PATH=os.environ.get("PATH", "/usr/bin:/bin"))
+    return subprocess.run([*MONITOR, *args], cwd=cwd, env=environment, capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+SLEEPER = [sys.executable, "-c", "import time; time.sleep(1.5)"]
+
+
+@pytest.mark.parametrize("config_line", ["output_methods = csv,api", "save_to_api = true"])
+def test_no_api_posts_nothing_even_when_the_config_lists_the_api(cwd: Path, home: Path, config_line: str):
+    with recording_server() as api:
+        (cwd / ".codecarbon.config").write_text(f"[codecarbon]\n{config_line}\nexperiment_id = exp-1\n"
+                                                f"api_endpoint = {api.url}\n")
+        done = _run_monitor(cwd, home, "--no-api", "--", *SLEEPER)
+        assert done.returncode == 0, done.stderr
+        assert api.attempts == []
+        (control,) = [_run_monitor(cwd, home, "--", *SLEEPER)]  # the same config without --no-api does post
+        assert control.returncode == 0, control.stderr
+        assert [r.path for r in api.received()][:2] == ["/runs", "/emissions"]
+    with open(cwd / "emissions.csv", newline="") as stream:
+        assert len(list(csv.DictReader(stream))) == 2

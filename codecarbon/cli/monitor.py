@@ -56,14 +56,19 @@ def plan_monitor(*, measure_power_secs: float | None = None, api_call_interval: 
     if offline and not configured.country_iso_code and not configured.cloud_provider:
         raise MonitorError("offline monitoring needs a country: pass --country-iso-code (e.g. FRA) or set "
                            "country_iso_code in .codecarbon.config")
+    from codecarbon.output_methods.selection import selected_methods
+
     if api is not None:
-        methods = [m for m in (configured.output_methods or [OutputMethod.CSV]) if m is not OutputMethod.API]
+        # settings hold method names as strings, and the deprecated save_to_* flags select outputs too: the
+        # methods in effect, as members, less the API
+        methods = [m for m in selected_methods(configured) if m is not OutputMethod.API]
         if api:
             if offline:
                 raise MonitorError("--api cannot be used with --offline")
             methods.append(OutputMethod.API)
         arguments["output_methods"] = methods
-    sends_to_api = OutputMethod.API in (arguments.get("output_methods") or configured.output_methods or [])
+    chosen = arguments.get("output_methods")
+    sends_to_api = OutputMethod.API in (chosen if chosen is not None else selected_methods(configured))
     if sends_to_api and not configured.is_set("experiment_id"):
         raise MonitorError("sending to the API needs an experiment_id: run `codecarbon init` or `codecarbon "
                            "config --set experiment_id=...` first")
