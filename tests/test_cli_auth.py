@@ -63,6 +63,7 @@ def browse(url: str, before: str | None = None) -> int:
     answer = requests.get(url, allow_redirects=False, timeout=10)
     assert answer.status_code == 302, answer.text
     location = answer.headers["Location"]
+    assert location.startswith("http://127.0.0.1:"), location  # RFC 8252 §7.3: the loopback IP literal
     port = int(location.split(":")[2].split("/")[0])
     if before == "idle-connection":  # a browser's speculative pre-connection that never sends a request
         idle = socket.create_connection(("127.0.0.1", port))
@@ -132,7 +133,9 @@ def test_full_login_through_the_cli_keeps_0600_credentials_in_the_config_dir_and
     (authorize,) = configured.received("/authorize")
     assert authorize["code_challenge_method"] == ["S256"] and authorize["nonce"][0]
     (exchange,) = [r for r in configured.received("/token") if r["grant_type"] == ["authorization_code"]]
-    assert exchange["code_verifier"][0] and exchange["redirect_uri"][0].startswith("http://localhost:")
+    # the redirect names the address the listener is bound to, never "localhost" (which may resolve to ::1)
+    assert exchange["code_verifier"][0] and exchange["redirect_uri"][0].startswith("http://127.0.0.1:")
+    assert authorize["redirect_uri"] == exchange["redirect_uri"]
     # and the API was asked whether it accepts the login, with the token as a bearer
     (check,) = api.received("/auth/check")
     assert check[2]["authorization"] == f"Bearer {stored['token']['access_token']}"

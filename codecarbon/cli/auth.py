@@ -34,7 +34,9 @@ WELL_KNOWN_ENV = "AUTH_SERVER_WELL_KNOWN"
 CLIENT_ID_ENV = "AUTH_CLIENT_ID"
 WELL_KNOWN_KEY = "auth_server_well_known"
 CLIENT_ID_KEY = "auth_client_id"
-#: The redirect 3.3.2 registers with its provider: http://localhost:8090/callback. 0 picks any free port.
+#: 3.3.2's redirect port (it sends http://localhost:8090/callback). We send the loopback IP literal we listen on,
+#: http://127.0.0.1:PORT/callback (RFC 8252 §7.3): a browser resolving "localhost" may try ::1 first, where
+#: another local process could take the code. 0 picks any free port.
 DEFAULT_REDIRECT_PORT = 8090
 SCOPE = "openid offline_access"
 CREDENTIALS_FILE = "credentials.json"
@@ -406,7 +408,7 @@ def login(settings: AuthSettings, *, port: int = DEFAULT_REDIRECT_PORT,
     provider = discover(settings, session, timeout_s)
     server = _bind_listener(port)
     try:
-        redirect_uri = f"http://localhost:{server.server_address[1]}/callback"
+        redirect_uri = f"http://127.0.0.1:{server.server_address[1]}/callback"
         session.redirect_uri = redirect_uri
         verifier = generate_token(64)
         nonce = generate_token(32)
