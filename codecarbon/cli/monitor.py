@@ -61,7 +61,7 @@ def plan_monitor(*, measure_power_secs: float | None = None, api_call_interval: 
     if api is not None:
         # settings hold method names as strings, and the deprecated save_to_* flags select outputs too: the
         # methods in effect, as members, less the API
-        methods = [m for m in selected_methods(configured) if m is not OutputMethod.API]
+        methods: list[OutputMethod] = [m for m in selected_methods(configured) if m is not OutputMethod.API]
         if api:
             if offline:
                 raise MonitorError("--api cannot be used with --offline")
