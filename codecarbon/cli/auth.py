@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from codecarbon.cli.bearer import REMEMBERED_ORIGIN_KEY
 from codecarbon.support.errors import CodeCarbonError, MissingDependencyError
 
 #: 3.3.2's provider and client; both can be changed (option, 3.3.2's environment variables, config file key).
@@ -535,8 +536,29 @@ def access_token(settings: AuthSettings | None = None, *, path: Path | None = No
     merged.setdefault("refresh_token", refresh)
     if not merged.get("id_token") and token.get("id_token"):
         merged["id_token"] = token["id_token"]
-    save_credentials(_stored(wanted, provider, merged, identity, expires_at), path)
+    kept = {k: stored[k] for k in (REMEMBERED_ORIGIN_KEY,) if stored.get(k)}  # not the provider's to change
+    save_credentials({**_stored(wanted, provider, merged, identity, expires_at), **kept}, path)
     return str(fresh["access_token"])
+
+
+def remembered_api_origins(path: Path | None = None) -> list[str]:
+    """The API origin the stored login was checked against at login (cli/bearer.py), if any."""
+    try:
+        stored = load_credentials(path)
+    except AuthError:
+        return []
+    found = stored.get(REMEMBERED_ORIGIN_KEY) if stored else None
+    return [found] if isinstance(found, str) and found else []
+
+
+def remember_api_origin(endpoint: str, path: Path | None = None) -> None:
+    """Keep the origin of the API the user just logged in for: later commands may send the token there even
+    when only a folder's config names it."""
+    from codecarbon.cli.bearer import origin
+
+    stored = load_credentials(path)
+    if stored is not None:
+        save_credentials({**stored, REMEMBERED_ORIGIN_KEY: origin(endpoint)}, path)
 
 
 def stored_user(path: Path | None = None) -> str | None:
