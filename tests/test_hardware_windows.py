@@ -227,3 +227,24 @@ def test_process_mode_apportions_the_emi_package(windows: FakeWindows) -> None:
 
 def test_the_real_emi_is_not_reached_off_windows() -> None:
     assert emi.default_system() is None
+
+
+def test_a_tracker_on_windows_writes_emi_measured_cpu_energy(windows: FakeWindows, monkeypatch: pytest.MonkeyPatch,
+                                                             tmp_path) -> None:
+    from codecarbon import OfflineEmissionsTracker
+    from tests.test_platform_windows import FakeClock, fake_msvcrt
+
+    monkeypatch.setitem(sys.modules, "msvcrt", fake_msvcrt(FakeClock(), busy_until=0.0))
+    monkeypatch.setenv("CODECARBON_STATE_DIR", str(tmp_path / "state"))
+    system = intel_laptop()
+
+    class WindowsTracker(OfflineEmissionsTracker):
+        _system_seams = SystemSeams(environ={}, emi=system)
+
+    tracker = WindowsTracker(country_iso_code="FRA", measure_power_secs=60, output_methods=[], log_level="error")
+    tracker.start()
+    _laptop_run(system, seconds=3600.0)  # an hour at 15 W of package power
+    tracker.stop()
+    data = tracker.final_emissions_data
+    assert data.cpu_measure == "emi"
+    assert data.cpu_energy == pytest.approx(0.015, rel=1e-9)  # kWh: the package alone, from the meter
