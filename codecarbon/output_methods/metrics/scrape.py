@@ -3,7 +3,7 @@ and for a tracker that should expose its run (``prometheus_port``).
 
 It exposes what the Pushgateway output pushes, under the same names and labels (the naming table in
 :mod:`codecarbon.output_methods.metrics`): the latest window's gauges, and counters (``codecarbon_energy_total``,
-``codecarbon_emissions_kg_total``, ...). On the endpoint the counters hold everything this process measured for
+``codecarbon_emissions_kg_total``, ...). On the endpoint the counters hold everything this process handed it for
 a label set, across runs: they never go backwards while the process lives, so ``rate()`` and ``increase()``
 work across a tracker's restarts. Values move when the tracker hands a window over (every
 ``api_call_interval`` measurements, at ``flush()`` and at ``stop()``); a scrape only reads them, so its cost
@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from codecarbon.external.logger import logger
 from codecarbon.output_methods.base_output import BaseOutput
 from codecarbon.output_methods.emissions_data import EmissionsData
 from codecarbon.output_methods.metrics import (
@@ -63,16 +64,16 @@ class _Values:
             return ({k: dict(v) for k, v in self.gauges.items()}, {k: dict(v) for k, v in self.counters.items()})
 
 
-_VALUES = _Values()
-
-
 class _Collector:
     """prometheus_client calls ``collect`` at each scrape: build the families from the recorded values."""
+
+    def __init__(self, values: _Values) -> None:
+        self.values = values
 
     def collect(self) -> Iterator[Any]:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-        gauges, counters = _VALUES.snapshot()
+        gauges, counters = self.values.snapshot()
         names = list(all_labelnames)
         for name, metric in prometheus_gauges().items():
             family = GaugeMetricFamily(name, prometheus_help(metric), labels=names)
@@ -91,12 +92,13 @@ class _Collector:
 
 @dataclass
 class Endpoint:
-    """One listening ``/metrics`` server."""
+    """One listening ``/metrics`` server and the values it exposes (shared by the outputs bound to it)."""
 
     host: str
     port: int
     server: Any
     thread: threading.Thread
+    values: _Values
 
     @property
     def url(self) -> str:
@@ -127,15 +129,17 @@ def serve(port: int, host: str = DEFAULT_HOST) -> Endpoint:
     with _endpoints_lock:
         if port and (host, port) in _endpoints:
             return _endpoints[(host, port)]
+        values = _Values()
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(_Collector())  # type: ignore[arg-type]
+        registry.register(_Collector(values))  # type: ignore[arg-type]
         try:
             server, thread = start_http_server(port, addr=host, registry=registry)
         except (OSError, ValueError) as error:
             raise ConfigError(f"prometheus_port: cannot listen on {host}:{port} ({error})") from None
-        endpoint = Endpoint(host, int(server.server_address[1]), server, thread)
+        endpoint = Endpoint(host, int(server.server_address[1]), server, thread, values)
         _endpoints[(host, endpoint.port)] = endpoint
-        return endpoint
+    logger.info("serving Prometheus metrics at %s", endpoint.url)
+    return endpoint
 
 
 def stop_serving(endpoint: Endpoint) -> None:
@@ -160,7 +164,7 @@ class PrometheusScrapeOutput(BaseOutput):
         return f"PrometheusScrapeOutput({self.url!r})"
 
     def out(self, total: EmissionsData, delta: EmissionsData) -> None:
-        _VALUES.record(labels_of(total), delta)
+        self.endpoint.values.record(labels_of(total), delta)
 
     def live_out(self, total: EmissionsData, delta: EmissionsData) -> None:
         self.out(total, delta)
