@@ -116,6 +116,37 @@ def test_counters_are_cumulative_and_gauges_hold_the_latest_window() -> None:
     assert component(second, "hw.power", "cpu").value == 40.0
 
 
+def test_a_collector_that_comes_back_gets_the_snapshot_it_missed() -> None:
+    total = make_record(project_name="retried")
+    with otlp_receiver(fail_first=2) as receiver:
+        output = OtelOutput(receiver.url)
+        output.out(total, replace(total, cpu_energy=0.002))
+        assert output.drain(10.0)  # retried within the bound after two 503 answers
+        assert len(receiver.paths) == 3 and receiver.requests() == 1
+        assert component(receiver.latest(), "hw.energy", "cpu").value == pytest.approx(0.002 * J_PER_KWH)
+    assert spool_files() == []
+
+
+def test_a_refused_snapshot_is_sent_by_the_next_output_for_that_collector(tmp_path: Path) -> None:
+    total = make_record(project_name="spooled")
+    with otlp_receiver(status=500) as failing:
+        output = OtelOutput(failing.url)
+        output.out(total, replace(total, cpu_energy=0.003))
+        assert not output.drain(0.5)
+        url = failing.url
+    assert [p.name.split("-")[0] for p in spool_files()] == ["otel"]
+    from tests.fakes.otlp import Receiver
+
+    receiver = Receiver().start(port=int(url.rsplit(":", 1)[1]))  # the collector is back, on the same address
+    try:
+        again = OtelOutput(url)  # a later process for the same collector takes the saved snapshot over
+        assert again.drain(10.0)
+        assert component(receiver.latest(), "hw.energy", "cpu").value == pytest.approx(0.003 * J_PER_KWH)
+    finally:
+        receiver.stop()
+    assert spool_files() == []
+
+
 def test_the_standard_variables_choose_endpoint_headers_and_resource(monkeypatch) -> None:
     with otlp_receiver() as receiver:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url + "/")

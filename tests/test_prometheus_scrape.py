@@ -111,6 +111,24 @@ def test_a_port_in_use_is_an_error_naming_the_setting() -> None:
         serve(0, " ")
 
 
+def test_monitor_options_turn_into_the_tracker_settings(tmp_path: Path, monkeypatch) -> None:
+    from codecarbon.cli.main import build_parser
+    from codecarbon.cli.monitor import plan_monitor
+
+    monkeypatch.chdir(tmp_path)
+    args = build_parser().parse_args(["monitor", "--prometheus-port", "9108"])
+    assert args.prometheus_port == 9108 and args.prometheus_host is None
+    plan = plan_monitor(offline=True, country_iso_code="FRA", prometheus_port=9108, prometheus_host="0.0.0.0")
+    assert plan.arguments["prometheus_port"] == 9108 and plan.arguments["prometheus_host"] == "0.0.0.0"
+    assert plan.arguments["api_call_interval"] == 1  # the endpoint moves at every measurement
+    chosen = plan_monitor(offline=True, country_iso_code="FRA", prometheus_port=9108, api_call_interval=4)
+    assert chosen.arguments["api_call_interval"] == 4 and "prometheus_host" not in chosen.arguments
+    (tmp_path / ".codecarbon.config").write_text("[codecarbon]\napi_call_interval = 6\n")
+    assert "api_call_interval" not in plan_monitor(offline=True, country_iso_code="FRA",
+                                                   prometheus_port=9108).arguments
+    assert "prometheus_port" not in plan_monitor(offline=True, country_iso_code="FRA").arguments
+
+
 # ------------------------------------------------------------------------------- scraped by a real Prometheus
 @needs_prometheus
 def test_tracker_runs_scraped_by_prometheus_match_their_csv_and_sum_across_ranks(tmp_path: Path) -> None:

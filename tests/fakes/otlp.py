@@ -58,6 +58,7 @@ def decode(body: bytes) -> list[Point]:
 @dataclass
 class Receiver:
     status: int = 200
+    fail_first: int = 0  # answer 503 to that many requests first (a collector starting up)
     bodies: list[bytes] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
@@ -77,7 +78,7 @@ class Receiver:
         with self.lock:
             return decode(self.bodies[-1]) if self.bodies else []
 
-    def start(self) -> Receiver:
+    def start(self, port: int = 0) -> Receiver:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -86,9 +87,11 @@ class Receiver:
                 with owner.lock:
                     owner.paths.append(self.path)
                     owner.headers.append({k.lower(): v for k, v in self.headers.items()})
-                    if owner.status == 200:
+                    status = 503 if owner.fail_first > 0 else owner.status
+                    owner.fail_first = max(0, owner.fail_first - 1)
+                    if status == 200:
                         owner.bodies.append(body)
-                self.send_response(owner.status)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -96,7 +99,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
@@ -108,8 +111,8 @@ class Receiver:
 
 
 @contextmanager
-def otlp_receiver(status: int = 200) -> Iterator[Receiver]:
-    receiver = Receiver(status=status).start()
+def otlp_receiver(status: int = 200, fail_first: int = 0) -> Iterator[Receiver]:
+    receiver = Receiver(status=status, fail_first=fail_first).start()
     try:
         yield receiver
     finally:
