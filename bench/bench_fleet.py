@@ -9,8 +9,9 @@ that ``import codecarbon`` loads neither.
    request to a local receiver (``drain()``, on the delivery thread); median ms of each over ``--exports`` runs.
 3. RSS added by the otel extra: a fresh interpreter builds a tracker with the CSV output, then with CSV and
    otel and sends one window; VmRSS after each, in MiB.
-4. ``import codecarbon``: median wall time of a fresh interpreter importing it, this tree against the tree at
-   ``--baseline`` (default /work/main), and whether any opentelemetry or prometheus_client module was loaded.
+4. ``import codecarbon`` and ``from codecarbon import EmissionsTracker``: median wall time in a fresh interpreter,
+   this tree against the tree at ``--baseline`` (default /work/main), and whether any opentelemetry or
+   prometheus_client module was loaded.
 
     PYTHONPATH=. python3 bench/bench_fleet.py [--series 1] [--scrapes 400] [--exports 200] [--baseline /work/main]
 """
@@ -112,29 +113,31 @@ def rss_added() -> None:
           f"{added:.1f} MiB")
 
 
-IMPORT_CODE = ("import time, sys; t = time.perf_counter(); import codecarbon; d = time.perf_counter() - t; "
+IMPORT_CODE = ("import time, sys; t = time.perf_counter(); {statement}; d = time.perf_counter() - t; "
                "print(d, sum(1 for m in sys.modules if m.startswith(('opentelemetry', 'prometheus_client'))))")
+STATEMENTS = ("import codecarbon", "from codecarbon import EmissionsTracker")
 
 
-def import_time(tree: Path, runs: int = 9) -> tuple[float, int]:
+def import_time(tree: Path, statement: str, runs: int = 9) -> tuple[float, int]:
     env = dict(os.environ, PYTHONPATH=str(tree))
     times, loaded = [], 0
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", IMPORT_CODE], env=env, capture_output=True, text=True,
-                             timeout=120, check=True).stdout.split()
+        out = subprocess.run([sys.executable, "-c", IMPORT_CODE.format(statement=statement)], env=env,
+                             capture_output=True, text=True, timeout=120, check=True).stdout.split()
         times.append(float(out[0]))
         loaded = max(loaded, int(out[1]))
     return statistics.median(times), loaded
 
 
 def import_cost(baseline: Path) -> None:
-    ours, loaded = import_time(REPO)
-    line = f"import codecarbon: {ours * 1000:.1f} ms (median of 9 fresh interpreters), {loaded} opentelemetry/" \
-           f"prometheus_client modules loaded"
-    if baseline.is_dir():
-        theirs, _ = import_time(baseline)
-        line += f"; baseline {baseline}: {theirs * 1000:.1f} ms (ratio {ours / theirs:.2f})"
-    print(line)
+    for statement in STATEMENTS:
+        ours, loaded = import_time(REPO, statement)
+        line = f"{statement}: {ours * 1000:.1f} ms (median of 9 fresh interpreters), {loaded} opentelemetry/" \
+               f"prometheus_client modules loaded"
+        if baseline.is_dir():
+            theirs, _ = import_time(baseline, statement)
+            line += f"; baseline {baseline}: {theirs * 1000:.1f} ms (ratio {ours / theirs:.2f})"
+        print(line)
 
 
 def main() -> None:
