@@ -178,7 +178,8 @@ if sys.argv[1] == "stop":
     tracker.stop()
     print("stopped", flush=True)
 else:
-    sys.stdin.read()  # until the test signals us
+    import time
+    time.sleep(120)  # until the test signals us
 """
 
 
