@@ -67,6 +67,19 @@ def window_between(start: Reading, end: Reading, pue: float) -> Window:
                   mean("gpu_util_s"), mean("ram_util_s"), mean("ram_used_gb_s"))
 
 
+def continued(earlier_start: Reading, earlier_end: Reading, now: Reading) -> Reading:
+    """The start a resumed run is measured from: ``now`` moved back by everything the earlier stretch
+    (``earlier_start`` to ``earlier_end``, of a sampler since closed) holds, so a window from it to any later
+    reading is the earlier stretch plus the new one. The time between the two stretches counts for nothing."""
+    def back(attr: str) -> float:
+        return getattr(now, attr) - (getattr(earlier_end, attr) - getattr(earlier_start, attr))
+
+    return Reading(at=back("at"), wall=back("wall"),
+                   joules={c: now.joules[c] - (earlier_end.joules[c] - earlier_start.joules[c]) for c in COMPONENTS},
+                   emissions_kg=back("emissions_kg"), cpu_util_s=back("cpu_util_s"), gpu_util_s=back("gpu_util_s"),
+                   ram_util_s=back("ram_util_s"), ram_used_gb_s=back("ram_used_gb_s"), ticks=now.ticks)
+
+
 @dataclass
 class _Totals:
     joules: dict[str, float] = field(default_factory=lambda: dict.fromkeys(COMPONENTS, 0.0))
