@@ -24,14 +24,11 @@ from codecarbon.core.config import (
     load_settings,
     mask_secret,
 )
+from codecarbon.support.errors import CliError  # defined in the error tree, importable here
 
 _SECRETS = ("api_key", "electricitymaps_api_token")
 _WIZARD_KEYS = ("project_name", "experiment_id", "api_endpoint", "api_key", "output_dir", "country_iso_code",
                 "log_level")
-
-
-class CliError(Exception):
-    """Ends the command with a one-line message on stderr and exit status 1."""
 
 
 def _local_config() -> Path:

@@ -30,16 +30,13 @@ from typing import Any, Optional
 
 from codecarbon.external.logger import logger
 from codecarbon.hardware.base import EnergySource
+from codecarbon.support.errors import LockingUnavailable  # defined in the error tree, importable here
 
 ELECTION_WAIT_S = 1.0  # the longest one process waits for another's choice to finish
 
 
 # ------------------------------------------------------------------------------------------------ locks
 _BUSY = {errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, errno.EDEADLK}
-
-
-class LockingUnavailable(OSError):
-    """The file system of the state directory cannot lock (some network mounts): nobody can be elected."""
 
 
 def _try_lock(fd: int) -> bool:
