@@ -228,7 +228,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
     def _location(self):
         try:
             return self._location_future.result(timeout=LOCATION_WAIT_S)
-        except Exception as error:
+        except Exception as error:  # the locating thread's failure, whatever it was: world average
             from codecarbon.intensity import Location
 
             log_once("location-failed", 30, "location unknown (%s); using the world average intensity", error)
@@ -520,7 +520,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             return total.emissions
         except CodeCarbonError as error:
             logger.error("flush failed: %s", error)
-        except Exception as error:
+        except Exception as error:  # flush() never raises into user code: what went wrong is logged
             logger.error("flush failed (unexpected): %s", error)
         return None
 
@@ -554,7 +554,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
                 return self._stop_run(run, reading, at_exit)
         except CodeCarbonError as error:
             logger.error("stop failed: %s", error)
-        except Exception as error:
+        except Exception as error:  # stop() never raises into user code: what went wrong is logged
             logger.error("stop failed (unexpected): %s", error)
         return self.final_emissions
 
@@ -629,7 +629,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
                 run.tasks[name] = _Task(name, reading)
         except CodeCarbonError as error:
             logger.error("start_task failed: %s", error)
-        except Exception as error:
+        except Exception as error:  # start_task() never raises into user code: logged
             logger.error("start_task failed (unexpected): %s", error)
 
     def stop_task(self, task_name: Optional[str] = None, synchronize: Synchronize = None) -> Optional[EmissionsData]:
@@ -655,7 +655,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
                 return self._finish_task(run, task, reading)
         except CodeCarbonError as error:
             logger.error("stop_task failed: %s", error)
-        except Exception as error:
+        except Exception as error:  # stop_task() never raises into user code: logged
             logger.error("stop_task failed (unexpected): %s", error)
         return None
 

@@ -280,14 +280,14 @@ class Sampler:
     def _safe_intensity(self) -> float:
         try:
             return float(self._intensity())
-        except Exception as error:
+        except Exception as error:  # the intensity callable is the tracker's resolver: a tick never fails on it
             logger.warning("carbon intensity unavailable (%s); using the world average 475 g/kWh", error)
             return 475.0
 
     def _safe_utilization(self) -> Optional[Utilization]:
         try:
             return self._utilization() if self._utilization else None
-        except Exception as error:
+        except Exception as error:  # a utilisation sample is optional: a tick never fails on it
             logger.debug("utilisation sample failed: %s", error)
             return None
 
@@ -299,7 +299,7 @@ class Sampler:
                 continue
             try:
                 value = sources[index].utilization_percent()
-            except Exception:
+            except Exception:  # a source's utilisation is optional: a tick never fails on it
                 value = None
             if value is not None:
                 values.append(value)
@@ -328,7 +328,7 @@ class Sampler:
                 continue  # a source that hangs may hang in close() too
             try:
                 source.close()
-            except Exception as error:
+            except Exception as error:  # closing one source never keeps the others open
                 logger.debug("closing %s source failed: %s", source.method, error)
 
     def _serve_requests(self) -> None:

@@ -264,7 +264,7 @@ def prepare(sources: Sequence[EnergySource], job: Any, state_dir: Optional[Path]
             if not path.exists():
                 os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
         sweep(base, keep=folder)
-    except Exception as error:
+    except Exception as error:  # a warm-up nicety: start() does the real claim and reports
         logger.debug("could not prepare the job's lock files: %s", error)
 
 
@@ -325,7 +325,7 @@ def claim(sources: Sequence[EnergySource], job: Any, state_dir: Optional[Path] =
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         with _Election(directory):
             return _choose(sources, directory, tracking_mode)
-    except Exception as error:
+    except Exception as error:  # never raises (see the docstring): without an election every source is kept
         logger.warning("could not choose device owners for this job (%s): this process measures every device "
                        "it sees, so the job's rows may count this host more than once", error)
         return Claim(sources, attribution_text("all", "all", "all"))

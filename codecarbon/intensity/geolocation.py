@@ -75,7 +75,7 @@ def geo_by_ip(timeout_s: float) -> Optional[dict[str, Any]]:
     deadline = time.monotonic() + timeout_s
     try:
         found = geo_from_geojs(timeout_s)
-    except Exception as error:
+    except Exception as error:  # a third party's reply: any failure means try the next one
         logger.debug("Geolocation by get.geojs.io failed: %s", error)
         found = None
     left = deadline - time.monotonic()
