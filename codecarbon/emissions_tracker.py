@@ -208,7 +208,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             return data._repr_html_()
         state = "running" if getattr(self, "_run", None) is not None else "not started"
         name = html.escape(type(self).__name__)
-        return f"<code>{name}</code> ({state}, project {html.escape(str(self._project_name))})"
+        return f"<code>{name}</code> ({state}, project {html.escape(str(self._settings.project_name))})"
 
     def _warm_up(self) -> None:
         """Off the user's thread, between construction and start(): detect hardware, read static facts."""

@@ -31,7 +31,8 @@ def test_a_misspelt_ini_key_is_warned_with_the_usual_prefix_and_a_suggestion(cwd
     assert ini.startswith("[codecarbon WARNING @ ")
     assert ini.endswith("is ignored; did you mean 'measure_power_secs'?")
     (variable,) = [line for line in lines if "PROJET" in line]
-    assert variable.startswith("[codecarbon WARNING @ ") and variable.endswith("did you mean 'CODECARBON_PROJECT_NAME'?")
+    assert variable.startswith("[codecarbon WARNING @ ")
+    assert variable.endswith("did you mean 'CODECARBON_PROJECT_NAME'?")
 
 
 def test_an_unknown_argument_is_an_error_with_a_suggestion() -> None:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from codecarbon.external.logger import logger
-from codecarbon.hardware.base import EnergySource
+from codecarbon.hardware.base import EnergySource, GpuDevice, PerDeviceSource
 from codecarbon.support.errors import LockingUnavailable  # defined in the error tree, importable here
 
 ELECTION_WAIT_S = 1.0  # the longest one process waits for another's choice to finish
@@ -167,16 +167,17 @@ class _Election:
 
 
 # ------------------------------------------------------------------------------------------------ GPUs
-def _devices(source: EnergySource) -> Optional[list[Any]]:
-    """The per-device records of a GPU source (NVML, amdsmi), or None for a source without devices."""
-    devices = getattr(source, "devices", None)
-    return list(devices) if isinstance(devices, (list, tuple)) else None
+def _devices(source: EnergySource) -> Optional[list[GpuDevice]]:
+    """The devices of a per-device GPU source (``hardware.base.PerDeviceSource``: NVML, amdsmi), or None for a
+    source without them."""
+    if not isinstance(source, PerDeviceSource):
+        return None
+    return list(source.devices)
 
 
-def device_key(device: Any) -> str:
+def device_key(device: GpuDevice) -> str:
     """A GPU's identity on the host: its UUID (the index only where the UUID could not be read)."""
-    uuid = str(getattr(device, "uuid", "") or "")
-    return uuid or f"index-{getattr(device, 'index', '?')}"
+    return str(device.uuid or "") or f"index-{device.index}"
 
 
 def _file_name(key: str) -> str:
@@ -192,7 +193,7 @@ class OwnedDevices(EnergySource):
         self.component = source.component
         self.method = source.method
 
-    def _owned(self) -> list[Any]:
+    def _owned(self) -> list[GpuDevice]:
         return [d for d in _devices(self.source) or [] if device_key(d) in self.keys]
 
     def open(self) -> None:
@@ -200,7 +201,7 @@ class OwnedDevices(EnergySource):
 
     def read_joules(self) -> float:
         self.source.read_joules()  # advances every device's running total
-        return float(sum(getattr(d, "joules", 0.0) for d in self._owned()))
+        return float(sum(d.joules for d in self._owned()))
 
     def utilization_percent(self) -> Optional[float]:
         return self.source.utilization_percent()
@@ -368,12 +369,12 @@ def _choose_locked(sources: list[EnergySource], directory: Path, tracking_mode: 
             gpu_process = True
             continue
         owned: set[str] = set()
-        for device in sorted(devices, key=lambda d: getattr(d, "index", 0)):
+        for device in sorted(devices, key=lambda d: d.index):
             lock = OwnedLock.acquire(directory / _file_name(device_key(device)))
             if lock is not None:
                 locks.append(lock)
                 owned.add(device_key(device))
-                gpu_label.append(int(getattr(device, "index", -1)))
+                gpu_label.append(int(device.index))
         if owned and len(owned) == len(devices):
             kept.append(source)
         elif owned:
