@@ -132,6 +132,23 @@ def test_continued_run_in_update_mode_keeps_one_row_holding_the_total() -> None:
     assert float(row["emissions"]) == pytest.approx(total)
 
 
+def test_a_continued_run_keeps_the_tasks_of_its_earlier_stretch() -> None:
+    tracker = OfflineEmissionsTracker(**FAST)
+    tracker.start()
+    tracker.start_task("load")
+    burn(0.05)
+    tracker.stop_task("load")
+    tracker.stop()
+    tracker.start()
+    tracker.start_task("train")
+    burn(0.05)
+    tracker.stop_task("train")
+    tracker.stop()
+    tasks = rows(Path(f"emissions_base_{tracker.run_id}.csv"))
+    assert [t["task_name"] for t in tasks] == ["load", "train"]
+    assert all(float(t["energy_consumed"]) > 0 for t in tasks)
+
+
 # --- 3.x code writing tracker._<setting> --------------------------------------------------------------------
 def test_writes_to_setting_attributes_show_in_the_next_row(codecarbon_log) -> None:
     tracker = OfflineEmissionsTracker(project_name="before", **FAST)
