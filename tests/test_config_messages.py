@@ -98,3 +98,12 @@ def test_config_show_shows_the_csv_output_that_is_on_by_default(cwd: Path, capsy
     assert "= csv (in effect: output_methods is not set)  [default]" in shown()
     (cwd / ".codecarbon.config").write_text("[codecarbon]\noutput_methods = csv,logger\n", encoding="utf-8")
     assert "= csv,logger  [" in shown()
+
+
+def test_config_set_with_a_misspelt_key_suggests_the_right_one(cwd: Path, capsys) -> None:
+    from codecarbon.cli.main import main
+
+    assert main(["config", "--set", "mesure_power_secs=5"]) == 1
+    error = capsys.readouterr().err
+    assert "unknown setting 'mesure_power_secs'; did you mean 'measure_power_secs'?" in error
+    assert not (cwd / ".codecarbon.config").exists()

@@ -89,7 +89,10 @@ def _validated(key: str, value: str) -> tuple[str, str]:
     name = ALIASES.get(name, name)
     parameter = PARAMETERS.get(name)
     if parameter is None:
-        raise CliError(f"unknown setting {key!r}; `codecarbon config --list` shows the valid ones")
+        from codecarbon.core.parameters import did_you_mean
+
+        raise CliError(f"unknown setting {key!r}{did_you_mean(name)}; `codecarbon config --list` shows the valid "
+                       "ones")
     if not parameter.from_files:
         raise CliError(f"{name} can only be passed to the tracker in code, not set in a config file")
     if value.strip():
