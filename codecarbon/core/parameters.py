@@ -294,10 +294,13 @@ def did_you_mean(key: str, *, prefix: str = "") -> str:
     import difflib
 
     known = [name for name, p in PARAMETERS.items() if p.scope != "decorator"] + list(ALIASES) + sorted(CLI_KEYS)
+    if prefix:
+        known.append("state_dir")  # CODECARBON_STATE_DIR, read by the state directory itself
     close = difflib.get_close_matches(key.lower(), known, n=1, cutoff=0.75)
     if not close:
         return ""
-    name = (prefix + close[0]).upper() if prefix else close[0]
+    found = ALIASES.get(close[0], close[0])  # a deprecated name's match suggests the current name
+    name = (prefix + found).upper() if prefix else found
     return f"; did you mean {name!r}?"
 
 
