@@ -472,7 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output format on stdout (default: text)")
     report.add_argument("--html", metavar="OUT", help="also write a self-contained HTML report with charts")
     report.add_argument("--sentence", action="store_true", help="print only the sentence for a paper's appendix")
-    report.add_argument("--activity", default="Training", help="the sentence's first word (default: Training)")
+    report.add_argument("--activity", help="the sentence's subject, e.g. Training (default: the projects' names)")
     report.set_defaults(handler=command_report)
     return parser
 
