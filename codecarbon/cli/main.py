@@ -265,6 +265,7 @@ def command_report(args: argparse.Namespace, out: TextIO) -> int:
     """Summarise emissions CSV files (runs counted once, tasks joined, job totals by node)."""
     from codecarbon.viz.reading import read_runs
     from codecarbon.viz.report import as_html, paper_sentence, render
+    from codecarbon.viz.text import terminal_safe
 
     paths = list(args.paths or ["."])
     missing = [p for p in paths if not Path(p).exists()]
@@ -280,7 +281,7 @@ def command_report(args: argparse.Namespace, out: TextIO) -> int:
         if args.format is None:
             return 0
     if args.sentence:
-        print(paper_sentence(reading.runs, activity=args.activity), file=out)
+        print(terminal_safe(paper_sentence(reading.runs, activity=args.activity)), file=out)
         return 0
     out.write(render(reading, args.format or "text"))
     out.flush()
