@@ -296,8 +296,9 @@ def all_figures(runs: Sequence[Run]) -> dict[str, dict[str, Any]]:
 
 
 CHART_DESCRIPTIONS = {
-    "runs-over-time": "each run's emissions (g CO2eq) at its end time, one line per project",
-    "energy-by-component": "CPU, GPU and RAM energy (Wh) of each run, stacked, labelled with the run's total",
+    "runs-over-time": "each run's emissions (CO2eq) at its end time, one line per project",
+    "energy-by-component": "CPU, GPU and RAM energy of each run, stacked, under its project, labelled with the "
+                           "run's total",
     "by-location": "emissions summed per location (bars) and the intensity they were computed at (dots)",
     "world-map": "the bundled grid intensity of every country, with a dot sized by emissions where runs ran",
     "cloud-regions": "every region of the cloud provider used, by intensity; the regions used are dark",
