@@ -35,7 +35,8 @@ class MagicUsageError(ValueError):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="%%codecarbon", add_help=False, exit_on_error=False)
-    parser.add_argument("--country-iso-code", metavar="ISO3", help="measure offline with this country's intensity (ISO alpha-3)")
+    parser.add_argument("--country-iso-code", metavar="ISO3",
+                        help="measure offline with this country's intensity (ISO alpha-3)")
     parser.add_argument("--region", metavar="R")
     parser.add_argument("--cloud-provider", metavar="P")
     parser.add_argument("--cloud-region", metavar="R")
@@ -46,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--tracking-mode", choices=("machine", "process"))
     parser.add_argument("--no-save", action="store_true", help="write no CSV row")
     parser.add_argument("--var", metavar="NAME", help="also store the cell's EmissionsData in this variable")
-    parser.add_argument("--log-level", metavar="LEVEL", help="the tracker's log level (default: the config's, else warning)")
+    parser.add_argument("--log-level", metavar="LEVEL",
+                        help="the tracker's log level (default: the config's, else warning)")
     parser.add_argument("--quiet", action="store_true", help="show no summary")
     return parser
 
