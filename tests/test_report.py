@@ -397,3 +397,19 @@ def test_memory_grows_with_runs_not_rows(tmp_path: Path):
 
     small, large = peak_for(200, 10), peak_for(20_000, 10)
     assert large < small + 256 * 1024, (small, large)  # holding 20,000 rows would take tens of MB
+
+
+def test_energy_bars_name_the_project_and_the_run(cwd: Path):
+    from codecarbon.viz import charts
+
+    path = cwd / "many.csv"
+    write_rows(path, CSV_COLUMNS, [row_332(f"run-{i:02d}", "alpha" if i % 2 else "beta", 10, 0.001 * (i + 1),
+                                           0.0001, timestamp=f"2025-05-01T10:00:{i:02d}") for i in range(20)])
+    runs = read_runs([path]).runs
+    few = charts.energy_by_component(runs[:4])
+    assert few["layout"]["xaxis"]["type"] == "multicategory"  # runs grouped under their project
+    assert few["data"][0]["x"] == [["alpha", "alpha", "beta", "beta"], ["run-01", "run-03", "run-00", "run-02"]]
+    many = charts.energy_by_component(runs)  # 20 bars: one upright label each, project and run
+    assert many["data"][0]["x"][:2] == ["alpha · run-01", "alpha · run-03"]
+    assert many["layout"]["xaxis"]["tickangle"] == -90
+    assert "(Wh)" in many["layout"]["title"]["text"] and many["data"][3]["text"][0] == "2"  # 2 Wh, not 0.002 kWh

@@ -103,7 +103,10 @@ def energy_by_component(runs: Sequence[Run], limit: int = MAX_BARS) -> dict[str,
     latest = sorted(runs, key=lambda r: str(r.values.get("timestamp", "")))[-limit:]
     latest.sort(key=project_of)  # stable: by project, then by end time within a project
     unit, factor = chart_unit(max((r.values["energy_consumed"] for r in latest), default=0.0), ENERGY_UNITS)
-    x = [[project_of(r) for r in latest], [short_id(r) for r in latest]]
+    # few bars: the runs under their project (a two-level axis); many: "project · run" upright under each bar
+    crowded = len(latest) > 12
+    x: list[Any] = ([f"{project_of(r)} · {short_id(r)}" for r in latest] if crowded
+                    else [[project_of(r) for r in latest], [short_id(r) for r in latest]])
     data: list[dict[str, Any]] = []
     for component in ("CPU", "GPU", "RAM"):
         key = f"{component.lower()}_energy"
@@ -114,14 +117,16 @@ def energy_by_component(runs: Sequence[Run], limit: int = MAX_BARS) -> dict[str,
     totals = [r.values["energy_consumed"] / factor for r in latest]
     data.append({"type": "scatter", "mode": "text", "name": "total", "showlegend": False, "x": x,
                  "y": totals, "text": [fmt(t) for t in totals], "textposition": "top center",
-                 "hoverinfo": "skip", "cliponaxis": False})
-    title = f"Energy by component per run ({unit})"
+                 "textfont": {"size": 9 if crowded else 12}, "hoverinfo": "skip", "cliponaxis": False})
+    title = f"Energy by component per run ({unit}), by project"
     if len(runs) > len(latest):
         title += f" - latest {len(latest)} of {len(runs)} runs"
-    return {"data": data, "layout": _layout(title, barmode="stack",
-                                            xaxis={"title": {"text": "project / run"}, "type": "multicategory"},
+    longest = max((len(label) for label in x), default=0) if crowded else 0
+    xaxis = {"type": "category", "tickangle": -90} if crowded else {"type": "multicategory"}
+    return {"data": data, "layout": _layout(title, barmode="stack", xaxis=xaxis,
                                             yaxis={"title": {"text": unit}, "exponentformat": "none"},
-                                            margin={"l": 60, "r": 30, "t": 60, "b": 90})}
+                                            height=420 + 7 * longest if crowded else 400,
+                                            margin={"l": 60, "r": 30, "t": 60, "b": 20 + 7 * longest})}
 
 
 def location_of(run: Run) -> str:
@@ -222,7 +227,8 @@ def world_map(runs: Sequence[Run]) -> dict[str, Any]:
         "text": [f"{countries[c]['name']}: {countries[c]['g']:.0f} g/kWh ({countries[c]['src']} "
                  f"{countries[c].get('year') or ''})" for c in codes],
         "hoverinfo": "text", "colorscale": [[0, "#1a9850"], [0.5, "#fee08b"], [1, "#d73027"]],
-        "zmin": 0, "zmax": 900, "colorbar": {"title": {"text": "g/kWh", "side": "right"}},
+        "zmin": 0, "zmax": 900,
+        "colorbar": {"ticksuffix": " g/kWh", "showticksuffix": "last"},  # a title there covers the top tick
         "marker": {"line": {"color": "white", "width": 0.5}}, "name": "grid intensity",
     }]
     placed: dict[str, dict[str, float]] = {}
@@ -255,7 +261,7 @@ def world_map(runs: Sequence[Run]) -> dict[str, Any]:
              "landcolor": "#eeeeee", "showcoastlines": True, "coastlinecolor": "#999999", "showcountries": False,
              "showocean": False, "showlakes": False, "showrivers": False, "showframe": False,
              "showsubunits": False},
-        margin={"l": 10, "r": 10, "t": 60, "b": 10})}
+        margin={"l": 10, "r": 80, "t": 60, "b": 10})}
 
 
 def cloud_regions(runs: Sequence[Run]) -> dict[str, Any]:
