@@ -24,14 +24,11 @@ from codecarbon.core.config import (
     load_settings,
     mask_secret,
 )
+from codecarbon.support.errors import CliError  # defined in the error tree, importable here
 
 _SECRETS = ("api_key", "electricitymaps_api_token")
 _WIZARD_KEYS = ("project_name", "experiment_id", "api_endpoint", "api_key", "output_dir", "country_iso_code",
                 "log_level")
-
-
-class CliError(Exception):
-    """Ends the command with a one-line message on stderr and exit status 1."""
 
 
 def _local_config() -> Path:
@@ -97,7 +94,10 @@ def _validated(key: str, value: str) -> tuple[str, str]:
     name = ALIASES.get(name, name)
     parameter = PARAMETERS.get(name)
     if parameter is None:
-        raise CliError(f"unknown setting {key!r}; `codecarbon config --list` shows the valid ones")
+        from codecarbon.core.parameters import did_you_mean
+
+        raise CliError(f"unknown setting {key!r}{did_you_mean(name)}; `codecarbon config --list` shows the valid "
+                       "ones")
     if not parameter.from_files:
         raise CliError(f"{name} can only be passed to the tracker in code, not set in a config file")
     if value.strip():
@@ -122,6 +122,14 @@ def _format(name: str, value: Any) -> str:
     return str(value)
 
 
+def _effective_outputs(settings: Settings) -> str:
+    """The outputs in effect when output_methods is not set: CSV alone, or what the deprecated flags select."""
+    from codecarbon.output_methods.selection import selected_methods
+
+    methods = ",".join(method.value for method in selected_methods(settings)) or "(none)"
+    return f"{methods} (in effect: output_methods is not set)"
+
+
 def show_settings(settings: Settings, out: TextIO) -> None:
     """Every file-settable key with its value and the layer it came from."""
     for label, path in (("global", _global_config()), ("local", _local_config())):
@@ -130,7 +138,10 @@ def show_settings(settings: Settings, out: TextIO) -> None:
     for name, parameter in PARAMETERS.items():
         if parameter.from_files:
             source = settings.source(name)
-            print(f"{name:<{width}} = {_format(name, settings[name])}  [{source}]", file=out)
+            shown = _format(name, settings[name])
+            if name == "output_methods" and settings[name] is None:  # what is on by default, not "(none)"
+                shown = _effective_outputs(settings)
+            print(f"{name:<{width}} = {shown}  [{source}]", file=out)
     from codecarbon.cli.config_file import read_section
 
     for path in (_global_config(), _local_config()):
@@ -271,6 +282,7 @@ def command_report(args: argparse.Namespace, out: TextIO) -> int:
     """Summarise emissions CSV files (runs counted once, tasks joined, job totals by node)."""
     from codecarbon.viz.reading import read_runs
     from codecarbon.viz.report import as_html, paper_sentence, render
+    from codecarbon.viz.text import terminal_safe
 
     paths = list(args.paths or ["."])
     missing = [p for p in paths if not Path(p).exists()]
@@ -286,7 +298,7 @@ def command_report(args: argparse.Namespace, out: TextIO) -> int:
         if args.format is None:
             return 0
     if args.sentence:
-        print(paper_sentence(reading.runs, activity=args.activity), file=out)
+        print(terminal_safe(paper_sentence(reading.runs, activity=args.activity)), file=out)
         return 0
     out.write(render(reading, args.format or "text"))
     out.flush()
@@ -507,7 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output format on stdout (default: text)")
     report.add_argument("--html", metavar="OUT", help="also write a self-contained HTML report with charts")
     report.add_argument("--sentence", action="store_true", help="print only the sentence for a paper's appendix")
-    report.add_argument("--activity", default="Training", help="the sentence's first word (default: Training)")
+    report.add_argument("--activity", help="the sentence's subject, e.g. Training (default: the projects' names)")
     report.set_defaults(handler=command_report)
     return parser
 
