@@ -56,6 +56,7 @@ class Feed:
         self.disabled = False
         self.failures = 0
         self.next_attempt_at = -math.inf
+        self.retry_after_until = -math.inf  # a 429's Retry-After: honoured by every request, settlements too
         self.last_error: Optional[str] = None
 
     @property
@@ -116,6 +117,9 @@ class Feed:
     def add(self, points: list[Point]) -> None:
         """Put points in the cache; a point replaces one of the same kind that starts at the same time."""
         with self._lock:
+            durations = [p.end - p.start for p in points if p.kind != "forecast" and p.end > p.start]
+            if durations and min(durations) < self.granularity_s:
+                self.granularity_s = min(durations)  # finer than documented: one request per real interval
             for point in points:
                 starts, stored = self._starts[point.kind], self._points[point.kind]
                 index = bisect.bisect_left(starts, point.start)
@@ -135,6 +139,8 @@ class Feed:
         point = self.best(now)
         if point is not None and point.kind in ("history", "latest"):
             return
+        if any(key[0] == "latest" for key in self._inflight):
+            return  # one question about the present at a time
         self._submit(("latest", self.interval_key(now)), lambda zone, timeout: self.provider.latest(
             zone, now, timeout), now)
 
@@ -182,10 +188,21 @@ class Feed:
         horizon = now + hours * 3600.0
         return [p for p in self._points["forecast"] if p.end > now and p.start < horizon]
 
+    def wait(self, timeout_s: float) -> None:
+        """Wait (bounded) for the requests in flight: for tests, benches and a command that is about to exit."""
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            running = list(self._inflight.values())
+        for future in running:
+            try:
+                future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except Exception:  # includes the timeout: the caller only wanted a bounded wait
+                pass
+
     def _submit(self, key: tuple[Any, ...], call: Callable[[str, float], list[Point]], now: float, *,
                 again: bool = False) -> Optional[Future[list[Point]]]:
         with self._lock:
-            if self.disabled or now < self.next_attempt_at:
+            if self.disabled or now < self.retry_after_until or (now < self.next_attempt_at and not again):
                 return None
             running = self._inflight.get(key)
             if running is not None:
@@ -241,6 +258,7 @@ class Feed:
             retry_after = getattr(error, "retry_after", None)
             if status == 429 and retry_after is not None:
                 delay = float(retry_after)
+                self.retry_after_until = now + delay
             self.next_attempt_at = now + delay
             level = logging.WARNING if self.failures == 1 else logging.DEBUG
         logger.log(level, "%s gave no carbon intensity (%s); next try in %.0f s, known or static figures "
@@ -252,14 +270,14 @@ _SHARED_LOCK = threading.Lock()
 
 
 def shared_feed(provider: Any, *, zone: Optional[str], latitude: Optional[float], longitude: Optional[float],
-                secret: str = "") -> Feed:
+                secret: str = "", clock: Callable[[], float] = time.time) -> Feed:
     """The process's one feed for this provider, URL, credentials and place (made on first use)."""
     fingerprint = hashlib.sha256(secret.encode("utf-8")).hexdigest() if secret else ""
     key = (provider.name, provider.base_url, fingerprint, (zone or "").upper(), latitude, longitude)
     with _SHARED_LOCK:
         feed = _SHARED.get(key)
         if feed is None:
-            feed = _SHARED[key] = Feed(provider, zone=zone, latitude=latitude, longitude=longitude)
+            feed = _SHARED[key] = Feed(provider, zone=zone, latitude=latitude, longitude=longitude, clock=clock)
         return feed
 
 

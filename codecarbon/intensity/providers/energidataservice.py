@@ -79,7 +79,8 @@ class EnergiDataService(Provider):
 
     def history(self, zone: str, start: float, end: float, timeout_s: float) -> list[Point]:
         first = start - start % FIVE_MINUTES_S
-        query = {"start": _minutes(first), "end": _minutes(end), "timezone": "UTC", "sort": "Minutes5UTC ASC",
+        last = end - end % FIVE_MINUTES_S + FIVE_MINUTES_S  # the interval that holds ``end`` is wanted too
+        query = {"start": _minutes(first), "end": _minutes(last), "timezone": "UTC", "sort": "Minutes5UTC ASC",
                  "limit": "0"}
         return [p for p in self._points(self._query("CO2Emis", zone, query, timeout_s), zone, "history")
                 if p.end > start and p.start < end]

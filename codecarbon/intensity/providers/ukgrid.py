@@ -67,12 +67,12 @@ class UkGrid(Provider):
                 continue
             actual = intensity_value(intensity.get("actual"))
             forecast = intensity_value(intensity.get("forecast"))
-            if actual is not None:
-                kind, value = ("history" if default_kind == "history" else "latest"), actual
-            elif forecast is not None:
-                kind, value = ("history" if default_kind == "history" and zone != "GB" else "forecast"), forecast
-            else:
+            value = actual if actual is not None else forecast
+            if value is None:
                 continue
+            kind = default_kind  # the current figure is the latest, whichever of the two it is
+            if default_kind == "history" and actual is None and zone == "GB":
+                kind = "forecast"  # national: a half-hour is settled once its actual is published
             points.append(Point(start, end, value, kind, self.basis, "direct", self.name, zone))
         return sorted(points, key=lambda p: p.start)
 
@@ -87,7 +87,8 @@ class UkGrid(Provider):
 
     def history(self, zone: str, start: float, end: float, timeout_s: float) -> list[Point]:
         region = region_id(zone)
-        first, last = iso_utc(start, minutes_only=True), iso_utc(min(end, start + MAX_RANGE_S), minutes_only=True)
+        last_s = min(end, start + MAX_RANGE_S) + HALF_HOUR_S  # up to the end of the half-hour holding ``end``
+        first, last = iso_utc(start, minutes_only=True), iso_utc(last_s, minutes_only=True)
         path = (f"/intensity/{first}/{last}" if region is None
                 else f"/regional/intensity/{first}/{last}/regionid/{region}")
         points = self._points(self._records(self.get(path, timeout_s=timeout_s), region is not None), zone,
