@@ -106,14 +106,17 @@ class GridServer:
     def start_of(self, t: float) -> float:
         return t - t % self.granularity
 
-    def points(self, zone: str, start: float, end: float, *, forecast: bool = False) -> list[tuple[float, float]]:
-        """(interval start, g/kWh) of every interval overlapping [start, end)."""
+    def points(self, zone: str, start: float, end: float, *, forecast: bool = False,
+               step: Optional[float] = None) -> list[tuple[float, float]]:
+        """(interval start, g/kWh) of every interval overlapping [start, end); ``step`` overrides the granularity
+        (a provider with a fixed resolution samples the trace at its own step)."""
         value = (self.forecast_value or self.value) if forecast else self.value
-        t = self.start_of(start)
+        step = step or self.granularity
+        t = start - start % step
         out = []
         while t < end:
             out.append((t, value(zone, t)))
-            t += self.granularity
+            t += step
         return out
 
     def settled(self, zone: str, start: float, end: float) -> list[tuple[float, float]]:
@@ -198,7 +201,8 @@ class GridServer:
         if endpoint == "forecast":
             t0 = self.start_of(now)
             return 200, {"zone": zone, "forecast": [{"carbonIntensity": g, "datetime": iso(t)}
-                                                    for t, g in self.points(zone, t0, t0 + 72 * 3600, forecast=True)],
+                                                    for t, g in self.points(zone, t0, t0 + 72 * 3600,
+                                                                            forecast=True)[:288]],
                          "updatedAt": iso(now)}
         return 404, {"error": "unknown endpoint"}
 
@@ -223,8 +227,9 @@ class GridServer:
         else:
             span = pieces[1:3] if not regional else pieces[2:4]
             start = parse(span[0])
-            if span[1] == "fw48h":
-                rows = [record(t, g, False) for t, g in self.points(zone, start, start + 48 * 3600, forecast=True)]
+            if span[1] == "fw48h":  # 96 half-hours (a finer fake series gives as many of its own intervals)
+                rows = [record(t, g, False)
+                        for t, g in self.points(zone, start, start + 48 * 3600, forecast=True)[:96]]
             else:
                 end = parse(span[1])
                 rows = [record(t, g, t + self.granularity <= now) for t, g in self.points(zone, start, end)
@@ -246,9 +251,9 @@ class GridServer:
         else:
             start, end = now - 3600, now
         if dataset == "CO2Emis":
-            pairs = [(t, g) for t, g in self.points(zone, start, min(end, now)) if t <= now]
+            pairs = [(t, g) for t, g in self.points(zone, start, min(end, now), step=300.0) if t <= now]
         elif dataset == "CO2EmisProg":
-            pairs = self.points(zone, start, end, forecast=True)
+            pairs = self.points(zone, start, end, forecast=True, step=300.0)
         else:
             return 404, {"error": "unknown dataset"}
         if q.get("sort", "").endswith("DESC"):
