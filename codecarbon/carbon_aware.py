@@ -69,6 +69,11 @@ class Series:
         self.integral = [0.0]
         for start, end, value in zip(self.starts, self.ends, self.values, strict=True):
             self.integral.append(self.integral[-1] + value * (end - start))
+        # reach[i]: where the gap-free run of points holding point i ends
+        self.reach = list(self.ends)
+        for index in range(len(self.starts) - 2, -1, -1):
+            if self.starts[index + 1] <= self.ends[index]:
+                self.reach[index] = self.reach[index + 1]
 
     def _integral_to(self, t: float) -> float:
         index = bisect.bisect_right(self.starts, t) - 1
@@ -80,13 +85,7 @@ class Series:
     def covers(self, a: float, b: float) -> bool:
         """True when [a, b) has no gap in the series."""
         index = bisect.bisect_right(self.starts, a) - 1
-        if index < 0 or self.ends[index] <= a:
-            return False
-        while self.ends[index] < b:
-            if index + 1 >= len(self.starts) or self.starts[index + 1] > self.ends[index]:
-                return False
-            index += 1
-        return True
+        return index >= 0 and self.ends[index] > a and self.reach[index] >= b
 
     def mean(self, a: float, b: float) -> float:
         return (self._integral_to(b) - self._integral_to(a)) / (b - a)
@@ -101,14 +100,18 @@ def best_of(points: Sequence[Any], duration_s: float, within_s: float, now: floa
     last_start = now + within_s - duration_s
     if last_start < now:
         return None
-    first = bisect.bisect_left(series.starts, now)
-    candidates = [now] + [s for s in series.starts[first:] if s > now and s <= last_start]
     best: Optional[tuple[float, float]] = None
-    for start in candidates:
+    if series.covers(now, now + duration_s):
+        best = (now, series.mean(now, now + duration_s))
+    starts, reach, integral, to = series.starts, series.reach, series.integral, series._integral_to
+    for index in range(bisect.bisect_right(starts, now), len(starts)):
+        start = starts[index]
+        if start > last_start:
+            break
         end = start + duration_s
-        if not series.covers(start, end):
-            continue
-        mean = series.mean(start, end)
+        if reach[index] < end:
+            continue  # a gap in the forecast inside the window
+        mean = (to(end) - integral[index]) / duration_s
         if best is None or mean < best[1] - 1e-12:
             best = (start, mean)
     if best is None:
