@@ -420,3 +420,24 @@ def test_import_loads_no_provider() -> None:
             "'intensity.feed', 'intensity.live'))))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_prices_reused_between_rows_equal_a_fresh_pricing(server, clock) -> None:
+    feed = feed_for(server, clock, "energidataservice", "DK-DK1")
+    charger = Charger(STATIC, feed)
+    seen = []
+    t = T0 + 3.0
+    for index in range(400):  # rows priced every few slices while figures keep arriving, as checkpoints do
+        clock.t = t + 20.0
+        charger.charge(t, t + 20.0, 0.0002 * (1 + index % 5))
+        if index % 7 == 0:
+            feed.wait(5)
+        if index % 3 == 0:
+            seen.append(charger.account(T0, clock.t).kg)
+        t += 20.0
+    feed.wait(5)
+    fresh = Charger(STATIC, feed)
+    fresh._segments = [list(s) for s in charger._segments]
+    assert charger.account(T0, t).kg == pytest.approx(fresh.account(T0, t).kg, rel=1e-12)
+    assert charger.account().label == fresh.account().label
+    assert seen == sorted(seen)  # the run's total only grows

@@ -46,6 +46,8 @@ class Charger:
         self._segments: list[list[float]] = []  # [start, end, kWh]
         self._block = 0.0
         self._lock = threading.Lock()
+        # the priced prefix of the ledger: (feed version, block, slices, kg, kWh, shares, fell back)
+        self._memo: Optional[tuple[int, float, int, float, float, dict[tuple[str, str], float], bool]] = None
         self.settle_failed = False
 
     @property
@@ -131,29 +133,47 @@ class Charger:
         return kg, fell_back
 
     def account(self, start: Optional[float] = None, end: Optional[float] = None) -> Account:
-        """The window [start, end) of the ledger (the whole ledger by default), priced with what is known now."""
-        with self._lock:
-            segments = [list(s) for s in self._segments]
+        """The window [start, end) of the ledger (the whole ledger by default), priced with what is known now.
+
+        A window from the ledger's start (every row of the run total) reuses the priced prefix while no new figure
+        arrived: a checkpoint then prices only the slices since the previous one."""
         lo = -float("inf") if start is None else start
         hi = float("inf") if end is None else end
-        kg = kwh_total = 0.0
-        shares: dict[tuple[str, str], float] = {}
-        fell_back = False
-        for s0, s1, kwh in segments:
-            if s1 <= s0:  # a slice without duration belongs to the window that holds its instant
-                if not lo <= s0 < hi:
-                    continue
-                a = b = s0
-                part = kwh
+        feed = self.feed
+        version = feed.version if feed is not None else 0
+        with self._lock:
+            segments = self._segments
+            from_start = bool(segments) and lo <= segments[0][0]
+            memo = self._memo
+            stable = len(segments) - 1  # the last slice may still grow
+            if (from_start and memo is not None and memo[0] == version and memo[1] == self._block
+                    and memo[2] <= stable and (memo[2] == 0 or hi >= segments[memo[2] - 1][1])):
+                begin, kg, kwh_total, shares, fell_back = memo[2], memo[3], memo[4], dict(memo[5]), memo[6]
             else:
-                a, b = max(s0, lo), min(s1, hi)
-                if b <= a:
-                    continue
-                part = kwh * (b - a) / (s1 - s0)
-            slice_kg, fallback = self._price(a, b, part, shares)
-            kg += slice_kg
-            kwh_total += part
-            fell_back = fell_back or fallback
+                begin, kg, kwh_total, shares, fell_back = 0, 0.0, 0.0, {}, False
+            contained = from_start
+            for index in range(begin, len(segments)):
+                s0, s1, kwh = segments[index]
+                if s1 <= s0:  # a slice without duration belongs to the window that holds its instant
+                    if not lo <= s0 < hi:
+                        contained = False
+                        continue
+                    a = b = s0
+                    part = kwh
+                else:
+                    a, b = max(s0, lo), min(s1, hi)
+                    if b <= a:
+                        contained = False
+                        continue
+                    part = kwh * (b - a) / (s1 - s0)
+                    if b < s1:
+                        contained = False
+                slice_kg, fallback = self._price(a, b, part, shares)
+                kg += slice_kg
+                kwh_total += part
+                fell_back = fell_back or fallback
+                if contained and index == stable - 1:
+                    self._memo = (version, self._block, stable, kg, kwh_total, dict(shares), fell_back)
         feed = self.feed
         if feed is not None and feed.basis == "marginal" and fell_back and len(shares) > 1:
             # marginal and average figures are different quantities: never one sum of both

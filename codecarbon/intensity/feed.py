@@ -53,6 +53,7 @@ class Feed:
         self._asked: set[tuple[Any, ...]] = set()
         self._inflight: dict[tuple[Any, ...], Future[list[Point]]] = {}
         self._settled_until: dict[tuple[int, int], float] = {}
+        self.version = 0  # bumped whenever points arrive
         self.disabled = False
         self.failures = 0
         self.next_attempt_at = -math.inf
@@ -117,6 +118,7 @@ class Feed:
     def add(self, points: list[Point]) -> None:
         """Put points in the cache; a point replaces one of the same kind that starts at the same time."""
         with self._lock:
+            self.version += 1  # prices computed before are stale
             durations = [p.end - p.start for p in points if p.kind != "forecast" and p.end > p.start]
             if durations and min(durations) < self.granularity_s:
                 self.granularity_s = min(durations)  # finer than documented: one request per real interval
