@@ -441,3 +441,24 @@ def test_prices_reused_between_rows_equal_a_fresh_pricing(server, clock) -> None
     assert charger.account(T0, t).kg == pytest.approx(fresh.account(T0, t).kg, rel=1e-12)
     assert charger.account().label == fresh.account().label
     assert seen == sorted(seen)  # the run's total only grows
+
+
+def test_online_tracker_told_its_country_skips_geolocation_and_picks_the_keyless_provider() -> None:
+    from codecarbon import EmissionsTracker
+
+    forget_shared_feeds()
+    grid = GridServer(value=trace, granularity=300.0).start()
+    try:
+        tracker = fake_machine_tracker(EmissionsTracker, country_iso_code="DNK",
+                                       energidataservice_api_url=grid.base, measure_power_secs=0.2)
+        assert tracker._location_future.done()  # no geolocation thread: the place was given
+        tracker.start()
+        time.sleep(0.5)
+        tracker.stop()
+        (row,) = rows(Path("emissions.csv"))
+    finally:
+        grid.close()
+        forget_shared_feeds()
+    assert row["country_iso_code"] == "DNK"
+    assert row["intensity_source"].startswith("energidataservice DK-DK1 (average, direct): ")
+    assert {s.path for s in grid.seen} <= {"/dataset/CO2Emis"}
