@@ -192,14 +192,16 @@ def main() -> None:
           "replayed latest figures equal the settled ones, so provisional = settled here)")
     for hours in (1, 24, 72):
         r = replay(hours)
-        def err(v: float) -> str:
-            return f"{100 * (v - r['exact']) / r['exact']:+.4f} %"
+
+        def err(v: float, exact: float = r["exact"]) -> str:
+            return f"{100 * (v - exact) / exact:+.4f} %"
+
         print(f"   {hours:>2} h: exact {r['exact'] * 1000:9.2f} g | settled {err(r['settled'])} | provisional "
               f"{err(r['provisional'])} | one figure for the run {err(r['first'])} | {r['requests']} requests for "
               f"{r['intervals']} intervals | settlement {r['settle_ms']:.0f} ms | ledger {r['segments']} entries")
     latest, history, per_interval = requests_with_eight_trackers(8.0)
-    print(f"2. 8 EmissionsTrackers (WattTime), 1 s intervals, 8 s: {latest} latest requests ({per_interval:.2f} per interval), "
-          f"{history} history request(s) at stop")
+    print(f"2. 8 EmissionsTrackers (WattTime), 1 s intervals, 8 s: {latest} latest requests "
+          f"({per_interval:.2f} per interval), {history} history request(s) at stop")
     stops = stop_with_hanging_providers()
     print("3. stop() with the provider hanging: " + ", ".join(f"{k} {v:.2f} s" for k, v in stops.items()))
     print(f"4. best_window over 72 h x 5 min (864 points): {best_window_ms():.2f} ms (median of 200)")
