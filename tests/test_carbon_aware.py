@@ -181,3 +181,19 @@ def test_estimate_from_the_last_run_of_a_project_without_forecast(capsys) -> Non
     out = capsys.readouterr().out
     assert "100 W for 4 h 00 min" in out and "400 Wh" in out
     assert "source:  static" in out and "no forecast here" in out
+
+
+def test_wait_starts_at_once_on_ctrl_c(live_grid, capfd) -> None:
+    import argparse
+
+    from codecarbon.cli.carbon import command_wait
+
+    def interrupted(_seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    args = argparse.Namespace(duration="3s", within="8s", zone="DE", timeout=5.0, measure_power_secs=None,
+                              project_name=None, command=["--", sys.executable, "-c", "print('child ran')"])
+    assert command_wait(args, sys.stdout, sleep=interrupted) == 0
+    out = capfd.readouterr().out
+    assert "best start" in out and "codecarbon: starting now." in out and "child ran" in out
+    assert out.index("starting now.") < out.index("child ran")
