@@ -183,17 +183,26 @@ def test_estimate_from_the_last_run_of_a_project_without_forecast(capsys) -> Non
     assert "source:  static" in out and "no forecast here" in out
 
 
-def test_wait_starts_at_once_on_ctrl_c(live_grid, capfd) -> None:
+def test_wait_starts_at_once_on_ctrl_c(capfd, monkeypatch) -> None:
     import argparse
 
     from codecarbon.cli.carbon import command_wait
 
+    base = time.time()
+    server = GridServer(value=lambda zone, t: 50.0 if base + 30 <= t < base + 40 else 300.0, granularity=1.0).start()
+    monkeypatch.setenv("CODECARBON_ELECTRICITYMAPS_API_URL", server.base + "/v3")
+    monkeypatch.setenv("CODECARBON_ELECTRICITYMAPS_API_TOKEN", server.token)
+    monkeypatch.setenv("CODECARBON_MEASURE_POWER_SECS", "0.5")
+
     def interrupted(_seconds: float) -> None:
         raise KeyboardInterrupt
 
-    args = argparse.Namespace(duration="3s", within="8s", zone="DE", timeout=5.0, measure_power_secs=None,
+    args = argparse.Namespace(duration="5s", within="60s", zone="DE", timeout=5.0, measure_power_secs=None,
                               project_name=None, command=["--", sys.executable, "-c", "print('child ran')"])
-    assert command_wait(args, sys.stdout, sleep=interrupted) == 0
+    try:
+        assert command_wait(args, sys.stdout, sleep=interrupted) == 0
+    finally:
+        server.close()
     out = capfd.readouterr().out
     assert "best start" in out and "codecarbon: starting now." in out and "child ran" in out
     assert out.index("starting now.") < out.index("child ran")
