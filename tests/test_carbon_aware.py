@@ -108,16 +108,17 @@ def test_bad_durations_are_errors_naming_the_argument(duration, within) -> None:
 @pytest.fixture
 def live_grid(monkeypatch):
     """A German grid on the real clock (Electricity Maps, which writes times to the millisecond): 1-second
-    intervals, 300 g/kWh except a valley of 100 from 2 s to 5 s from now."""
+    intervals, 300 g/kWh except a valley of 100 from 4 s to 7 s from now."""
     base = time.time()
 
     def value(zone: str, t: float) -> float:
-        return 100.0 if base + 2 <= t < base + 5 else 300.0
+        return 100.0 if base + 4 <= t < base + 7 else 300.0
 
     server = GridServer(value=value, granularity=1.0).start()
     monkeypatch.setenv("CODECARBON_ELECTRICITYMAPS_API_URL", server.base + "/v3")
     monkeypatch.setenv("CODECARBON_ELECTRICITYMAPS_API_TOKEN", server.token)
     monkeypatch.setenv("CODECARBON_MEASURE_POWER_SECS", "0.5")
+    server.valley_at = base + 4  # type: ignore[attr-defined]
     yield server
     server.close()
 
@@ -140,14 +141,13 @@ def test_forecast_says_so_where_there_is_none(capsys) -> None:
 
 
 def test_wait_sleeps_until_the_valley_then_runs_and_passes_the_exit_code(live_grid, capfd) -> None:
-    started = time.time()
-    code = main(["wait", "--duration", "3s", "--within", "8s", "--zone", "DE", "--", sys.executable, "-c",
+    code = main(["wait", "--duration", "3s", "--within", "12s", "--zone", "DE", "--", sys.executable, "-c",
                  "import time, sys; sys.stdout.write('child ran at %.3f\\n' % time.time()); sys.exit(3)"])
     out = capfd.readouterr().out
     assert code == 3
     assert "best start" in out and "100 g/kWh forecast against" in out and "% less. Ctrl+C starts at once." in out
     ran_at = float(out.split("child ran at ")[1].split()[0])
-    assert ran_at >= started + 1.5  # it waited for the valley instead of starting at once
+    assert ran_at >= live_grid.valley_at - 1.0  # it waited for the valley (whole seconds) instead of starting now
     assert "codecarbon report" in out and "realised 100 g/kWh; starting at once would have been" in out
 
 
