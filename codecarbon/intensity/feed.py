@@ -48,8 +48,9 @@ class Feed:
         self.clock = clock
         self.request_timeout_s = request_timeout_s
         self._lock = threading.Lock()
-        self._points: dict[str, list[Point]] = {kind: [] for kind in KIND_RANK}
-        self._starts: dict[str, list[float]] = {kind: [] for kind in KIND_RANK}
+        # kind → (starts, points), replaced whole on every change so a reader on another thread never sees the
+        # two lists out of step
+        self._series: dict[str, tuple[list[float], list[Point]]] = {kind: ([], []) for kind in KIND_RANK}
         self._asked: set[tuple[Any, ...]] = set()
         self._inflight: dict[tuple[Any, ...], Future[list[Point]]] = {}
         self._settled_until: dict[tuple[int, int], float] = {}
@@ -69,10 +70,10 @@ class Feed:
     def best(self, t: float) -> Optional[Point]:
         """The highest-ranked known point covering ``t`` (history over latest over forecast)."""
         for kind in ("history", "latest", "forecast"):
-            starts = self._starts[kind]
+            starts, points = self._series[kind]
             index = bisect.bisect_right(starts, t) - 1
             if index >= 0:
-                point = self._points[kind][index]
+                point = points[index]
                 if point.start <= t < point.end:
                     return point
         return None
@@ -82,7 +83,7 @@ class Feed:
         found: Optional[Point] = None
         distance = within_s
         for kind in ("history", "latest", "forecast"):
-            starts, points = self._starts[kind], self._points[kind]
+            starts, points = self._series[kind]
             index = bisect.bisect_right(starts, t)
             for candidate in points[max(0, index - 1):index + 1]:
                 gap = max(candidate.start - t, t - candidate.end, 0.0)
@@ -94,7 +95,7 @@ class Feed:
         """Interval edges of known points strictly inside (a, b), sorted."""
         edges: set[float] = set()
         for kind in KIND_RANK:
-            starts, points = self._starts[kind], self._points[kind]
+            starts, points = self._series[kind]
             index = max(0, bisect.bisect_right(starts, a) - 1)
             while index < len(points) and points[index].start < b:
                 for edge in (points[index].start, points[index].end):
@@ -113,23 +114,28 @@ class Feed:
         return True
 
     def points(self, kind: str) -> list[Point]:
-        return list(self._points[kind])
+        return list(self._series[kind][1])
 
     def add(self, points: list[Point]) -> None:
         """Put points in the cache; a point replaces one of the same kind that starts at the same time."""
         with self._lock:
-            self.version += 1  # prices computed before are stale
             durations = [p.end - p.start for p in points if p.kind != "forecast" and p.end > p.start]
             if durations and min(durations) < self.granularity_s:
                 self.granularity_s = min(durations)  # finer than documented: one request per real interval
+            changed: dict[str, tuple[list[float], list[Point]]] = {}
             for point in points:
-                starts, stored = self._starts[point.kind], self._points[point.kind]
+                if point.kind not in changed:
+                    starts, stored = self._series[point.kind]
+                    changed[point.kind] = (list(starts), list(stored))
+                starts, stored = changed[point.kind]
                 index = bisect.bisect_left(starts, point.start)
                 if index < len(starts) and starts[index] == point.start:
                     stored[index] = point
                 else:
                     starts.insert(index, point.start)
                     stored.insert(index, point)
+            self._series.update(changed)
+            self.version += 1  # after the points are in: a price stamped with this version saw them
 
     # --- asking the provider ----------------------------------------------------------------------------------
     def interval_key(self, t: float) -> int:
@@ -188,7 +194,7 @@ class Feed:
             except (FutureTimeout, Exception):
                 pass
         horizon = now + hours * 3600.0
-        return [p for p in self._points["forecast"] if p.end > now and p.start < horizon]
+        return [p for p in self._series["forecast"][1] if p.end > now and p.start < horizon]
 
     def wait(self, timeout_s: float) -> None:
         """Wait (bounded) for the requests in flight: for tests, benches and a command that is about to exit."""
