@@ -462,3 +462,33 @@ def test_online_tracker_told_its_country_skips_geolocation_and_picks_the_keyless
     assert row["country_iso_code"] == "DNK"
     assert row["intensity_source"].startswith("energidataservice DK-DK1 (average, direct): ")
     assert {s.path for s in grid.seen} <= {"/dataset/CO2Emis"}
+
+
+@pytest.mark.parametrize(("name", "first_path", "zone"), [
+    ("electricitymaps", "/v3/carbon-intensity/latest", "DE"),
+    ("watttime", "/v3/region-from-loc", "CAISO_NORTH"),
+])
+def test_coordinates_are_asked_about_once_then_the_zone_is_used(server, clock, name, first_path, zone) -> None:
+    provider = providers.make(name, settings_for(server), clock=clock)
+    feed = Feed(provider, zone=None, latitude=52.5, longitude=13.4, clock=clock)
+    charger = Charger(STATIC, feed)
+    for minute in range(3):
+        clock.t = T0 + 600 * (minute + 1)
+        charger.charge(T0 + 600 * minute, clock.t, 0.001)
+        feed.wait(5)
+    data = [s for s in server.seen if s.path != "/login"]
+    assert data[0].path == first_path and data[0].query.get("lat", data[0].query.get("latitude")) == ["52.5"]
+    assert feed.zone == zone
+    assert all(s.query.get("zone", s.query.get("region")) == [zone] for s in data[1:])
+    assert charger.account().label.startswith(f"{name} {zone} (")
+
+
+def test_denmark_price_area_follows_the_longitude() -> None:
+    from codecarbon.intensity.providers.energidataservice import EnergiDataService
+
+    provider = EnergiDataService("http://127.0.0.1:9")
+    assert provider.resolve_zone(None, 55.4, 10.4, 1.0) == "DK-DK1"  # Odense, Funen
+    assert provider.resolve_zone(None, 55.7, 12.6, 1.0) == "DK-DK2"  # Copenhagen
+    assert provider.resolve_zone("dk2", None, None, 1.0) == "DK-DK2"
+    with pytest.raises(Exception, match="DK1 or DK2"):
+        provider.resolve_zone("DK3", None, None, 1.0)
