@@ -521,6 +521,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--sentence", action="store_true", help="print only the sentence for a paper's appendix")
     report.add_argument("--activity", help="the sentence's subject, e.g. Training (default: the projects' names)")
     report.set_defaults(handler=command_report)
+
+    from codecarbon.cli.carbon import add_commands  # forecast, wait, estimate (issue 14)
+
+    add_commands(commands)
     return parser
 
 
@@ -528,7 +532,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (console scripts pass it to sys.exit)."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     command: list[str] = []
-    if "--" in arguments and "monitor" in arguments[:arguments.index("--")]:
+    if "--" in arguments and {"monitor", "wait"} & set(arguments[:arguments.index("--")]):
         split = arguments.index("--")
         arguments, command = arguments[:split], arguments[split + 1:]
     parser = build_parser()
@@ -541,7 +545,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if command:
         args.command = list(args.command or []) + command
-    if args.name == "monitor" and args.command[:1] == ["--"]:
+    if args.name in ("monitor", "wait") and args.command[:1] == ["--"]:
         args.command = args.command[1:]
     try:
         return int(args.handler(args, sys.stdout) or 0)
