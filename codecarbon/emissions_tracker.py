@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from codecarbon.core.compat import TrackerCompat
-from codecarbon.support.errors import CodeCarbonError
+from codecarbon.support.errors import CodeCarbonError, ConfigError
 
 # Everything else is imported where it is first used (construction, start(), a row): `from codecarbon import
 # EmissionsTracker` pays for no configuration table, sampler, dataclass, output or state module it does not run.
@@ -74,8 +74,9 @@ _sentinel: Any = _Unset(None)
 
 LOCATION_WAIT_S = 2.0
 STATE_WAIT_S = 30.0  # a public method waits this long at most for another thread's flush/stop to finish
-TICK_WAIT_S = 1.0  # a tick waits this long at most for a flush/stop in progress before it skips its extras
 IDLE_WAKE_S = 3600.0  # the longest the sampling thread sleeps when no output, checkpoint nor counter needs it
+TICK_WAIT_S = 1.0  # a tick waits this long at most for a flush/stop in progress before it skips its extras
+SETTLE_SHARE = 0.75  # of stop()'s one bound (delivery_timeout_secs), what settling may use; delivery has the rest
 Synchronize = Optional[Callable[[], Any]]
 
 
@@ -139,6 +140,10 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         force_carbon_intensity_g_co2e_kwh: Optional[float] = _d(None),
         metadata: Optional[Union[dict[str, Any], str]] = _d(None),
         prometheus_delete_on_exit: bool = _d(False),
+        prometheus_port: Optional[int] = _d(None),
+        prometheus_host: str = _d("127.0.0.1"),
+        otel_endpoint: Optional[str] = _d(None),
+        otel_headers: Optional[str] = _d(None),
         delivery_timeout_secs: float = _d(2.0),
         job_detection: bool = _d(True),
         device_ownership: str = _d("host"),
@@ -153,12 +158,23 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         local_rank: Optional[int] = _d(None),
         world_size: Optional[int] = _d(None),
         local_world_size: Optional[int] = _d(None),
+        carbon_intensity_provider: str = _d("auto"),
+        grid_zone: Optional[str] = _d(None),
+        electricitymaps_api_url: str = _d("https://api.electricitymaps.com/v3"),
+        uk_grid_api_url: str = _d("https://api.carbonintensity.org.uk"),
+        energidataservice_api_url: str = _d("https://api.energidataservice.dk"),
+        watttime_api_url: str = _d("https://api.watttime.org"),
+        watttime_username: Optional[str] = _d(None),
+        watttime_password: Optional[str] = _d(None),
         **offline_arguments: Any,
     ):
         arguments = {k: v for k, v in locals().items()
                      if k not in ("self", "offline_arguments", "__class__") and not isinstance(v, _Unset)}
         arguments.update({k: v for k, v in offline_arguments.items() if not isinstance(v, _Unset)})
-        self._init(arguments)
+        try:
+            self._init(arguments)
+        except ConfigError as error:  # the user's line and this one, not every layer the value went through
+            raise error.with_traceback(None) from None
 
     # --- construction -----------------------------------------------------------------------------------------
     def _init(self, arguments: dict[str, Any]) -> None:
@@ -166,11 +182,8 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         from codecarbon.output_methods.base_output import BaseOutput
 
         settings = tracker_settings(arguments, offline=self._OFFLINE)
+        self._conf = settings.as_dict()  # 3.x's dict of settings; ``_<name>`` reads and writes go to the settings
         self._settings = settings
-        self._conf = settings.as_dict()
-        for name, value in self._conf.items():
-            setattr(self, f"_{name}", value)
-        self._project_name = settings.project_name
         self.force_carbon_intensity_g_co2e_kwh = settings.force_carbon_intensity_g_co2e_kwh
         self._location_future: Future = self._start_location()
 
@@ -182,7 +195,9 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         self._hardware = None
         self._sampler: Optional[Sampler] = None
         self._resolver = None
+        self._charger: Any = None  # intensity.charger.Charger, made at the first reading of a run (issue 14)
         self._run: Optional[_Run] = None
+        self._stopped_run: Optional[_Run] = None  # the run a start() after stop() goes on with
         self._state = threading.RLock()
         self._owner_pid: Optional[int] = None  # the process whose run this is (a forked child never acts for it)
         self._machine_lock: Any = None
@@ -211,7 +226,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             return data._repr_html_()
         state = "running" if getattr(self, "_run", None) is not None else "not started"
         name = html.escape(type(self).__name__)
-        return f"<code>{name}</code> ({state}, project {html.escape(str(self._project_name))})"
+        return f"<code>{name}</code> ({state}, project {html.escape(str(self._settings.project_name))})"
 
     def _warm_up(self) -> None:
         """Off the user's thread, between construction and start(): detect hardware, read static facts."""
@@ -248,7 +263,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
     def _location(self):
         try:
             return self._location_future.result(timeout=LOCATION_WAIT_S)
-        except Exception as error:
+        except Exception as error:  # the locating thread's failure, whatever it was: world average
             from codecarbon.intensity import Location
 
             log_once("location-failed", 30, "location unknown (%s); using the world average intensity", error)
@@ -265,13 +280,46 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             from codecarbon.intensity import IntensityResolver
 
             s = self._settings
+            # the static figure only: live figures over time come from the charger (issue 14)
             self._resolver = IntensityResolver(
-                self._location(), force_g_co2e_per_kwh=s.force_carbon_intensity_g_co2e_kwh,
-                electricitymaps_api_token=s.electricitymaps_api_token, allow_network=not self._OFFLINE)
+                self._location(), force_g_co2e_per_kwh=s.force_carbon_intensity_g_co2e_kwh, allow_network=False)
         return self._resolver
 
     def _intensity_now(self) -> float:
         return self._intensity_resolver().current().g_co2e_per_kwh
+
+    # --- carbon over time (issue 14): energy charged interval by interval, settled at stop ----------------------
+    def _carbon_charger(self) -> Any:
+        if self._charger is None:
+            from codecarbon.intensity.live import make_charger
+
+            self._charger = make_charger(self._settings, self._location(), self._intensity_resolver().static,
+                                         allow_network=not self._OFFLINE)
+        return self._charger
+
+    def _charge(self, start_wall: float, end_wall: float, kwh: float) -> float:
+        """The sampler's charging seam: kg of ``kwh`` used between two wall-clock instants."""
+        return float(self._carbon_charger().charge(start_wall, end_wall, kwh))
+
+    def _priced(self, window: Window, start: Reading, end: Reading) -> tuple[Window, Any]:
+        """The window with its emissions priced from the best figures known now, and the intensity to show
+        (None: the static figure of the moment, as without a live provider)."""
+        charger = self._charger
+        if charger is None or not charger.live:
+            return window, None
+        import dataclasses
+
+        from codecarbon.intensity.types import Intensity
+
+        account = charger.account(start.wall, end.wall)
+        shown = account.g_per_kwh if account.kwh > 0 else charger.static.g_co2e_per_kwh
+        return dataclasses.replace(window, emissions_kg=account.kg), Intensity(shown, account.label, None)
+
+    def _settle(self, until: float) -> None:
+        """At stop: the run's figures from the provider's history, waiting until ``until`` (monotonic) at most."""
+        charger = self._charger
+        if charger is not None and charger.live:
+            charger.settle(max(0.0, until - time.monotonic()))
 
     # --- hardware -----------------------------------------------------------------------------------------------
     def _detect(self):
@@ -316,7 +364,11 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         return True
 
     def start(self) -> None:
-        """Begin a run: baseline every energy counter and start the sampling thread."""
+        """Begin a run: baseline every energy counter and start the sampling thread.
+
+        After ``stop()`` the same run goes on, as in 3.3.2: same ``run_id``, totals that keep growing from the
+        stopped run's (the time in between counts for nothing). All or nothing: a start that fails part-way
+        gives back every lock, claim and source it took."""
         try:
             if self._foreign():
                 return
@@ -324,50 +376,90 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
                 if self._run is not None:
                     logger.warning("tracker already started; start() ignored")
                     return
-                if not self._settings.allow_multiple_runs and not self._take_machine_lock():
-                    return
-                # never waits for the warm-up as such: only for detection (the sources to read), which it needs;
-                # the rest of the warm-up (static facts, intensity, job files) goes on beside the run
-                hardware = self._detect()
-                from codecarbon.core import lifecycle
-                from codecarbon.core.run import Run as _Run
-                from codecarbon.core.sampler import Sampler
-                from codecarbon.hardware import UtilizationMeter
-
-                meter = UtilizationMeter(self._system_seams)
-                self._sampler = Sampler(self._claim_devices(hardware), interval=self._settings.measure_power_secs,
-                                        intensity_g_per_kwh=self._intensity_now, pue=self._settings.pue,
-                                        utilization=meter.sample, on_tick=self._on_tick)
-                reading = self._sampler.open()
-                self.run_id = _new_id()
-                # the start is a measurement (3.3.2 counts it towards api_call_interval); the first tick checkpoints
-                every = self._checkpoint_every()
-                self._run = _Run(self.run_id, reading, reading, ticks_since_live=1,
-                                 last_checkpoint=reading.at - every, checkpoint_every=every - 1e-3,
-                                 live_every=int(self._settings.api_call_interval) if self._live_outputs else -1)
-                self._owner_pid = os.getpid()
-                self._prepare_checkpoint()
-                lifecycle.register(self)
-                self._run.located = self._location_future.done()
-                self._sampler.wake_every = self._wake_every()
-                self._sampler.start()
+                taken = self._start_marks()
+                try:
+                    self._start_locked()
+                except BaseException:  # KeyboardInterrupt included: nothing half-taken is left behind
+                    self._undo_start(taken)
+                    raise
         except CodeCarbonError as error:
             logger.error("could not start tracking: %s", error)
-            self._run = None
-        except Exception as error:
+        except Exception as error:  # start() never raises into user code: what went wrong is logged
             logger.error("could not start tracking (unexpected): %s", error)
-            self._run = None
+
+    def _start_locked(self) -> None:
+        if not self._settings.allow_multiple_runs and not self._take_machine_lock():
+            return
+        # never waits for the warm-up as such: only for detection (the sources to read), which it needs;
+        # the rest of the warm-up (location, static facts, job files) goes on beside the run
+        hardware = self._detect()
+        from codecarbon.core import lifecycle
+        from codecarbon.core.config import sampling_period
+        from codecarbon.core.run import Run as _Run
+        from codecarbon.core.sampler import Sampler, continued
+        from codecarbon.hardware import UtilizationMeter
+
+        meter = UtilizationMeter(self._system_seams)
+        self._sampler = Sampler(self._claim_devices(hardware), interval=sampling_period(self._settings),
+                                charge=self._charge, pue=self._settings.pue,
+                                utilization=meter.sample, on_tick=self._on_tick)
+        reading = self._sampler.open()
+        stopped = self._stopped_run
+        self.run_id = stopped.run_id if stopped is not None else _new_id()
+        start = continued(stopped.start, stopped.last_report, reading) if stopped is not None else reading
+        # the start is a measurement (3.3.2 counts it towards api_call_interval); the first tick checkpoints
+        every = self._checkpoint_every()
+        self._run = _Run(self.run_id, start, reading, ticks_since_live=1,
+                         last_checkpoint=reading.at - every, checkpoint_every=every - 1e-3,
+                         live_every=int(self._settings.api_call_interval) if self._live_outputs else -1,
+                         tasks=dict(stopped.tasks) if stopped is not None else {})
+        self._owner_pid = os.getpid()
+        self._prepare_checkpoint()
+        lifecycle.register(self)
+        self._sampler.wake_every = self._wake_every()
+        self._sampler.start()
+
+    def _start_marks(self) -> tuple[Any, Any, Any, Optional[str]]:
+        """What start() finds before it takes anything, so a failed start can tell what it took."""
+        return (self._sampler, self._claim, self._checkpoint, self.run_id)
+
+    def _undo_start(self, taken: tuple[Any, Any, Any, Optional[str]]) -> None:
+        """Give back what a start that failed part-way took: the sampler's thread and sources, the device claims,
+        the checkpoint, the machine lock and the exit hook. Each step is tried whatever the others do."""
+        sampler, claim, checkpoint, run_id = taken
+        self._run = None
+        self._owner_pid = None
+        self.run_id = run_id
+        from codecarbon.core import lifecycle
+
+        steps: list[Callable[[], Any]] = [lambda: lifecycle.unregister(self)]
+        if self._sampler is not None and self._sampler is not sampler:
+            steps += [self._sampler.stop, self._sampler.close]
+        if self._claim is not None and self._claim is not claim:
+            steps.append(self._claim.release)
+        if self._checkpoint is not None and self._checkpoint is not checkpoint:
+            steps.append(self._checkpoint.remove)
+        if self._machine_lock is not None:
+            steps.append(self._machine_lock.release)
+        for step in steps:
+            try:
+                step()
+            except Exception as error:  # one step failing must not keep the others from giving back
+                logger.debug("undoing a failed start: %s", error)
+        self._sampler, self._claim, self._checkpoint = sampler, claim, checkpoint
 
     def _wake_every(self) -> float:
         """How often the sampling thread wakes (issue 16). Every ``measure_power_secs`` only when someone sees each
-        reading (a live output), a source integrates samples, or the intensity may change during the run;
-        otherwise as seldom as the crash checkpoint (a kill loses at most max(measure_power_secs, 5 s)) and the
-        fastest-wrapping counter allow: the rows are the same, a window's energy being a counter difference."""
+        reading (a live output) or a source integrates samples (a load model, instantaneous power); otherwise as
+        seldom as the crash checkpoint (a kill loses at most max(measure_power_secs, 5 s)) and the fastest-wrapping
+        counter allow: the rows are the same, a window's energy being a counter difference. A changing carbon
+        intensity needs no extra wake: the charger splits each reading's energy across the provider's intervals
+        by time (issue 14)."""
         from codecarbon.core.state import CHECKPOINT_MIN_EVERY_S
 
-        interval = float(self._settings.measure_power_secs)
+        interval = float(self._sampler.interval) if self._sampler is not None else 0.0
         sampler = self._sampler
-        if sampler is None or self._live_outputs or not self._intensity_is_static():
+        if sampler is None or self._live_outputs:
             return interval
         gap = IDLE_WAKE_S
         for source in sampler.sources:
@@ -380,14 +472,6 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         if self._checkpoint is not None:
             gap = min(gap, max(interval, CHECKPOINT_MIN_EVERY_S))
         return max(interval, gap)
-
-    def _intensity_is_static(self) -> bool:
-        """True when the run's carbon intensity cannot change: forced, or from the tables once the location is
-        known (a live provider, or an online location still on its way, may change it between two reads)."""
-        s = self._settings
-        if s.force_carbon_intensity_g_co2e_kwh is not None:
-            return True
-        return self._location_future.done() and not s.electricitymaps_api_token
 
     def _checkpoint_every(self) -> float:
         """Seconds between checkpoints such that a SIGKILL loses at most max(measure_power_secs, 5 s)."""
@@ -454,11 +538,6 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             if run is None or run.final is not None:
                 return
             run.ticks_since_live += 1
-            sampler = self._sampler
-            if sampler is not None and sampler.wake_every == sampler.interval and run.located is False \
-                    and self._location_future.done():  # the online location came: wake as seldom as allowed
-                run.located = True
-                sampler.wake_every = self._wake_every()
             if run.live_every != -1 and run.ticks_since_live >= run.live_every:
                 self._maybe_live_out(run, reading)
             if reading.at - run.last_checkpoint >= run.checkpoint_every and reading.ticks != run.checkpoint_ticks \
@@ -482,9 +561,9 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         run.last_checkpoint = reading.at
         run.checkpoint_ticks = reading.ticks
         generation = self._static_generation
-        static, intensity = self._static_columns()
-        changing = self._changing_columns(window_between(run.start, reading, self._settings.pue), reading,
-                                          intensity)
+        window, shown = self._priced(window_between(run.start, reading, self._settings.pue), run.start, reading)
+        static, intensity = self._static_columns(shown)
+        changing = self._changing_columns(window, reading, intensity)
         if checkpoint.has_row and generation == self._static_generation == run.checkpoint_generation:
             checkpoint.save_tick(tick_values(changing), changing["timestamp"])
         else:
@@ -548,7 +627,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             return total.emissions
         except CodeCarbonError as error:
             logger.error("flush failed: %s", error)
-        except Exception as error:
+        except Exception as error:  # flush() never raises into user code: what went wrong is logged
             logger.error("flush failed (unexpected): %s", error)
         return None
 
@@ -582,7 +661,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
                 return self._stop_run(run, reading, at_exit)
         except CodeCarbonError as error:
             logger.error("stop failed: %s", error)
-        except Exception as error:
+        except Exception as error:  # stop() never raises into user code: what went wrong is logged
             logger.error("stop failed (unexpected): %s", error)
         return self.final_emissions
 
@@ -591,6 +670,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         sampler = self._sampler
         assert sampler is not None
         if run.final is None:
+            run.stop_started = time.monotonic()
             if reading is None:
                 reading = sampler.read()
             run.ticks_since_live += 1  # the stop is a measurement too (3.3.2's api_call_interval counting)
@@ -600,11 +680,16 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
                     self._finish_task(run, task, reading)
             if at_exit:  # a second signal may end the process any moment now: keep the final row first
                 self._save_checkpoint(run, reading)
+            # one bound for the whole stop: settling from history takes its share, delivery what is left of it
+            self._settle(time.monotonic() + SETTLE_SHARE * self._delivery_bound())
             run.final = self._total_and_delta(run, reading)
+            self._stopped_run = run
             self.final_emissions_data = run.final[0]
             self.final_emissions = run.final[0].emissions
         total, delta = run.final
-        deadline = time.monotonic() + self._delivery_bound()
+        deadline = (run.stop_started or time.monotonic()) + self._delivery_bound()
+        file_output = self._file_output()
+        fallback_before = file_output.fallback_path if file_output is not None else None
         if not run.written:
             self._call_outputs("out", total, delta)
             self._send_tasks(run)
@@ -622,7 +707,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         from codecarbon.core import lifecycle
 
         lifecycle.unregister(self)
-        self._log_summary(total)
+        self._log_summary(total, self._row_destination(file_output, fallback_before))
         return total.emissions
 
     def __enter__(self) -> BaseEmissionsTracker:
@@ -658,7 +743,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
                 run.tasks[name] = _Task(name, reading)
         except CodeCarbonError as error:
             logger.error("start_task failed: %s", error)
-        except Exception as error:
+        except Exception as error:  # start_task() never raises into user code: logged
             logger.error("start_task failed (unexpected): %s", error)
 
     def stop_task(self, task_name: Optional[str] = None, synchronize: Synchronize = None) -> Optional[EmissionsData]:
@@ -684,7 +769,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
                 return self._finish_task(run, task, reading)
         except CodeCarbonError as error:
             logger.error("stop_task failed: %s", error)
-        except Exception as error:
+        except Exception as error:  # stop_task() never raises into user code: logged
             logger.error("stop_task failed (unexpected): %s", error)
         return None
 
@@ -717,18 +802,18 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         from codecarbon.core.sampler import window_between
         from codecarbon.output_methods.emissions_data import EmissionsData
 
-        window: Window = window_between(start, end, self._settings.pue)
-        static, intensity = self._static_columns()
+        window, shown = self._priced(window_between(start, end, self._settings.pue), start, end)
+        static, intensity = self._static_columns(shown)
         return EmissionsData(**static, **self._changing_columns(window, end, intensity))
 
-    def _static_columns(self) -> tuple[dict[str, Any], Any]:
+    def _static_columns(self, shown: Any = None) -> tuple[dict[str, Any], Any]:
         """The columns that describe the run rather than a window, and the intensity figure of the moment.
 
         Built once and reused while what they come from is the same (the location, the intensity's source,
         the hardware, the job's attribution): a tick's checkpoint then needs only the changing columns."""
         hardware = self._detect()
         location = self._location()
-        intensity = self._intensity_resolver().current()
+        intensity = shown if shown is not None else self._intensity_resolver().current()
         claim = self._claim
         key = (hardware, location, intensity.source, intensity.year, self._job, claim,
                claim.attribution if claim is not None else None, self.run_id)
@@ -781,12 +866,23 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             log_once(f"output-failed:{id(output)}:{hook}", 40, "%s.%s failed: %s",
                      type(output).__name__, hook, error)
 
-    def _log_summary(self, total: EmissionsData) -> None:
+    @staticmethod
+    def _row_destination(file_output: Any, fallback_before: Any) -> str:
+        """Where the run's CSV row really went, for the summary line: the file, the state directory's fallback
+        file when the file could not be written (a read-only folder), or nowhere yet."""
+        if file_output is None:
+            return ""
+        if file_output.fallback_path is not None and file_output.fallback_path != fallback_before:
+            return (f" -> {file_output.fallback_path} (the state directory: {file_output.save_file_path} could "
+                    "not be written)")
+        if getattr(file_output, "_pending", None):
+            return f" -> not written ({file_output.save_file_path} could not be written; see the error above)"
+        return f" -> {file_output.last_written_path or file_output.save_file_path}"
+
+    def _log_summary(self, total: EmissionsData, where: str = "") -> None:
         parts = ", ".join(
             f"{c} {getattr(total, c + '_energy') * 1000:.3g} Wh ({getattr(total, c + '_measure') or 'none'})"
             for c in ("cpu", "gpu", "ram"))
-        file_output = self._file_output()
-        where = f" -> {file_output.last_written_path or file_output.save_file_path}" if file_output else ""
         logger.info("%.3g g CO2eq over %.1f s: %.3g Wh [%s] at %.0f g/kWh (%s)%s",
                     total.emissions * 1000, total.duration, total.energy_consumed * 1000, parts,
                     total.carbon_intensity or 0.0, total.intensity_source or "unknown", where)
@@ -836,6 +932,10 @@ class OfflineEmissionsTracker(BaseEmissionsTracker):
         force_carbon_intensity_g_co2e_kwh: Optional[float] = _d(None),
         metadata: Optional[Union[dict[str, Any], str]] = _d(None),
         prometheus_delete_on_exit: bool = _d(False),
+        prometheus_port: Optional[int] = _d(None),
+        prometheus_host: str = _d("127.0.0.1"),
+        otel_endpoint: Optional[str] = _d(None),
+        otel_headers: Optional[str] = _d(None),
         delivery_timeout_secs: float = _d(2.0),
         job_detection: bool = _d(True),
         device_ownership: str = _d("host"),
@@ -850,6 +950,14 @@ class OfflineEmissionsTracker(BaseEmissionsTracker):
         local_rank: Optional[int] = _d(None),
         world_size: Optional[int] = _d(None),
         local_world_size: Optional[int] = _d(None),
+        carbon_intensity_provider: str = _d("auto"),
+        grid_zone: Optional[str] = _d(None),
+        electricitymaps_api_url: str = _d("https://api.electricitymaps.com/v3"),
+        uk_grid_api_url: str = _d("https://api.carbonintensity.org.uk"),
+        energidataservice_api_url: str = _d("https://api.energidataservice.dk"),
+        watttime_api_url: str = _d("https://api.watttime.org"),
+        watttime_username: Optional[str] = _d(None),
+        watttime_password: Optional[str] = _d(None),
         country_iso_code: Optional[str] = _d(None),
         region: Optional[str] = _d(None),
         cloud_provider: Optional[str] = _d(None),
@@ -871,9 +979,14 @@ class OfflineEmissionsTracker(BaseEmissionsTracker):
         from concurrent.futures import Future
 
         future: Future = Future()
-        future.set_result(resolve_offline_location(
-            s.country_iso_code, region=s.region, cloud_provider=s.cloud_provider, cloud_region=s.cloud_region,
-            country_2letter_iso_code=s.country_2letter_iso_code))
+        try:
+            future.set_result(resolve_offline_location(
+                s.country_iso_code, region=s.region, cloud_provider=s.cloud_provider, cloud_region=s.cloud_region,
+                country_2letter_iso_code=s.country_2letter_iso_code))
+        except ConfigError:
+            raise
+        except ValueError as error:  # an unknown country or region: a configuration error like any other
+            raise ConfigError(str(error)) from None
         return future
 
 
@@ -884,6 +997,13 @@ class EmissionsTracker(BaseEmissionsTracker):
         from concurrent.futures import Future
 
         future: Future = Future()
+        s = self._settings
+        if s.get("grid_zone") or s.get("country_iso_code"):  # told where it runs: no geolocation (issue 14)
+            from codecarbon.intensity.live import explicit_location
+
+            future.set_result(explicit_location(s.get("grid_zone"), s.get("country_iso_code"), s.get("region")))
+            return future
+
         self._locating = future  # the warm-up thread resolves it right after detection: no thread of its own
         return future
 
@@ -939,6 +1059,10 @@ def track_emissions(
         force_carbon_intensity_g_co2e_kwh: Optional[float] = _d(None),
         metadata: Optional[Union[dict[str, Any], str]] = _d(None),
         prometheus_delete_on_exit: bool = _d(False),
+        prometheus_port: Optional[int] = _d(None),
+        prometheus_host: str = _d("127.0.0.1"),
+        otel_endpoint: Optional[str] = _d(None),
+        otel_headers: Optional[str] = _d(None),
         delivery_timeout_secs: float = _d(2.0),
         job_detection: bool = _d(True),
         device_ownership: str = _d("host"),
@@ -953,6 +1077,14 @@ def track_emissions(
         local_rank: Optional[int] = _d(None),
         world_size: Optional[int] = _d(None),
         local_world_size: Optional[int] = _d(None),
+        carbon_intensity_provider: str = _d("auto"),
+        grid_zone: Optional[str] = _d(None),
+        electricitymaps_api_url: str = _d("https://api.electricitymaps.com/v3"),
+        uk_grid_api_url: str = _d("https://api.carbonintensity.org.uk"),
+        energidataservice_api_url: str = _d("https://api.energidataservice.dk"),
+        watttime_api_url: str = _d("https://api.watttime.org"),
+        watttime_username: Optional[str] = _d(None),
+        watttime_password: Optional[str] = _d(None),
         offline: bool = _d(False),
         country_iso_code: Optional[str] = _d(None),
         region: Optional[str] = _d(None),

@@ -11,12 +11,10 @@ import urllib.parse
 from datetime import datetime, timezone
 from typing import Any
 
+from codecarbon.support.errors import ApiUnavailable  # defined in the error tree, importable here
+
 #: The project that `codecarbon init` attaches experiments to when none is configured (the public demo project).
 DEFAULT_PROJECT_ID = "e60afa92-17b7-4720-91a0-1ae91e409ba1"
-
-
-class ApiUnavailable(Exception):
-    """The API could not be reached or did not answer as expected."""
 
 
 class ApiRefused(ApiUnavailable):
@@ -49,6 +47,13 @@ def _call(method: str, api_endpoint: str, path: str, *, body: dict | None = None
 
     url = api_endpoint.rstrip("/") + path
     shown = redact_url(url)
+    if bearer_token:
+        from codecarbon.cli.bearer import transport_refusal
+        from codecarbon.support.http import with_scheme
+
+        refusal = transport_refusal(with_scheme(url))
+        if refusal is not None:
+            raise ApiUnavailable(refusal)
     headers = {"Accept": "application/json"}
     if api_key:
         headers["x-api-token"] = api_key

@@ -24,14 +24,11 @@ from codecarbon.core.config import (
     load_settings,
     mask_secret,
 )
+from codecarbon.support.errors import CliError  # defined in the error tree, importable here
 
 _SECRETS = ("api_key", "electricitymaps_api_token")
 _WIZARD_KEYS = ("project_name", "experiment_id", "api_endpoint", "api_key", "output_dir", "country_iso_code",
                 "log_level")
-
-
-class CliError(Exception):
-    """Ends the command with a one-line message on stderr and exit status 1."""
 
 
 def _local_config() -> Path:
@@ -64,10 +61,15 @@ def command_init(args: argparse.Namespace, out: TextIO) -> int:
     endpoint = args.api_endpoint or settings.api_endpoint
     project_id = local.get("project_id") or read_section(_global_config()).get("project_id") or DEFAULT_PROJECT_ID
     body = experiment_request_body(project_id, settings.country_iso_code, None, settings.region)
-    from codecarbon.cli.auth import token_for_api
+    from codecarbon.cli.auth import credentials_path, token_for_api
 
-    bearer = token_for_api(warn=lambda text: print(f"codecarbon: {text}", file=sys.stderr),
-                           timeout_s=args.timeout)
+    target = _bearer_target(args)
+    bearer = None
+    if target.allowed:
+        bearer = token_for_api(warn=lambda text: print(f"codecarbon: {text}", file=sys.stderr),
+                               timeout_s=args.timeout)
+    elif credentials_path().exists():
+        print(f"codecarbon: warning: {target.refusal}", file=sys.stderr)
     try:
         experiment_id = create_experiment(endpoint, body, api_key=settings.api_key, bearer_token=bearer,
                                           timeout_s=args.timeout)
@@ -92,7 +94,10 @@ def _validated(key: str, value: str) -> tuple[str, str]:
     name = ALIASES.get(name, name)
     parameter = PARAMETERS.get(name)
     if parameter is None:
-        raise CliError(f"unknown setting {key!r}; `codecarbon config --list` shows the valid ones")
+        from codecarbon.core.parameters import did_you_mean
+
+        raise CliError(f"unknown setting {key!r}{did_you_mean(name)}; `codecarbon config --list` shows the valid "
+                       "ones")
     if not parameter.from_files:
         raise CliError(f"{name} can only be passed to the tracker in code, not set in a config file")
     if value.strip():
@@ -117,6 +122,14 @@ def _format(name: str, value: Any) -> str:
     return str(value)
 
 
+def _effective_outputs(settings: Settings) -> str:
+    """The outputs in effect when output_methods is not set: CSV alone, or what the deprecated flags select."""
+    from codecarbon.output_methods.selection import selected_methods
+
+    methods = ",".join(method.value for method in selected_methods(settings)) or "(none)"
+    return f"{methods} (in effect: output_methods is not set)"
+
+
 def show_settings(settings: Settings, out: TextIO) -> None:
     """Every file-settable key with its value and the layer it came from."""
     for label, path in (("global", _global_config()), ("local", _local_config())):
@@ -125,7 +138,10 @@ def show_settings(settings: Settings, out: TextIO) -> None:
     for name, parameter in PARAMETERS.items():
         if parameter.from_files:
             source = settings.source(name)
-            print(f"{name:<{width}} = {_format(name, settings[name])}  [{source}]", file=out)
+            shown = _format(name, settings[name])
+            if name == "output_methods" and settings[name] is None:  # what is on by default, not "(none)"
+                shown = _effective_outputs(settings)
+            print(f"{name:<{width}} = {shown}  [{source}]", file=out)
     from codecarbon.cli.config_file import read_section
 
     for path in (_global_config(), _local_config()):
@@ -252,7 +268,8 @@ def command_monitor(args: argparse.Namespace, out: TextIO) -> int:
         plan = plan_monitor(measure_power_secs=args.measure_power_secs, api_call_interval=args.api_call_interval,
                             api=args.api, offline=args.offline, country_iso_code=args.country_iso_code,
                             region=args.region, project_name=args.project_name, log_level=args.log_level,
-                            process_mode=bool(command))
+                            process_mode=bool(command), prometheus_port=args.prometheus_port,
+                            prometheus_host=args.prometheus_host)
     except MonitorError as problem:
         raise CliError(str(problem)) from None
     if command:
@@ -265,6 +282,7 @@ def command_report(args: argparse.Namespace, out: TextIO) -> int:
     """Summarise emissions CSV files (runs counted once, tasks joined, job totals by node)."""
     from codecarbon.viz.reading import read_runs
     from codecarbon.viz.report import as_html, paper_sentence, render
+    from codecarbon.viz.text import terminal_safe
 
     paths = list(args.paths or ["."])
     missing = [p for p in paths if not Path(p).exists()]
@@ -280,7 +298,7 @@ def command_report(args: argparse.Namespace, out: TextIO) -> int:
         if args.format is None:
             return 0
     if args.sentence:
-        print(paper_sentence(reading.runs, activity=args.activity), file=out)
+        print(terminal_safe(paper_sentence(reading.runs, activity=args.activity)), file=out)
         return 0
     out.write(render(reading, args.format or "text"))
     out.flush()
@@ -294,8 +312,25 @@ def _auth_settings(args: argparse.Namespace) -> Any:
     return auth_settings(getattr(args, "well_known_url", None), getattr(args, "client_id", None))
 
 
-def _api_endpoint(args: argparse.Namespace) -> str:
-    return str(getattr(args, "api_endpoint", None) or load_settings({}, offline=True).api_endpoint)
+def _bearer_target(args: argparse.Namespace) -> Any:
+    """The API endpoint and whether the login token may go there (cli/bearer.py): https, and chosen by the user."""
+    from codecarbon.cli.auth import remembered_api_origins
+    from codecarbon.cli.bearer import ARGUMENT, bearer_target
+
+    given = getattr(args, "api_endpoint", None)
+    if given:
+        return bearer_target(str(given), ARGUMENT, remembered=remembered_api_origins())
+    settings = load_settings({}, offline=True)
+    return bearer_target(str(settings.api_endpoint), settings.source("api_endpoint"),
+                         remembered=remembered_api_origins())
+
+
+def _allowed_endpoint(args: argparse.Namespace) -> str:
+    """The endpoint for a command that needs the login token, or CliError saying how to confirm it."""
+    target = _bearer_target(args)
+    if not target.allowed:
+        raise CliError(target.refusal)
+    return str(target.endpoint)
 
 
 def _login_token(args: argparse.Namespace, command: str) -> str:
@@ -326,12 +361,20 @@ def command_login(args: argparse.Namespace, out: TextIO) -> int:
     except (auth.AuthError, MissingDependencyError) as problem:
         raise CliError(str(problem)) from None
     print(f"Logged in as {result.user}; credentials saved to {result.path}", file=out)
-    endpoint = _api_endpoint(args)
-    try:
-        check_auth(endpoint, result.access_token, timeout_s=args.timeout)
-        print(f"The CodeCarbon API at {endpoint} accepts this login.", file=out)
-    except ApiUnavailable as problem:
-        print(f"codecarbon: warning: logged in, but the API check failed: {problem}", file=sys.stderr)
+    target = _bearer_target(args)
+    endpoint = target.endpoint
+    if not target.allowed:
+        print(f"codecarbon: warning: logged in; the API check was skipped: {target.refusal}", file=sys.stderr)
+    else:
+        try:
+            check_auth(endpoint, result.access_token, timeout_s=args.timeout)
+            print(f"The CodeCarbon API at {endpoint} accepts this login.", file=out)
+        except ApiUnavailable as problem:
+            print(f"codecarbon: warning: logged in, but the API check failed: {problem}", file=sys.stderr)
+        try:
+            auth.remember_api_origin(endpoint, result.path)
+        except auth.AuthError as problem:
+            print(f"codecarbon: warning: {problem}", file=sys.stderr)
     note = auth.legacy_credentials_note()
     if note:
         print(note, file=sys.stderr)
@@ -342,11 +385,11 @@ def command_get_token(args: argparse.Namespace, out: TextIO) -> int:
     """No argument: print the login's access token. PROJECT_ID (3.3.2): create that project's API key, print it."""
     from codecarbon.cli.api import ApiUnavailable, create_project_token
 
+    endpoint = _allowed_endpoint(args) if args.project_id else ""
     token = _login_token(args, "codecarbon get-token")
     if not args.project_id:
         print(token, file=out)
         return 0
-    endpoint = _api_endpoint(args)
     try:
         api_key = create_project_token(endpoint, token, args.project_id, name=args.token_name, timeout_s=args.timeout)
     except ApiUnavailable as problem:
@@ -361,8 +404,8 @@ def command_test_api(args: argparse.Namespace, out: TextIO) -> int:
     """Is the configured API reachable, and does it accept the login? (authenticated GET /organizations)."""
     from codecarbon.cli.api import ApiRefused, ApiUnavailable, list_organizations
 
+    endpoint = _allowed_endpoint(args)
     token = _login_token(args, "codecarbon test-api")
-    endpoint = _api_endpoint(args)
     try:
         organizations = list_organizations(endpoint, token, timeout_s=args.timeout)
     except ApiRefused as problem:
@@ -424,6 +467,10 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--every", type=float, metavar="N",
                          help="seconds between live lines (default: 1 on a terminal, redrawn in place; 10 else)")
     monitor.add_argument("--no-live", action="store_true", help="draw no live line")
+    monitor.add_argument("--prometheus-port", type=int, metavar="PORT",
+                         help="serve /metrics on this port for Prometheus to scrape (e.g. 9108)")
+    monitor.add_argument("--prometheus-host", metavar="ADDRESS",
+                         help="address the /metrics endpoint listens on (default 127.0.0.1; 0.0.0.0: all)")
     monitor.add_argument("command", nargs=argparse.REMAINDER, help="the command to run and track")
     monitor.set_defaults(handler=command_monitor)
 
@@ -472,8 +519,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output format on stdout (default: text)")
     report.add_argument("--html", metavar="OUT", help="also write a self-contained HTML report with charts")
     report.add_argument("--sentence", action="store_true", help="print only the sentence for a paper's appendix")
-    report.add_argument("--activity", default="Training", help="the sentence's first word (default: Training)")
+    report.add_argument("--activity", help="the sentence's subject, e.g. Training (default: the projects' names)")
     report.set_defaults(handler=command_report)
+
+    from codecarbon.cli.carbon import add_commands  # forecast, wait, estimate (issue 14)
+
+    add_commands(commands)
     return parser
 
 
@@ -481,7 +532,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (console scripts pass it to sys.exit)."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     command: list[str] = []
-    if "--" in arguments and "monitor" in arguments[:arguments.index("--")]:
+    if "--" in arguments and {"monitor", "wait"} & set(arguments[:arguments.index("--")]):
         split = arguments.index("--")
         arguments, command = arguments[:split], arguments[split + 1:]
     parser = build_parser()
@@ -494,7 +545,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if command:
         args.command = list(args.command or []) + command
-    if args.name == "monitor" and args.command[:1] == ["--"]:
+    if args.name in ("monitor", "wait") and args.command[:1] == ["--"]:
         args.command = args.command[1:]
     try:
         return int(args.handler(args, sys.stdout) or 0)

@@ -23,9 +23,12 @@ from codecarbon.external.logger import parse_log_level
 
 DEFAULT_EXPERIMENT_ID = "5b0fa12a-3dd7-45bb-9766-cc326314d9f1"
 DEFAULT_API_ENDPOINT = "https://api.codecarbon.io"
+#: The shortest sampling period: a smaller measure_power_secs (0 included, as 3.3.2's examples pass) is accepted
+#: with a warning and this is used. Negative values are refused.
+MIN_MEASURE_POWER_SECS = 0.01
 
 #: The values of ``OutputMethod`` (output_methods/base_output.py), in its order; a test keeps the two equal.
-OUTPUT_METHODS: tuple[str, ...] = ("csv", "api", "logger", "prometheus", "logfire", "boamps")
+OUTPUT_METHODS: tuple[str, ...] = ("csv", "api", "logger", "prometheus", "logfire", "boamps", "otel")
 
 #: Keys the CLI writes that the tracker does not use: accepted silently.
 CLI_KEYS = frozenset({"organization_id", "project_id", "auth_server_well_known", "auth_client_id"})
@@ -263,15 +266,42 @@ def _choice(*choices: str) -> Callable[[Any], str]:
     return parse
 
 
+def alpha3_hint(code: str) -> str:
+    """`` (did you mean 'FRA'?)`` for an alpha-2 code given where an alpha-3 one is expected, else ""."""
+    text = code.strip()
+    if len(text) != 2 or not text.isascii() or not text.isalpha():
+        return ""
+    from codecarbon.intensity.tables import alpha3_of  # the bundled table, read only on this error's path
+
+    found = alpha3_of(text)
+    return f" (did you mean {found!r}?)" if found else ""
+
+
 def _letters(count: int) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         text = _text(value)
         code = text.strip() if text is not None else ""
         if len(code) != count or not code.isascii() or not code.isalpha():
-            raise _Invalid(f"a {count}-letter ISO country code, got {value!r}")
+            hint = alpha3_hint(code) if count == 3 else ""
+            raise _Invalid(f"a {count}-letter ISO country code, got {value!r}{hint}")
         return code.upper()
 
     return parse
+
+
+def did_you_mean(key: str, *, prefix: str = "") -> str:
+    """``; did you mean 'measure_power_secs'?`` for a name close to a known setting's, else ""."""
+    import difflib
+
+    known = [name for name, p in PARAMETERS.items() if p.scope != "decorator"] + list(ALIASES) + sorted(CLI_KEYS)
+    if prefix:
+        known.append("state_dir")  # CODECARBON_STATE_DIR, read by the state directory itself
+    close = difflib.get_close_matches(key.lower(), known, n=1, cutoff=0.75)
+    if not close:
+        return ""
+    found = ALIASES.get(close[0], close[0])  # a deprecated name's match suggests the current name
+    name = (prefix + found).upper() if prefix else found
+    return f"; did you mean {name!r}?"
 
 
 def _lower_str(value: Any) -> str:
@@ -305,6 +335,18 @@ def parse_url(value: Any) -> str:
     return text.rstrip("/")
 
 
+def parse_label(value: Any) -> str:
+    """Text; any other object as its ``str()`` (3.3.2 writes a scheduler's task object passed as a name so)."""
+    text = _text(value)
+    if text is not None:
+        return text
+    try:
+        return str(value)
+    except Exception as error:  # a __str__ that raises is the caller's bug: say which object, not its trace
+        raise _Invalid(f"a string or an object whose str() works, got {type(value).__name__} "
+                       f"({type(error).__name__})") from None
+
+
 def _non_empty(value: Any) -> str:
     text = parse_str(value).strip()
     if not text:
@@ -330,6 +372,10 @@ def _above(limit: float) -> Callable[[Any], str | None]:
 
 def _at_least(limit: float) -> Callable[[Any], str | None]:
     return lambda v: None if v is None or v >= limit else f"a number ≥ {limit:g}, got {v}"
+
+
+def _port(value: int) -> str | None:
+    return None if 0 <= value <= 65535 else "a TCP port number from 0 to 65535"
 
 
 def _interval(value: int) -> str | None:
@@ -396,19 +442,21 @@ _G_HW, _G_INTENSITY, _G_LOCATION, _G_LOG, _G_DEPRECATED = ("Hardware", "Carbon i
                                                            "Location (offline tracker)", "Logging",
                                                            "Deprecated output flags (use output_methods)")
 _G_JOB = "Jobs of many processes"  # jobs helper (issue 9)
+_G_OTEL = "OpenTelemetry"
 
 _TABLE: tuple[Parameter, ...] = (
-    _p("project_name", "str", "codecarbon", parse_str,
+    _p("project_name", "str", "codecarbon", parse_label,
        "Name of the project, written in every row (project_name=None in code: an empty cell, as in 3.x).", _G_RUN,
        none_argument=""),
     _p("experiment_id", "str", DEFAULT_EXPERIMENT_ID, _non_empty,
        "Experiment the runs belong to (CSV column, API runs); `codecarbon init` creates one.", _G_RUN),
-    _p("experiment_name", "str", "base", parse_str,
+    _p("experiment_name", "str", "base", parse_label,
        "Experiment name: names the task CSV, emissions_<experiment_name>_<run_id>.csv.", _G_RUN),
     _p("allow_multiple_runs", "bool", True, parse_bool,
        "Allow several trackers at once on this machine; false refuses a second one.", _G_RUN),
-    _p("measure_power_secs", "float", 15.0, parse_float, "Seconds between two measurements (any value > 0).",
-       _G_MEASURE, validate=_above(0)),
+    _p("measure_power_secs", "float", 15.0, parse_float,
+       f"Seconds between two measurements; below {MIN_MEASURE_POWER_SECS:g} (0 included) the tracker warns and "
+       f"samples every {MIN_MEASURE_POWER_SECS:g} s.", _G_MEASURE, validate=_at_least(0)),
     _p("api_call_interval", "int", 8, parse_int,
        "Send live data every N measurements; -1: only at flush() and stop().", _G_MEASURE, validate=_interval),
     _p("tracking_mode", "str", "machine", _choice("machine", "process"),
@@ -418,7 +466,7 @@ _TABLE: tuple[Parameter, ...] = (
     _p("wue", "float", 0.0, parse_float, "Water usage effectiveness (L/kWh); water = energy x wue.",
        _G_MEASURE, validate=_at_least(0)),
     _p("output_methods", "output_methods", None, parse_output_methods,
-       "Where rows go: comma-separated csv, api, logger, prometheus, logfire, boamps (default: csv).", _G_OUT,
+       "Where rows go: comma-separated csv, api, logger, prometheus, logfire, boamps, otel (default: csv).", _G_OUT,
        example="csv,logger"),
     _p("output_dir", "str", ".", _non_empty, "Folder of the CSV file and reports (must exist).", _G_OUT),
     _p("output_file", "str", "emissions.csv", _non_empty, "CSV file name, inside output_dir.", _G_OUT),
@@ -444,6 +492,17 @@ _TABLE: tuple[Parameter, ...] = (
        "Address of the Prometheus Pushgateway (host:port or URL).", _G_PROM),
     _p("prometheus_delete_on_exit", "bool", False, parse_bool,
        "Delete the job's metrics from the gateway at stop (false keeps the final values).", _G_PROM),
+    _p("prometheus_port", "int", None, parse_int,
+       "Serve this run's metrics on /metrics at this port for Prometheus to scrape (0: any free port).", _G_PROM,
+       validate=_port, example="9108"),
+    _p("prometheus_host", "str", "127.0.0.1", _non_empty,
+       "Address the /metrics endpoint listens on (0.0.0.0: every interface).", _G_PROM),
+    _p("otel_endpoint", "str", None, parse_url,
+       "OTLP/HTTP collector for the otel output (default: OTEL_EXPORTER_OTLP_ENDPOINT, else localhost:4318).",
+       _G_OTEL, example="http://localhost:4318"),
+    _p("otel_headers", "str", None, _stripped_str,
+       "Headers sent to the collector, key=value,key2=value2 (default: OTEL_EXPORTER_OTLP_HEADERS).", _G_OTEL,
+       secret=True, example="authorization=Bearer your-token"),
     _p("gpu_ids", "gpu_ids", None, parse_gpu_ids,
        "GPUs to track: indices or UUIDs (default: CUDA_VISIBLE_DEVICES, else all).", _G_HW, example="0,1"),
     _p("force_cpu_power", "float", None, parse_float, "CPU power (W) to use instead of measuring.", _G_HW,
@@ -461,6 +520,28 @@ _TABLE: tuple[Parameter, ...] = (
     _p("force_carbon_intensity_g_co2e_kwh", "float", None, parse_float,
        "A fixed carbon intensity (gCO2eq/kWh) that overrides every lookup.", _G_INTENSITY,
        validate=_at_least(0), example="56"),
+    # --- carbon over time (issue 14): live providers, grid zone; keep this block together ---------------
+    _p("carbon_intensity_provider", "str", "auto",
+       _choice("auto", "static", "electricitymaps", "uk-grid", "energidataservice", "watttime"),
+       "Where live grid intensity comes from: auto (Electricity Maps with a token, else uk-grid in Great Britain, "
+       "energidataservice in Denmark, else static), static, electricitymaps, uk-grid, energidataservice, watttime.",
+       _G_INTENSITY),
+    _p("grid_zone", "str", None, _stripped_str,
+       "Grid zone of the provider (DE, GB, GB-13, DK-DK1, US-CAL-CISO, CAISO_NORTH); skips geolocation.",
+       _G_INTENSITY, example="DE"),
+    _p("electricitymaps_api_url", "str", "https://api.electricitymaps.com/v3", parse_url,
+       "Base URL of the Electricity Maps API v3 (a mirror or proxy).", _G_INTENSITY),
+    _p("uk_grid_api_url", "str", "https://api.carbonintensity.org.uk", parse_url,
+       "Base URL of Great Britain's Carbon Intensity API.", _G_INTENSITY),
+    _p("energidataservice_api_url", "str", "https://api.energidataservice.dk", parse_url,
+       "Base URL of Energi Data Service (Denmark).", _G_INTENSITY),
+    _p("watttime_api_url", "str", "https://api.watttime.org", parse_url, "Base URL of the WattTime API.",
+       _G_INTENSITY),
+    _p("watttime_username", "str", None, _stripped_str, "WattTime account name (marginal MOER figures).",
+       _G_INTENSITY, example="your-name"),
+    _p("watttime_password", "str", None, _stripped_str, "WattTime password.", _G_INTENSITY, secret=True,
+       example="your-password"),
+    # --- end of the carbon-over-time block ------------------------------------------------------------
     _p("country_iso_code", "str", None, _letters(3), "ISO 3166-1 alpha-3 code of the country, e.g. FRA.",
        _G_LOCATION, scope="offline", example="FRA"),
     _p("region", "str", None, _lower_str, "Region within the country (US state, Canadian province...).",

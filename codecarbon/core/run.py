@@ -36,5 +36,5 @@ class Run:
     tasks: dict[str, Task] = field(default_factory=dict)
     # stop() in stages, so a stop interrupted (KeyboardInterrupt) and retried at exit neither loses nor repeats
     final: Optional[tuple[EmissionsData, EmissionsData]] = None
+    stop_started: Optional[float] = None  # monotonic: settling and delivery share one bound from here
     written: bool = False
-    located: bool = False  # the location was known when the sampling cadence was chosen

@@ -67,6 +67,19 @@ def window_between(start: Reading, end: Reading, pue: float) -> Window:
                   mean("gpu_util_s"), mean("ram_util_s"), mean("ram_used_gb_s"))
 
 
+def continued(earlier_start: Reading, earlier_end: Reading, now: Reading) -> Reading:
+    """The start a resumed run is measured from: ``now`` moved back by everything the earlier stretch
+    (``earlier_start`` to ``earlier_end``, of a sampler since closed) holds, so a window from it to any later
+    reading is the earlier stretch plus the new one. The time between the two stretches counts for nothing."""
+    def back(attr: str) -> float:
+        return getattr(now, attr) - (getattr(earlier_end, attr) - getattr(earlier_start, attr))
+
+    return Reading(at=back("at"), wall=back("wall"),
+                   joules={c: now.joules[c] - (earlier_end.joules[c] - earlier_start.joules[c]) for c in COMPONENTS},
+                   emissions_kg=back("emissions_kg"), cpu_util_s=back("cpu_util_s"), gpu_util_s=back("gpu_util_s"),
+                   ram_util_s=back("ram_util_s"), ram_used_gb_s=back("ram_used_gb_s"), ticks=now.ticks)
+
+
 @dataclass
 class _Totals:
     joules: dict[str, float] = field(default_factory=lambda: dict.fromkeys(COMPONENTS, 0.0))
@@ -77,6 +90,11 @@ class _Totals:
     ram_used_gb_s: float = 0.0
     ticks: int = 0
 
+
+#: The charging seam: kg CO2eq of ``kwh`` (PUE applied) used between two wall-clock instants (epoch seconds).
+#: The sampler calls it once per reading with the energy since the previous one; how the energy is split across
+#: grid-intensity intervals is the charger's business (see ``codecarbon.intensity.charger``).
+Charge = Callable[[float, float, float], float]
 
 READ_TIMEOUT_S = 2.0  # an on-demand reading waits at most this long for a hardware read
 LATE_TICKS_WARNING = 10  # this many ticks in a row longer than the interval: the machine cannot keep up; say so
@@ -94,10 +112,11 @@ class Sampler:
     being read is dropped and the caller gets the latest reading there is."""
 
     def __init__(self, sources: Sequence[EnergySource], *, interval: float,
-                 intensity_g_per_kwh: Callable[[], float], pue: float = 1.0,
+                 intensity_g_per_kwh: Optional[Callable[[], float]] = None, pue: float = 1.0,
                  utilization: Optional[Callable[[], Utilization]] = None,
                  on_tick: Optional[Callable[[Reading], None]] = None,
-                 read_timeout_s: float = READ_TIMEOUT_S, wake_every: Optional[float] = None):
+                 read_timeout_s: float = READ_TIMEOUT_S, charge: Optional[Charge] = None,
+                 wake_every: Optional[float] = None):
         self.sources = list(sources)
         self.interval = interval
         #: seconds between two ticks of the thread: ``interval`` unless the caller knows that nobody needs a
@@ -105,6 +124,8 @@ class Sampler:
         self.wake_every = interval if wake_every is None else max(interval, wake_every)
         self.pue = pue
         self._intensity = intensity_g_per_kwh
+        self._charge: Charge = charge if charge is not None else self._charge_at_intensity
+        self._last_wall = 0.0
         self._utilization = utilization
         self._on_tick = on_tick
         self._lock = threading.Lock()
@@ -150,9 +171,10 @@ class Sampler:
             self._by_component = [(c, [i for i, s in enumerate(self.sources) if s.component == c])
                                   for c in COMPONENTS if any(s.component == c for s in self.sources)]
             self._last_at = time.monotonic()
+            self._last_wall = time.time()
             if self._utilization is not None:
                 self._safe_utilization()  # primes the CPU-time deltas
-            self._latest = self._reading(self._last_at)
+            self._latest = self._reading(self._last_at, self._last_wall)
             return self._latest
 
     @property
@@ -242,9 +264,11 @@ class Sampler:
         for component, indices in self._by_component:
             joules[component] = sum([last_joules[i] for i in indices])
         now = time.monotonic()  # after the reads: estimators integrate up to about here
+        wall = time.time()
         dt = now - self._last_at
         if new_joules > 0:
-            totals.emissions_kg += new_joules * self.pue / JOULES_PER_KWH * self._safe_intensity() / 1000.0
+            totals.emissions_kg += self._safe_charge(self._last_wall, wall, new_joules * self.pue / JOULES_PER_KWH)
+        self._last_wall = wall
         if dt > 0:
             if self._utilization is not None:
                 sample = self._safe_utilization()
@@ -258,12 +282,12 @@ class Sampler:
                     totals.gpu_util_s += gpu * dt
         totals.ticks += 1
         self._last_at = now
-        self._latest = self._reading(now)
+        self._latest = self._reading(now, wall)
         return self._latest
 
-    def _reading(self, now: float) -> Reading:
+    def _reading(self, now: float, wall: float) -> Reading:
         t = self._totals
-        return Reading(now, time.time(), dict(t.joules), t.emissions_kg, t.cpu_util_s, t.gpu_util_s,
+        return Reading(now, wall, dict(t.joules), t.emissions_kg, t.cpu_util_s, t.gpu_util_s,
                        t.ram_util_s, t.ram_used_gb_s, t.ticks)
 
     def _drop(self, index: int, source: EnergySource, error: BaseException) -> None:
@@ -274,17 +298,30 @@ class Sampler:
         logger.warning("stopped reading %s energy (%s): %s; the other sources go on",
                        source.component, source.method, error)
 
+    def _charge_at_intensity(self, _start: float, _end: float, kwh: float) -> float:
+        """The charge of a sampler given one intensity callable: the figure of the moment times the energy."""
+        return kwh * self._safe_intensity() / 1000.0
+
+    def _safe_charge(self, start: float, end: float, kwh: float) -> float:
+        try:
+            return float(self._charge(start, end, kwh))
+        except Exception as error:
+            logger.warning("carbon intensity unavailable (%s); using the world average 475 g/kWh", error)
+            return kwh * 475.0 / 1000.0
+
     def _safe_intensity(self) -> float:
         try:
+            if self._intensity is None:
+                raise ValueError("no intensity given to the sampler")
             return float(self._intensity())
-        except Exception as error:
+        except Exception as error:  # the intensity callable is the tracker's resolver: a tick never fails on it
             logger.warning("carbon intensity unavailable (%s); using the world average 475 g/kWh", error)
             return 475.0
 
     def _safe_utilization(self) -> Optional[Utilization]:
         try:
             return self._utilization() if self._utilization else None
-        except Exception as error:
+        except Exception as error:  # a utilisation sample is optional: a tick never fails on it
             logger.debug("utilisation sample failed: %s", error)
             return None
 
@@ -296,7 +333,7 @@ class Sampler:
                 continue
             try:
                 value = sources[index].utilization_percent()
-            except Exception:
+            except Exception:  # a source's utilisation is optional: a tick never fails on it
                 value = None
             if value is not None:
                 values.append(value)
@@ -325,7 +362,7 @@ class Sampler:
                 continue  # a source that hangs may hang in close() too
             try:
                 source.close()
-            except Exception as error:
+            except Exception as error:  # closing one source never keeps the others open
                 logger.debug("closing %s source failed: %s", source.method, error)
 
     def _serve_requests(self) -> None:

@@ -19,7 +19,7 @@ DEPRECATED_FLAGS: dict[str, OutputMethod] = {
     "save_to_logfire": OutputMethod.LOGFIRE,
 }
 METHOD_ORDER = (OutputMethod.CSV, OutputMethod.LOGGER, OutputMethod.API, OutputMethod.PROMETHEUS,
-                OutputMethod.LOGFIRE, OutputMethod.BOAMPS)
+                OutputMethod.LOGFIRE, OutputMethod.BOAMPS, OutputMethod.OTEL)
 
 
 def _setting(settings: Any, name: str, default: Any = None) -> Any:
@@ -46,12 +46,21 @@ def selected_methods(settings: Any) -> list[OutputMethod]:
     return [m for m in METHOD_ORDER if m in chosen]
 
 
+#: Where the logger output logs when no logging_logger is given (a child of the package's logger, so its
+#: handler and level apply).
+DEFAULT_ROWS_LOGGER = "codecarbon.emissions"
+
+
 def logger_output(logging_logger: Any) -> BaseOutput:
     """The LOGGER output from ``logging_logger``: a LoggerOutput as given, or a logger wrapped in one."""
     from codecarbon.output_methods.logger import GoogleCloudLoggerOutput, LoggerOutput
 
-    if logging_logger is None:
-        raise ValueError("the logger output needs logging_logger: pass logging_logger=LoggerOutput(your_logger)")
+    if logging_logger is None:  # a config file cannot pass an object: the rows go to our own emissions logger
+        from codecarbon.external.logger import log_once
+
+        log_once("logger-output-default", logging.INFO, "output_methods includes logger without logging_logger: "
+                 "rows are logged on the %r logger", DEFAULT_ROWS_LOGGER)
+        return LoggerOutput(logging.getLogger(DEFAULT_ROWS_LOGGER))
     if isinstance(logging_logger, BaseOutput):
         return logging_logger
     if isinstance(logging_logger, logging.Logger):
@@ -96,7 +105,8 @@ def _optional(method: OutputMethod, build: Callable[[], BaseOutput]) -> list[Bas
 
 
 def build_outputs(settings: Any, user_handlers: list[BaseOutput]) -> list[BaseOutput]:
-    """The tracker's outputs: the user's handlers first, then CSV, logger, HTTP, API, Prometheus, Logfire, BoAmps.
+    """The tracker's outputs: the user's handlers first, then CSV, logger, HTTP, API, Prometheus (push, then the
+    scrape endpoint when ``prometheus_port`` is set), Logfire, OpenTelemetry, BoAmps.
 
     Raises ValueError naming the parameter for a bad or missing setting. A selected output whose library is
     missing is left out with one WARNING naming the extra to install. The caller's list is never changed.
@@ -143,6 +153,17 @@ def build_outputs(settings: Any, user_handlers: list[BaseOutput]) -> list[BaseOu
         from codecarbon.output_methods.metrics.logfire import LogfireOutput
 
         outputs += _optional(OutputMethod.LOGFIRE, LogfireOutput)
+    if _setting(settings, "prometheus_port") is not None:
+        from codecarbon.output_methods.metrics.scrape import PrometheusScrapeOutput
+
+        outputs.append(PrometheusScrapeOutput(int(_setting(settings, "prometheus_port")),
+                                              _setting(settings, "prometheus_host", "127.0.0.1")))
+    if OutputMethod.OTEL in methods:
+        from codecarbon.output_methods.metrics.otel import OtelOutput
+
+        outputs += _optional(OutputMethod.OTEL, lambda: OtelOutput(
+            _setting(settings, "otel_endpoint"), _setting(settings, "otel_headers"),
+            project_name=_setting(settings, "project_name"), delivery_timeout_secs=timeout))
     if OutputMethod.BOAMPS in methods:
         from codecarbon.output_methods.boamps import BoAmpsOutput
 
