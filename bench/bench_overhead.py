@@ -22,7 +22,7 @@ Figures:
 3.3.2 comes from PyPI into a side virtual environment (made on first use); the earlier commit from ``git
 archive`` into a temporary folder.
 
-    python3 bench/bench_overhead.py [--runs 5] [--seconds 30] [--baseline HEAD~1] [--venv /tmp/cc332]
+    python3 bench/bench_overhead.py [--runs 5] [--seconds 30] [--baseline HEAD~1 ...] [--venv /tmp/cc332]
 """
 
 from __future__ import annotations
@@ -217,12 +217,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--baseline", default="HEAD~1", help="the earlier commit to compare with")
+    parser.add_argument("--baseline", action="append", help="an earlier commit to compare with (repeatable; "
+                        "default HEAD~1)")
     parser.add_argument("--venv", type=Path, default=Path("/tmp/cc332"))
     parser.add_argument("--only", default="", help="comma-separated figures (default: all)")
     args = parser.parse_args()
     variants = [Variant("ours", sys.executable, REPO)]
-    for extra in (export_commit(args.baseline), ensure_332(args.venv)):
+    for extra in (*(export_commit(rev) for rev in args.baseline or ["HEAD~1"]), ensure_332(args.venv)):
         if extra is not None:
             variants.append(extra)
     dead = closed_port_url()
