@@ -290,6 +290,11 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
 
     # --- carbon over time (issue 14): energy charged interval by interval, settled at stop ----------------------
     def _carbon_charger(self) -> Any:
+        if self._charger is None and (self._OFFLINE or self._settings.force_carbon_intensity_g_co2e_kwh is not None):
+            # make_charger's static case, without the provider and feed modules it would import (issue 16)
+            from codecarbon.intensity.charger import Charger
+
+            self._charger = Charger(self._intensity_resolver().static)
         if self._charger is None:
             from codecarbon.intensity.live import make_charger
 

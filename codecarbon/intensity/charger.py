@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from codecarbon.intensity.feed import Feed
 from codecarbon.intensity.types import Intensity
+
+if TYPE_CHECKING:  # a static charger (most runs) loads no feed or provider code (issue 16)
+    from codecarbon.intensity.feed import Feed
 
 #: The ledger's length before slices are merged into wider UTC-aligned blocks (each width divides the next).
 MAX_SEGMENTS = 8192

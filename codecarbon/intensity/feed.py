@@ -12,7 +12,6 @@ feed off for the process (the static tables apply).
 from __future__ import annotations
 
 import bisect
-import hashlib
 import logging
 import math
 import threading
@@ -280,7 +279,9 @@ _SHARED_LOCK = threading.Lock()
 def shared_feed(provider: Any, *, zone: Optional[str], latitude: Optional[float], longitude: Optional[float],
                 secret: str = "", clock: Callable[[], float] = time.time) -> Feed:
     """The process's one feed for this provider, URL, credentials and place (made on first use)."""
-    fingerprint = hashlib.sha256(secret.encode("utf-8")).hexdigest() if secret else ""
+    from codecarbon.support.statedir import sha256_hex  # the same digest without mapping OpenSSL (issue 16)
+
+    fingerprint = sha256_hex(secret.encode("utf-8")) if secret else ""
     key = (provider.name, provider.base_url, fingerprint, (zone or "").upper(), latitude, longitude)
     with _SHARED_LOCK:
         feed = _SHARED.get(key)

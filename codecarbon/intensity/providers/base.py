@@ -8,7 +8,6 @@ the next point's; the provider's granularity closes the last one. Times are seco
 from __future__ import annotations
 
 import datetime as _dt
-import email.utils
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -103,6 +102,8 @@ def retry_after_s(headers: Mapping[str, str], now: float) -> Optional[float]:
         seconds = float(raw)
     except ValueError:
         try:
+            import email.utils  # only for an HTTP-date Retry-After
+
             seconds = email.utils.parsedate_to_datetime(raw).timestamp() - now
         except (TypeError, ValueError, IndexError):
             return None
