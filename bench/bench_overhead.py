@@ -15,7 +15,9 @@ Figures:
   ..., RAPL  the same over a simulated RAPL machine (a fake powercap tree: CPU and RAM from energy counters),
              ours and the earlier commit only (3.3.2 has no such seam). This machine's own CPU figure comes from
              a load model, which needs a sample every interval; counters need none
-  rss        peak RSS after a 3 s tracked run, over a bare interpreter of the same variant
+  rss        peak RSS after a 3 s tracked run, over a bare interpreter of the same variant (the interpreter's
+             start-up is a peak of its own: a run that adds less than that transient shows as about 0), and the
+             resident memory (VmRSS) after stop() over the bare interpreter's
   threads    Python threads alive 1 s after stop(), the emissions endpoint a closed local port
   started    threads started (Thread.start calls) by an online run with API and HTTP outputs (closed port)
 
@@ -99,12 +101,14 @@ tracker = OfflineEmissionsTracker(country_iso_code="FRA", measure_power_secs=1, 
 tracker.start()
 time.sleep(3)
 tracker.stop()
-print(json.dumps({"rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+now = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS"))
+print(json.dumps({"rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "now_kb": now}))
 """
 
 BARE = r"""
 import json, resource
-print(json.dumps({"rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+now = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS"))
+print(json.dumps({"rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "now_kb": now}))
 """
 
 THREADS_AFTER = r"""
@@ -260,8 +264,9 @@ def main() -> int:
             if "start" in wanted:
                 record("start() ms", v.name, v.json(STARTUP)["start"] * 1000)
             if "rss" in wanted:
-                rss = v.json(RSS)["rss_kb"] - v.json(BARE)["rss_kb"]
-                record("peak RSS over bare MiB", v.name, rss / 1024)
+                run, bare = v.json(RSS), v.json(BARE)
+                record("peak RSS over bare MiB", v.name, (run["rss_kb"] - bare["rss_kb"]) / 1024)
+                record("RSS after stop() over bare MiB", v.name, (run["now_kb"] - bare["now_kb"]) / 1024)
             if "threads" in wanted:
                 record("threads alive 1 s after stop()", v.name, v.json(THREADS_AFTER, dead)["alive"])
             if "started" in wanted:
