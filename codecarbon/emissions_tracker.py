@@ -808,11 +808,14 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         return f" -> {file_output.last_written_path or file_output.save_file_path}"
 
     def _log_summary(self, total: EmissionsData, where: str = "") -> None:
+        """The one line at stop(), figures in a unit that reads plainly (114 µg, 2.03 mWh, never 1.14e-04 g)."""
+        from codecarbon.viz.text import energy_text, mass_text
+
         parts = ", ".join(
-            f"{c} {getattr(total, c + '_energy') * 1000:.3g} Wh ({getattr(total, c + '_measure') or 'none'})"
+            f"{c} {energy_text(getattr(total, c + '_energy'))} ({getattr(total, c + '_measure') or 'none'})"
             for c in ("cpu", "gpu", "ram"))
-        logger.info("%.3g g CO2eq over %.1f s: %.3g Wh [%s] at %.0f g/kWh (%s)%s",
-                    total.emissions * 1000, total.duration, total.energy_consumed * 1000, parts,
+        logger.info("%s CO2eq over %.1f s: %s [%s] at %.0f g/kWh (%s)%s",
+                    mass_text(total.emissions), total.duration, energy_text(total.energy_consumed), parts,
                     total.carbon_intensity or 0.0, total.intensity_source or "unknown", where)
 
 

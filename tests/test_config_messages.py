@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import re
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,16 @@ def test_config_set_with_a_misspelt_key_suggests_the_right_one(cwd: Path, capsys
     error = capsys.readouterr().err
     assert "unknown setting 'mesure_power_secs'; did you mean 'measure_power_secs'?" in error
     assert not (cwd / ".codecarbon.config").exists()
+
+
+def test_the_summary_line_of_a_short_run_reads_without_e_notation(cwd: Path, codecarbon_log) -> None:
+    """A run of a fraction of a second emits micrograms: the line says ``µg`` and ``mWh``, not ``1.6e-05 g``."""
+    tracker = OfflineEmissionsTracker(country_iso_code="FRA", force_cpu_power=10.0, force_ram_power=5.0)
+    tracker.start()
+    tracker.stop()
+    summary = [r.getMessage() for r in codecarbon_log.records if "CO2eq over" in r.getMessage()][-1]
+    figures = summary.split(" -> ")[0]  # the path may hold anything
+    assert not re.search(r"\de[-+]?\d", figures), summary
+    small = r"[\d.]+ (mWh|µWh|nWh)"
+    assert re.match(rf"^[\d.]+ (mg|µg|ng) CO2eq over [\d.]+ s: {small} \[cpu {small} \(tdp-model\), "
+                    rf"gpu 0 Wh \(none\), ram {small} \(constant\)\]", figures), summary
