@@ -24,7 +24,7 @@ from codecarbon.core.config import (
     load_settings,
     mask_secret,
 )
-from codecarbon.support.errors import CliError  # defined in the error tree, importable here
+from codecarbon.support.errors import CliError, MissingDependencyError  # the error tree; CliError importable here
 
 _SECRETS = ("api_key", "electricitymaps_api_token")
 _WIZARD_KEYS = ("project_name", "experiment_id", "api_endpoint", "api_key", "output_dir", "country_iso_code",
@@ -549,7 +549,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.command = args.command[1:]
     try:
         return int(args.handler(args, sys.stdout) or 0)
-    except (CliError, ValueError) as problem:  # ConfigError and invalid tracker arguments are ValueErrors
+    except (CliError, ValueError, MissingDependencyError) as problem:  # ConfigError is a ValueError too
         print(f"codecarbon: error: {problem}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
