@@ -6,7 +6,8 @@ and a tracker is then built, started and stopped with it. What the reader brings
 ``y`` (a small computation), ``my_logger``, and the imports a fragment leaves out (``logging``,
 ``EmissionsTracker``). Geolocation and the CodeCarbon API point at a closed local port and the grid providers
 (Electricity Maps, the GB grid, Energi Data Service, WattTime) at a local server answering as they document, with
-the token the pages write (``your-token``), so nothing leaves the machine. ``pyi`` blocks (internals.md's declarations) are signatures, not examples, and are not run.
+the token the pages write (``your-token``), so nothing leaves the machine. ``pyi`` blocks (internals.md's
+declarations) are signatures, not examples, and are not run.
 """
 
 from __future__ import annotations

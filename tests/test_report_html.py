@@ -78,12 +78,30 @@ def test_html_report_layout_is_readable(tmp_path: Path, cwd: Path):
     labels = layout["energy_axis_labels"]
     assert {run.project_name for run in runs} <= set(labels)  # the project under its runs' bars
     assert {run.run_id[:8] for run in runs} <= set(labels)
+    assert layout["energy_axis_labels_cut"] == 0  # the project row under the runs is inside the chart
     assert layout["y2_title"] == "g CO2eq/kWh" and layout["y2_ticks"] >= 3
     assert layout["y2_title_over_ticks"] == 0
     assert layout["map_markers"] == len({run.country_iso_code for run in runs})  # one marker per country
     assert layout["map_markers_overlapping"] == 0  # FRA, BEL, DEU and GBR apart
     assert sorted(layout["map_labels"]) == sorted({run.country_iso_code for run in runs})
+    assert layout["map_labels_overlapping"] == 0  # no label over another label or marker (GBR beside DEU)
     assert layout["table_overflows"] is False and layout["table_tallest_row_lines"] < 1.8
+
+
+def test_map_labels_of_neighbouring_countries_stay_apart(tmp_path: Path, cwd: Path):
+    """The examples and one more run in France: France's bigger marker pushes Germany's and Great Britain's up
+    side by side, where their labels once ran together ("GBRDEU")."""
+    lines = EXAMPLE_CSV.read_text(encoding="utf-8").splitlines()
+    quickstart = next(line for line in lines if ",quickstart," in line).split(",")
+    quickstart[0], quickstart[2] = "2026-12-08T01:40:36", "953ee0b6-fec4-48fb-9dbe-fd4dd1ec1b53"
+    path = cwd / "more.csv"
+    path.write_text("\n".join([*lines, ",".join(quickstart)]) + "\n", encoding="utf-8")
+    out = tmp_path / "report.html"
+    write_report(path, out, cwd)
+    layout, _dom = measured_layout(out, tmp_path)
+    assert sorted(layout["map_labels"]) == ["BEL", "CAN", "DEU", "FRA", "GBR", "USA"]
+    assert layout["map_markers_overlapping"] == 0
+    assert layout["map_labels_overlapping"] == 0
 
 
 def test_hostile_names_are_shown_as_text_and_every_chart_is_drawn(tmp_path: Path, cwd: Path):
