@@ -915,7 +915,14 @@ class OfflineEmissionsTracker(BaseEmissionsTracker):
         except ConfigError:
             raise
         except ValueError as error:  # an unknown country or region: a configuration error like any other
-            raise ConfigError(str(error)) from None
+            from codecarbon.core.config import describe_source
+
+            text = str(error)
+            named = [n for n in ("country_iso_code", "region", "cloud_provider", "cloud_region",
+                                 "country_2letter_iso_code") if n in text and s.get(n)]
+            first = min(named, key=text.index) if named else None
+            where = f"{first} (from {describe_source(s.source(first))}): " if first and s.is_set(first) else ""
+            raise ConfigError(where + text) from None
         return future
 
 

@@ -51,6 +51,19 @@ def test_an_alpha2_country_code_suggests_the_alpha3_one() -> None:
         track_emissions(offline=True, country_iso_code="de")(lambda: None)()
 
 
+def test_an_unknown_country_or_region_names_the_parameter_and_where_it_came_from(cwd: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^country_iso_code \(from the argument\): unknown country_iso_code "
+                                          r"'XYZ'; list valid codes with"):
+        OfflineEmissionsTracker(country_iso_code="XYZ")
+    with pytest.raises(ConfigError, match=r"^region \(from the argument\): unknown region 'nowhere' for "
+                                          r"country_iso_code 'USA'"):
+        OfflineEmissionsTracker(country_iso_code="USA", region="nowhere")
+    (cwd / ".codecarbon.config").write_text("[codecarbon]\ncountry_iso_code = XYZ\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"^country_iso_code \(from config file .*\.codecarbon\.config\): "
+                                          r"unknown country_iso_code 'XYZ'"):
+        OfflineEmissionsTracker()
+
+
 def test_a_configuration_error_shows_the_users_line_not_the_layers(cwd: Path) -> None:
     done = run_python("from codecarbon import OfflineEmissionsTracker\n"
                       "OfflineEmissionsTracker(country_iso_code='FRA', pue=-1)\n", cwd)
