@@ -63,6 +63,7 @@ def test_html_report_draws_every_chart_offline_with_the_csv_numbers(tmp_path: Pa
     assert "0.000642 smartphone charges" in equivalents
     shown_text = re.sub(r"<[^>]*>", " ", re.sub(r"<(script|style)\b.*?</\1>", "", dom, flags=re.S))
     assert not re.search(r"\d(\.\d+)?e[-+]\d", shown_text)  # no figure on the page in e-notation
+    assert "× 10" not in shown_text and "393 g CO2e per mile" in equivalents  # nor in powers of ten
     shot = screenshot(out.as_uri(), tmp_path / "report.png", tmp_path)
     assert shot.stat().st_size > 50_000  # kept in pytest's tmp_path (the last three sessions) for a person
 

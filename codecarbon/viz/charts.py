@@ -31,10 +31,10 @@ MAX_BARS = 40
 #: conversion of the per-mile one (1 mile = 1.609344 km). A unit of "km" is shown scaled (m, cm, mm).
 EQUIVALENTS: tuple[tuple[str, str, float, str], ...] = (
     ("driven by an average petrol car", "km", 3.93e-4 * 1000 / 1.609344,
-     "US EPA Greenhouse Gas Equivalencies Calculator: 3.93 × 10⁻⁴ t CO2e per mile of an average passenger "
+     "US EPA Greenhouse Gas Equivalencies Calculator: 393 g CO2e per mile of an average passenger "
      "vehicle"),
     ("smartphone charges", "", 1.24e-5 * 1000,
-     "US EPA Greenhouse Gas Equivalencies Calculator: 1.24 × 10⁻⁵ t CO2 per smartphone charged"),
+     "US EPA Greenhouse Gas Equivalencies Calculator: 12.4 g CO2 per smartphone charged"),
 )
 
 
