@@ -13,12 +13,13 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from codecarbon.intensity import Intensity, IntensityResolver, Location, detect_online_location, geolocation
+from tests.fakes.servers import loopback_url, serve_on_loopback, stop_serving
 
 # ---------------------------------------------------------------- local servers
 
@@ -68,18 +69,14 @@ class LocalServer:
             def log_message(self, *args) -> None:  # keep test output clean
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        self._thread.start()
+        self.httpd = serve_on_loopback(Handler, poll_s=0.05)
+        self.base = loopback_url(self.httpd)
 
     def paths(self) -> list[str]:
         return [s.path for s in self.seen]
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        stop_serving(self.httpd)
 
 
 class SilentServer:
