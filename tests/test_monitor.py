@@ -123,7 +123,7 @@ def test_a_blocked_terminal_does_not_hold_up_the_sampling(cwd: Path):
 
 def test_live_text_reads_like_a_status_line():
     text = live_text(3725.0, {"cpu": 45.25, "gpu": 1500.0, "ram": 6.0}, 1.5, 0.0425)
-    assert text == "1:02:05  CPU 45.2 W GPU 1.50 kW RAM 6.0 W (= 1.55 kW)  1.500 kWh  42.5 g CO2eq"
+    assert text == "1:02:05  CPU 45.2 W GPU 1.50 kW RAM 6.0 W (= 1.55 kW)  1.5 kWh  42.5 g CO2eq"
 
 
 # ------------------------------------------------------------------------------------------------- --no-api
@@ -265,3 +265,26 @@ def test_the_exit_status_survives_a_full_stdout(cwd: Path, home: Path):
         os.close(read_end)
     assert process.returncode == 3, err
     _one_row(cwd)
+
+
+def test_the_report_and_the_live_line_of_a_short_run_read_without_e_notation(cwd: Path, home: Path) -> None:
+    """One second of a light command is micrograms and microwatt-hours: scaled units, never ``1.03e-05 g``."""
+    import re
+
+    from codecarbon import OfflineEmissionsTracker
+    from codecarbon.cli.monitor import plan_monitor, report_text
+
+    plan = plan_monitor(measure_power_secs=None, api_call_interval=None, api=False, offline=True,
+                        country_iso_code="FRA", region=None, project_name=None, log_level="error",
+                        process_mode=True, prometheus_port=None, prometheus_host=None)
+    tracker = OfflineEmissionsTracker(country_iso_code="FRA", force_cpu_power=1.0, force_ram_power=0.1,
+                                      log_level="error")
+    tracker.start()
+    tracker.stop()
+    text = report_text(tracker, plan)
+    figures = text.split("  csv:")[0]
+    assert not re.search(r"\de[-+]?\d", figures), text
+    assert re.search(r"emissions: [\d.]+ (ng|µg) CO2eq\n", text), text
+    assert re.search(r"energy:    [\d.]+ (nWh|µWh|mWh) \(CPU [\d.]+ (nWh|µWh|mWh), GPU 0 Wh, RAM ", text), text
+    assert live_text(1.0, {"cpu": 1.0}, 2.8e-7, 1.6e-8) == "0:00:01  CPU 1.0 W GPU 0.0 W RAM 0.0 W (= 1.0 W)  " \
+        "280 µWh  16 µg CO2eq"
