@@ -45,6 +45,8 @@ def _hhmm(seconds: float) -> str:
 
 
 def _span(seconds: float) -> str:
+    if seconds < 59.5:  # "0 min" would hide a short span
+        return f"{seconds:.0f} s"
     minutes = int(round(seconds / 60.0))
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
