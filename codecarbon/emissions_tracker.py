@@ -265,9 +265,6 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
                 self._location(), force_g_co2e_per_kwh=s.force_carbon_intensity_g_co2e_kwh, allow_network=False)
         return self._resolver
 
-    def _intensity_now(self) -> float:
-        return self._intensity_resolver().current().g_co2e_per_kwh
-
     # --- carbon over time (issue 14): energy charged interval by interval, settled at stop ----------------------
     def _carbon_charger(self) -> Any:
         if self._charger is None:
