@@ -36,6 +36,18 @@ def test_a_misspelt_ini_key_is_warned_with_the_usual_prefix_and_a_suggestion(cwd
     assert variable.endswith("did you mean 'CODECARBON_PROJECT_NAME'?")
 
 
+def test_a_misspelt_section_header_is_warned_not_silently_ignored(cwd: Path) -> None:
+    (cwd / ".codecarbon.config").write_text("[codecarbn]\nproject_name = demo\n", encoding="utf-8")
+    done = run_python("from codecarbon import OfflineEmissionsTracker\n"
+                      "print(OfflineEmissionsTracker(country_iso_code='FRA')._project_name)\n", cwd)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "codecarbon"  # the file's settings are not used...
+    (warning,) = [line for line in done.stderr.splitlines() if "[codecarbn]" in line]
+    assert warning.startswith("[codecarbon WARNING @ ")  # ...and the user is told why, once
+    assert warning.endswith("has no [codecarbon] section (found [codecarbn]): its settings are ignored; the header "
+                            "must be [codecarbon]")
+
+
 def test_an_unknown_argument_is_an_error_with_a_suggestion() -> None:
     with pytest.raises(ConfigError, match=r"^mesure_power_secs \(from the argument\): unknown parameter; "
                                           r"did you mean 'measure_power_secs'\?$"):

@@ -160,10 +160,11 @@ def _unquote(text: str) -> str:
     return text
 
 
-def read_config_file(path: Path) -> dict[str, str] | None:
+def read_config_file(path: Path, sections: list[str] | None = None) -> dict[str, str] | None:
     """The ``[codecarbon]`` section of an INI file as lower-case keys; None when the file does not exist.
 
     Raw semantics: ``%`` is literal. A file without that section gives {}; a malformed one raises ConfigError.
+    ``sections``, when given, receives the names of every section found (a misspelt header is then told).
     """
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -180,6 +181,8 @@ def read_config_file(path: Path) -> dict[str, str] | None:
     except configparser.Error as error:
         raise ConfigError(f"config file {path} is malformed: {str(error)[:300]}") from error
     values: dict[str, str] = {}
+    if sections is not None:
+        sections.extend(parser.sections())
     for section in parser.sections():
         if section.strip().lower() == SECTION:
             for key, value in parser.items(section):
@@ -360,7 +363,13 @@ def load_settings(arguments: Mapping[str, Any], *, offline: bool = False, home: 
     if local != files[0]:
         files.append(local)
     for path in files:
-        entries = read_config_file(path)
+        sections: list[str] = []
+        entries = read_config_file(path, sections)
+        if sections and not any(name.strip().lower() == SECTION for name in sections):
+            found = ", ".join(f"[{name}]" for name in sections)
+            resolution.unknown.append((f"config-section:{path}", (
+                f"config file {path} has no [{SECTION}] section (found {found}): its settings are ignored; "
+                f"the header must be [{SECTION}]")))
         if entries:
             resolution.add_external({key: (raw, str(path)) for key, raw in entries.items()})
     resolution.add_external(_environment_layer(os.environ if environ is None else environ))
