@@ -108,6 +108,20 @@ def test_a_second_rank_on_the_host_leaves_the_cpu_to_the_first(tmp_path: Path, i
         child.communicate()
 
 
+def test_a_tracker_starts_and_writes_its_row_beside_unusable_launcher_numbers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CODECARBON_STATE_DIR", str(tmp_path / "state"))
+    for name, value in {"RANK": "²", "LOCAL_RANK": "7" * 5000, "WORLD_SIZE": "②", "TORCHELASTIC_RUN_ID": "r9"}.items():
+        monkeypatch.setenv(name, value)
+    t = tracker(tmp_path)
+    t.start()
+    t.stop()
+    with open("emissions.csv", newline="") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert (row["scheduler"], row["job_id"], row["rank"], row["local_rank"], row["world_size"]) == \
+        ("torchrun", "r9", "", "", "")
+
+
 def job_record(**changes):
     fields = {"scheduler": "slurm", "job_id": "8080", "node_name": "gpu-3", "rank": "5", "local_rank": "1",
               "world_size": "8", "attribution": "cpu=none;gpu=1;ram=none"}
