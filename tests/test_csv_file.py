@@ -326,3 +326,36 @@ def test_the_tracker_never_raises_and_writes_its_row_over_any_existing_bytes(ori
         text = (folder / "emissions.csv").read_bytes().decode("utf-8", "surrogateescape")
         records = list(csv.reader(io.StringIO(text, newline="")))
         assert sum(1 for r in records if tracker.run_id in r) == (2 if mode == "append" else 1)
+
+
+def test_update_after_a_failed_write_still_updates_the_runs_one_row(tmp_path: Path) -> None:
+    output = FileOutput(output_dir=str(tmp_path), on_csv_write="update")
+    output.out(make_record("run", 1.0), make_record())
+    csv_path = tmp_path / "emissions.csv"
+    aside = tmp_path / "aside.csv"
+    csv_path.rename(aside)
+    csv_path.mkdir()  # the next write fails like a full or read-only disk would
+    output.out(make_record("run", 2.0), make_record())
+    csv_path.rmdir()
+    aside.rename(csv_path)
+    for emissions in (3.0, 4.0):  # every later write of the run still replaces its row
+        output.out(make_record("run", emissions), make_record())
+    output.exit()
+    assert [(r["run_id"], r["emissions"]) for r in read_rows(csv_path)[1]] == [("run", "4.0")]
+
+
+@pytest.mark.parametrize("experiment", ["a/b", "/../../escaped", "..\\\\..\\\\win", "x" * 400, "tab\there", "nul\0"],
+                         ids=["slash", "leading-slash-dotdot", "backslashes", "too-long", "control", "nul"])
+def test_task_rows_stay_in_output_dir_whatever_the_experiment_name(tmp_path: Path, experiment: str) -> None:
+    output_dir = tmp_path / "out"
+    output_dir.mkdir()
+    output = FileOutput(output_dir=str(output_dir))
+    rows = [TaskEmissionsData.from_emissions(name, make_record("r9")) for name in ("load", "train")]
+    output.task_out(rows, experiment)
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    (task_file,) = written
+    assert task_file.parent == output_dir and task_file.name.startswith("emissions_")
+    assert task_file.name.endswith("_r9.csv") and len(task_file.name.encode()) <= 220
+    assert [r["task_name"] for r in read_rows(task_file)[1]] == ["load", "train"]
+    output.task_out(rows, experiment)  # the same name again: rewritten, not a second file
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == [task_file]

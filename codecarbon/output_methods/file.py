@@ -318,6 +318,40 @@ class CsvTable:
         return self.requested_path
 
 
+_UNSAFE_IN_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+_MAX_NAME_BYTES = 220  # most filesystems take 255 bytes; the atomic write's temporary name adds 22
+
+
+def task_file_name(experiment_name: str, run_id: str) -> str:
+    """``emissions_<experiment_name>_<run_id>.csv`` as one safe file name of ``output_dir``: separators and
+    characters no filesystem takes become ``_`` (so ``a/b`` or ``/../x`` never leave the folder nor need a
+    sub-folder), and a name too long for the filesystem is cut, with a hash of the whole name kept in it."""
+    def safe(text: str) -> str:
+        text = _UNSAFE_IN_NAMES.sub("_", text)
+        return text.encode("utf-8", "replace").decode("utf-8") if _has_surrogates(text) else text
+
+    experiment, run = safe(experiment_name), safe(run_id)
+    name = f"emissions_{experiment}_{run}.csv"
+    if len(name.encode("utf-8")) <= _MAX_NAME_BYTES:
+        return name
+    import hashlib
+
+    digest = hashlib.sha256(f"{experiment_name}\0{run_id}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    room = _MAX_NAME_BYTES - len(f"emissions__{digest}_{run}.csv".encode("utf-8"))
+    if room < 0:  # a run id no tracker makes: the hash alone names the file
+        return f"emissions_{digest}.csv"
+    cut = experiment.encode("utf-8")[:room].decode("utf-8", "ignore")
+    return f"emissions_{cut}_{digest}_{run}.csv"
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 class FileOutput(BaseOutput):
     """Writes each finished run (and each flush) to ``output_dir/output_file_name``; tasks to their own file."""
 
@@ -352,11 +386,11 @@ class FileOutput(BaseOutput):
     def out(self, total: EmissionsData, delta: EmissionsData) -> None:
         record = dict(total.values)
         try:
-            if self.on_csv_write == "update" and not self._pending:
+            if self.on_csv_write == "update":  # the latest total replaces any row a failed write still owes
                 self.last_written_path = self._table.upsert(record)
             else:
                 self.last_written_path = self._table.append(self._pending + [record])
-                self._pending.clear()
+            self._pending.clear()
         except OSError as error:
             if self.on_csv_write == "append":
                 self._pending.append(record)
@@ -369,7 +403,7 @@ class FileOutput(BaseOutput):
         if not data:
             return
         run_id = data[0].run_id
-        path = Path(self.output_dir) / f"emissions_{experiment_name}_{run_id}.csv"
+        path = Path(self.output_dir) / task_file_name(str(experiment_name), str(run_id))
         columns = ("task_name",) + tuple(c for c in ALL_COLUMNS if c != "experiment_id")
         text = ",".join(columns) + "\n" + "".join(_row_text(columns, dict(row.values)) for row in data)
         try:  # the file holds this run's tasks, rewritten whole at each flush/stop
