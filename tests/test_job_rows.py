@@ -122,6 +122,26 @@ def test_a_tracker_starts_and_writes_its_row_beside_unusable_launcher_numbers(
         ("torchrun", "r9", "", "", "")
 
 
+def test_a_job_variable_that_is_not_utf8_keeps_the_runs_row(tmp_path: Path, in_slurm_job,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.setenv("SLURM_JOB_NAME", os.fsdecode(b"r\xe9sum\xe9"))  # bytes os.environb holds as they came
+    t = tracker(tmp_path, project_name=os.fsdecode(b"proj\xff"), experiment_name=os.fsdecode(b"exp\xff"))
+    t.start()
+    t.start_task("train")
+    t.stop_task("train")
+    t.flush()
+    t.stop()
+    with open("emissions.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2 and rows[-1]["job_name"] == "r\\xe9sum\\xe9" and rows[-1]["project_name"] == "proj\\xff"
+    (task_file,) = Path(".").glob("emissions_exp*.csv")
+    with open(task_file, newline="", encoding="utf-8") as handle:
+        (task,) = list(csv.DictReader(handle))
+    assert task["job_name"] == "r\\xe9sum\\xe9"
+
+
 def job_record(**changes):
     fields = {"scheduler": "slurm", "job_id": "8080", "node_name": "gpu-3", "rank": "5", "local_rank": "1",
               "world_size": "8", "attribution": "cpu=none;gpu=1;ram=none"}

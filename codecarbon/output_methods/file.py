@@ -75,7 +75,7 @@ def _ends_in_open_quote(data: bytes) -> bool:
             return False
         index = separator.end()
     return False
-_NEW_FILE_MODE = 0o666  # the umask decides, as for any file the user's program writes
+_NEW_FILE_MODE = files.USER_FILE_MODE
 
 
 def format_value(value: Any) -> str:
@@ -270,7 +270,7 @@ class CsvTable:
         fd, side_lock, columns, prefix = self._prepared()
         try:
             text = "".join(_row_text(columns, r) for r in records)
-            files.append_all(fd, prefix + text.encode("utf-8"))
+            files.append_all(fd, prefix + files.encode_text(text, str(self.requested_path)))
             info = os.fstat(fd)
             self._clean = (info.st_dev, info.st_ino, info.st_size)
         finally:
@@ -289,7 +289,8 @@ class CsvTable:
             bom = "\ufeff" if text.startswith("\ufeff") else ""
             table = list(csv.reader(io.StringIO(text[len(bom):], newline="")))
             header, rows = (table[0], table[1:]) if table else (list(columns), [])
-            new_row = [format_value(record.get(c)) for c in columns]
+            new_row = [files.escape_unencodable(format_value(record.get(c)), str(self.requested_path))
+                       for c in columns]
             position = header.index(key) if key in header else -1
             matches = [i for i, row in enumerate(rows) if position >= 0 and len(row) > position
                        and row[position] == str(record.get(key))]
@@ -309,7 +310,7 @@ class CsvTable:
             if side_lock is not None:  # Windows: the open file cannot be replaced
                 os.close(fd)
                 fd = -1
-            files.atomic_write(self.requested_path, payload, mode=mode)
+            files.atomic_write(self.requested_path, payload, mode=mode, exact_mode=not is_new)
         finally:
             if fd >= 0:
                 self._release(fd, side_lock)
@@ -327,8 +328,7 @@ def task_file_name(experiment_name: str, run_id: str) -> str:
     characters no filesystem takes become ``_`` (so ``a/b`` or ``/../x`` never leave the folder nor need a
     sub-folder), and a name too long for the filesystem is cut, with a hash of the whole name kept in it."""
     def safe(text: str) -> str:
-        text = _UNSAFE_IN_NAMES.sub("_", text)
-        return text.encode("utf-8", "replace").decode("utf-8") if _has_surrogates(text) else text
+        return _UNSAFE_IN_NAMES.sub("_", files.escape_unencodable(text, "the task file's name"))
 
     experiment, run = safe(experiment_name), safe(run_id)
     name = f"emissions_{experiment}_{run}.csv"
@@ -342,14 +342,6 @@ def task_file_name(experiment_name: str, run_id: str) -> str:
         return f"emissions_{digest}.csv"
     cut = experiment.encode("utf-8")[:room].decode("utf-8", "ignore")
     return f"emissions_{cut}_{digest}_{run}.csv"
-
-
-def _has_surrogates(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 class FileOutput(BaseOutput):
@@ -435,7 +427,7 @@ def save_unwritten(records: Sequence[dict[str, Any]], intended: str, reason: Bas
         from codecarbon.core.state import fallback_dir
 
         stem = Path(intended).stem or "emissions"
-        path = files.unique_file(fallback_dir(), f"{stem}-", ".csv", text.encode("utf-8"))
+        path = files.unique_file(fallback_dir(), f"{stem}-", ".csv", files.encode_text(text, intended))
     except OSError as error:
         import json
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import secrets
 import stat
 import sys
@@ -42,6 +43,10 @@ O_CLOEXEC: int = getattr(os, "O_CLOEXEC", 0)
 #: writers of the data itself are never blocked by it (below 2 GiB: the C runtime's offsets may be 32-bit).
 WINDOWS_LOCK_OFFSET = 0x7FFFFFF0
 _WINDOWS_POLL_S = (0.005, 0.2)  # first and longest pause between attempts
+
+#: the mode the user's outputs are created with: their umask decides, as for any file their program writes
+#: (our private files, in the state directory, are 0600)
+USER_FILE_MODE = 0o666
 
 #: the seam through which every byte is written (tests replace it to simulate a disk that fills mid-write)
 _write = os.write
@@ -113,6 +118,38 @@ def same_file(fd: int, path: PathLike) -> bool:
     return (current.st_dev, current.st_ino) == (opened.st_dev, opened.st_ino)
 
 
+# --- text ----------------------------------------------------------------------------------------------------------
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    # a byte that was not UTF-8, carried by Python as U+DC80..U+DCFF (``surrogateescape``: os.environ, argv,
+    # file names): shown as that byte; any other lone surrogate as its code point
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def escape_unencodable(text: str, where: str = "") -> str:
+    """``text`` with every character UTF-8 cannot encode (lone surrogates) written as an escape, so that no
+    row, report or payload is lost over an encoding. The first time in a process it is said once."""
+    if not _SURROGATE.search(text):
+        return text
+    from codecarbon.external.logger import log_once
+
+    log_once("text-escaped", 30, "a text value (%s) held bytes that are not UTF-8 (from os.environb, a file name "
+             "or a surrogateescape'd string); they are written as \\xNN escapes (said once)",
+             where or "a row's column")
+    return _SURROGATE.sub(_escape_surrogate, text)
+
+
+def encode_text(text: str, where: str = "") -> bytes:
+    """UTF-8 bytes of ``text``, never failing: see ``escape_unencodable``."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return escape_unencodable(text, where).encode("utf-8")
+
+
 # --- writing -------------------------------------------------------------------------------------------------------
 def write_all(fd: int, data: bytes) -> None:
     """Write every byte (``os.write`` may write fewer than asked)."""
@@ -154,17 +191,23 @@ def append_bytes(path: PathLike, data: bytes, mode: int = 0o644) -> bool:
         close_locked(fd)
 
 
-def atomic_write(path: PathLike, data: Union[bytes, str], mode: int = 0o600, fsync: bool = False) -> None:
-    """Replace ``path`` with ``data`` through a private temporary file and a rename.
+def atomic_write(path: PathLike, data: Union[bytes, str], mode: int = 0o600, fsync: bool = False,
+                 exact_mode: bool = False) -> None:
+    """Replace ``path`` with ``data`` through a temporary file and a rename (the one atomic write of the package).
 
     The temporary file is created with ``O_EXCL | O_NOFOLLOW`` under an unguessable name, so nothing planted can
-    be written through; the rename replaces a symbolic link at ``path`` itself rather than following it."""
+    be written through; the rename replaces a symbolic link at ``path`` itself rather than following it.
+    ``mode`` is filtered by the umask, as for any file a program creates: 0o666 for the user's outputs, 0o600
+    (the default) for private files; ``exact_mode`` sets it as given (keeping the mode of a file we replace).
+    Text is encoded as UTF-8, a character it cannot hold written as an escape (see ``encode_text``)."""
     target = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    payload = encode_text(data, os.fspath(path)) if isinstance(data, str) else data
     temp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
     fd = open_no_follow(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         try:
+            if exact_mode and hasattr(os, "fchmod"):
+                os.fchmod(fd, mode)
             write_all(fd, payload)
             if fsync:
                 os.fsync(fd)
