@@ -84,6 +84,24 @@ def boot_id() -> Optional[str]:
         return None
 
 
+#: off Linux the boot id is the boot time, which the OS derives from the clock and the uptime: it wobbles by a
+#: second or more (and moves with clock steps) while the machine runs. Within this much it is the same boot; the
+#: pid and its start time (absolute there) then decide, so a real reboot is still told apart.
+BOOT_TIME_TOLERANCE_S = 300
+
+
+def same_boot(recorded: str, current: str) -> bool:
+    """Whether two boot ids name the same boot (Linux's exactly; boot times within the tolerance)."""
+    if recorded == current:
+        return True
+    if recorded.startswith("boot-") and current.startswith("boot-"):
+        try:
+            return abs(int(recorded[5:]) - int(current[5:])) <= BOOT_TIME_TOLERANCE_S
+        except ValueError:
+            return False
+    return False
+
+
 def process_start_time(pid: int) -> Optional[str]:
     """When process ``pid`` started, as a comparable token (None when it does not exist or cannot be read)."""
     if sys.platform.startswith("linux"):
@@ -148,7 +166,7 @@ class ProcessIdentity:
         if self.host != hostname():
             return False
         current_boot = boot_id()
-        if self.boot and current_boot and self.boot != current_boot:
+        if self.boot and current_boot and not same_boot(self.boot, current_boot):
             return True
         if not _pid_exists(self.pid):
             return True
