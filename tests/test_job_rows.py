@@ -142,6 +142,25 @@ def test_a_job_variable_that_is_not_utf8_keeps_the_runs_row(tmp_path: Path, in_s
     assert task["job_name"] == "r\\xe9sum\\xe9"
 
 
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="fork only")
+def test_the_jobs_next_run_owns_the_host_again_while_a_child_forked_by_the_last_one_lives(
+        tmp_path: Path, in_slurm_job) -> None:
+    from tests.test_support_files import _ForkedChild
+
+    first = tracker(tmp_path)
+    first.start()
+    child = _ForkedChild()  # e.g. a DataLoader worker, alive past the run's stop()
+    try:
+        first.stop()
+        second = tracker(tmp_path)
+        second.start()
+        second.stop()
+    finally:
+        child.close()
+    assert first.final_emissions_data.attribution == second.final_emissions_data.attribution == \
+        "cpu=host;gpu=0;ram=host"
+
+
 def job_record(**changes):
     fields = {"scheduler": "slurm", "job_id": "8080", "node_name": "gpu-3", "rank": "5", "local_rank": "1",
               "world_size": "8", "attribution": "cpu=none;gpu=1;ram=none"}

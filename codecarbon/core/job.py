@@ -19,12 +19,8 @@ from typing import Any, Optional
 
 from codecarbon.core.state import hostname
 from codecarbon.external.logger import log_once
+from codecarbon.output_methods.emissions_data import JOB_COLUMNS  # the row columns this module fills
 
-#: the row columns this module fills (contracts: after ``intensity_source``, in this order)
-JOB_COLUMNS: tuple[str, ...] = (
-    "scheduler", "job_id", "job_name", "job_user", "job_account", "job_partition", "node_name", "rank",
-    "local_rank", "world_size", "attribution",
-)
 #: settings that override detection (text fields, then integer fields)
 TEXT_OVERRIDES: tuple[str, ...] = ("scheduler", "job_id", "job_name", "job_user", "job_account", "job_partition")
 NUMBER_OVERRIDES: tuple[str, ...] = ("rank", "local_rank", "world_size", "local_world_size")

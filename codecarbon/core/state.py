@@ -31,31 +31,10 @@ from typing import Any, Optional
 
 from codecarbon.external.logger import logger
 from codecarbon.support import files
-from codecarbon.support.statedir import key_for_path, state_dir
+from codecarbon.support.statedir import fallback_dir, key_for_path, lock_path, runs_dir, spool_dir  # noqa: F401 - re-exported: their former home
 
 CHECKPOINT_MIN_EVERY_S = 5.0  # a SIGKILL loses at most max(measure_power_secs, this) of a run
 _MAX_CHECKPOINT_BYTES = 1 << 20
-
-
-# --- paths ---------------------------------------------------------------------------------------------------------
-def runs_dir(csv_path: str | os.PathLike[str]) -> Path:
-    """Where the checkpoints of runs writing ``csv_path`` live."""
-    return state_dir("runs", key_for_path(csv_path))
-
-
-def lock_path(name: str) -> Path:
-    """A lock file in the state directory (``name`` is ours: a fixed word or a key)."""
-    return state_dir("locks") / f"{name}.lock"
-
-
-def spool_dir() -> Path:
-    """Where network outputs keep payloads they could not deliver (the outputs own the format)."""
-    return state_dir("undelivered")
-
-
-def fallback_dir() -> Path:
-    """Where rows go that could not be written to their CSV."""
-    return state_dir("unwritten")
 
 
 # --- who is running ------------------------------------------------------------------------------------------------

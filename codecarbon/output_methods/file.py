@@ -176,8 +176,7 @@ class CsvTable:
         """Open the CSV (created when absent) and hold its lock; the fd is the file now at the path."""
         side_lock = None
         if sys.platform.startswith("win"):  # a file that is open cannot be replaced there: lock beside it
-            from codecarbon.core.state import lock_path
-            from codecarbon.support.statedir import key_for_path
+            from codecarbon.support.statedir import key_for_path, lock_path
 
             side_lock = files.FileLock(lock_path(f"csv-{key_for_path(self.requested_path)}"))
             side_lock.acquire(timeout_s=self.lock_timeout_s)
@@ -337,7 +336,7 @@ def task_file_name(experiment_name: str, run_id: str) -> str:
     import hashlib
 
     digest = hashlib.sha256(f"{experiment_name}\0{run_id}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    room = _MAX_NAME_BYTES - len(f"emissions__{digest}_{run}.csv".encode("utf-8"))
+    room = _MAX_NAME_BYTES - len(f"emissions__{digest}_{run}.csv".encode())
     if room < 0:  # a run id no tracker makes: the hash alone names the file
         return f"emissions_{digest}.csv"
     cut = experiment.encode("utf-8")[:room].decode("utf-8", "ignore")
@@ -424,7 +423,7 @@ def save_unwritten(records: Sequence[dict[str, Any]], intended: str, reason: Bas
     """Put rows that could not reach ``intended`` in a private new file of the state directory; log where."""
     text = ",".join(ALL_COLUMNS) + "\n" + "".join(_row_text(ALL_COLUMNS, r) for r in records)
     try:
-        from codecarbon.core.state import fallback_dir
+        from codecarbon.support.statedir import fallback_dir
 
         stem = Path(intended).stem or "emissions"
         path = files.unique_file(fallback_dir(), f"{stem}-", ".csv", files.encode_text(text, intended))
