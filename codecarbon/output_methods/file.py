@@ -363,6 +363,11 @@ class FileOutput(BaseOutput):
         self.last_written_path: Path | None = None
         self.fallback_path: Path | None = None
 
+    @property
+    def owes_rows(self) -> bool:
+        """Whether rows a failed write could not put in the file are still waiting (for the next write or exit)."""
+        return bool(self._pending)
+
     def has_valid_headers(self, data: EmissionsData) -> bool:
         header = read_header(Path(self.save_file_path))
         return header is None or set(header) <= set(data.values)
