@@ -34,6 +34,16 @@ def checkpoints(state: Path, csv_path: Path) -> list[Path]:
     return sorted(folder.glob("*.json")) if folder.is_dir() else []
 
 
+def wait_for(condition, timeout_s: float = 60.0) -> bool:
+    """Poll ``condition`` until it holds (a checkpoint written, a marker file): no fixed sleep to tune."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 BUSY_ZYGOTE = """
 import os, sys, time
 from pathlib import Path
@@ -114,9 +124,7 @@ def _signal_case(case: _Case, state: Path, csv_path: Path, signum: int, delay: f
     design), let ``delay`` of busy run pass, then signal it once or twice."""
     if not case.started.wait(60) or case.ended.is_set():
         return
-    deadline = time.monotonic() + 60
-    while not checkpoints(state, csv_path) and time.monotonic() < deadline and not case.ended.is_set():
-        time.sleep(0.01)
+    wait_for(lambda: checkpoints(state, csv_path) or case.ended.is_set())
     time.sleep(delay)
     os.kill(case.pid, signum)
     if twice:
@@ -238,12 +246,9 @@ def test_a_second_sigterm_during_the_exit_hooks_leaves_the_row_and_no_checkpoint
     try:
         assert child.stdout is not None
         run_id = child.stdout.readline().split()[1]
-        deadline = time.monotonic() + 60
-        while not checkpoints(state, tmp_path / "emissions.csv") and time.monotonic() < deadline:
-            time.sleep(0.01)
+        assert wait_for(lambda: checkpoints(state, tmp_path / "emissions.csv"))
         child.send_signal(signal.SIGTERM)
-        while not (tmp_path / "in-exit").exists() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        assert wait_for((tmp_path / "in-exit").exists)
         child.send_signal(signal.SIGTERM)  # the default disposition again: it ends the process at once
         child.communicate(timeout=60)
     finally:
@@ -401,9 +406,7 @@ def test_a_killed_run_is_recovered_exactly_once_by_trackers_starting_together(tm
                              env=child_env(state), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert child.stdout is not None
     run_id = child.stdout.readline().split()[1]
-    deadline = time.monotonic() + 30
-    while not checkpoints(state, tmp_path / "emissions.csv") and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: checkpoints(state, tmp_path / "emissions.csv"), 30)
     child.send_signal(signal.SIGKILL)
     child.communicate(timeout=30)
     assert [p.stem for p in checkpoints(state, tmp_path / "emissions.csv")] == [run_id]
