@@ -247,3 +247,12 @@ def test_a_jobs_folder_planted_as_a_link_is_refused(tmp_path: Path) -> None:
     (state / detect_job(JOB_ENV).host_key()).symlink_to(elsewhere)
     result = claim(hardware.sources, detect_job(JOB_ENV), state)
     assert result.attribution == "cpu=all;gpu=all;ram=all" and list(elsewhere.iterdir()) == []
+
+
+def test_a_jobs_folder_swept_away_meanwhile_is_made_again(tmp_path: Path) -> None:
+    from codecarbon.hardware.ownership import OwnedLock
+
+    folder = tmp_path / "state" / "job"
+    lock = OwnedLock.acquire(folder / "host.lock")
+    assert lock is not None and (folder / "host.lock").is_file()
+    lock.release()

@@ -73,7 +73,14 @@ class OwnedLock:
                 return cls(path)
             _held.pop(key, None)  # inherited through fork: the parent's, not ours (the child closed its copy)
             lock = files.FileLock(path)
-            if not lock.acquire(blocking=False):
+            try:
+                got = lock.acquire(blocking=False)
+            except FileNotFoundError:  # the job's folder was swept meanwhile: make it again, once
+                from codecarbon.support.statedir import ensure_private_dir
+
+                ensure_private_dir(path.parent, "the job's lock folder")
+                got = lock.acquire(blocking=False)
+            if not got:
                 return None
             lock.note_holder()
             _held[key] = _Held(lock, os.getpid())
