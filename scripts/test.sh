@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh Debian/Ubuntu machine, lints, type-checks, then runs the
-# whole suite. From Debian's packages: the real Prometheus Pushgateway, Open MPI (tests/test_job_mpi.py) and
+# whole suite. From Debian's packages: the real Prometheus Pushgateway and server, Open MPI (tests/test_job_mpi.py) and
 # headless Chromium (the view tests); Python packages from PyPI. Tests needing a missing tool skip cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v prometheus-pushgateway >/dev/null 2>&1 || [ -x /usr/bin/prometheus-pushgateway ] \
   || missing+=(prometheus-pushgateway)
+command -v prometheus >/dev/null 2>&1 || [ -x /usr/bin/prometheus ] || missing+=(prometheus)
 command -v mpirun >/dev/null 2>&1 || missing+=(openmpi-bin libopenmpi-dev)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -89,9 +89,10 @@ def test_a_plain_install_pushes_to_prometheus_and_a_missing_extra_only_warns(tmp
     [wheel] = dist.glob("codecarbon-*.whl")
     run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", str(wheel)])
+    # without PYTHON* variables: a PYTHONPATH naming this working tree would make pip see codecarbon as installed
     environment = {name: value for name, value in os.environ.items()
                    if not name.startswith(("CODECARBON_", "PYTHON"))}
+    run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", str(wheel)], env=environment)
     environment["HOME"] = str(home)
     done = run([str(python), "-c", IN_THE_VENV], cwd=tmp_path, env=environment)
     report = json.loads(done.stdout.strip().splitlines()[-1])

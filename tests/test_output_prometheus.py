@@ -179,3 +179,31 @@ def test_module_keeps_registry_and_labelnames_for_old_code() -> None:
     assert isinstance(module.registry, CollectorRegistry)
     assert module.labelnames[0] == "project_name" and len(module.labelnames) == 14
     assert wait_until(lambda: True)
+
+
+def test_a_push_carries_the_run_counters_and_the_deployment_labels(gateway, monkeypatch) -> None:
+    from codecarbon.core import kubernetes
+    from codecarbon.output_methods.metrics.prometheus import COUNTERS
+
+    monkeypatch.setenv("K8S_POD_NAME", "worker-2")
+    monkeypatch.setenv("K8S_NAMESPACE_NAME", "batch")
+    kubernetes._forget()
+    try:
+        total = make_record()
+        output = PrometheusOutput(gateway.url, project_name="demo", hostname="node-a")
+        output.live_out(total, replace(total, emissions=0.25, cpu_energy=0.5, duration=10.0))
+        output.out(total, replace(total, emissions=0.5, cpu_energy=0.25, duration=5.0))
+        output.exit()
+    finally:
+        kubernetes._forget()
+    assert {f"{name}_total" for name in COUNTERS} <= {name for name in exposed_names(gateway)}
+    [(labels, emitted)] = gateway.samples("codecarbon_emissions_kg_total")
+    assert emitted == pytest.approx(0.75) and gateway.samples("codecarbon_cpu_energy_kwh_total")[0][1] == 0.75
+    assert gateway.samples("codecarbon_duration_seconds_total")[0][1] == 15.0
+    assert labels["k8s_pod"] == "worker-2" and labels["k8s_namespace"] == "batch" and labels["k8s_node"] == ""
+
+
+def exposed_names(gateway) -> set[str]:  # noqa: N802
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {s.name for family in text_string_to_metric_families(gateway.metrics_text()) for s in family.samples}

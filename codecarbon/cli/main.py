@@ -252,7 +252,8 @@ def command_monitor(args: argparse.Namespace, out: TextIO) -> int:
         plan = plan_monitor(measure_power_secs=args.measure_power_secs, api_call_interval=args.api_call_interval,
                             api=args.api, offline=args.offline, country_iso_code=args.country_iso_code,
                             region=args.region, project_name=args.project_name, log_level=args.log_level,
-                            process_mode=bool(command))
+                            process_mode=bool(command), prometheus_port=args.prometheus_port,
+                            prometheus_host=args.prometheus_host)
     except MonitorError as problem:
         raise CliError(str(problem)) from None
     if command:
@@ -424,6 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--every", type=float, metavar="N",
                          help="seconds between live lines (default: 1 on a terminal, redrawn in place; 10 else)")
     monitor.add_argument("--no-live", action="store_true", help="draw no live line")
+    monitor.add_argument("--prometheus-port", type=int, metavar="PORT",
+                         help="serve /metrics on this port for Prometheus to scrape (e.g. 9108)")
+    monitor.add_argument("--prometheus-host", metavar="ADDRESS",
+                         help="address the /metrics endpoint listens on (default 127.0.0.1; 0.0.0.0: all)")
     monitor.add_argument("command", nargs=argparse.REMAINDER, help="the command to run and track")
     monitor.set_defaults(handler=command_monitor)
 

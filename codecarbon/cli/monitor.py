@@ -39,10 +39,12 @@ class MonitorPlan:
 def plan_monitor(*, measure_power_secs: float | None = None, api_call_interval: int | None = None,
                  api: bool | None = None, offline: bool = False, country_iso_code: str | None = None,
                  region: str | None = None, project_name: str | None = None, log_level: str | None = None,
-                 process_mode: bool = False) -> MonitorPlan:
+                 process_mode: bool = False, prometheus_port: int | None = None,
+                 prometheus_host: str | None = None) -> MonitorPlan:
     """Turn the monitor options into tracker arguments; options left out leave the config files in charge."""
     given = {"measure_power_secs": measure_power_secs, "api_call_interval": api_call_interval,
-             "project_name": project_name, "log_level": log_level}
+             "project_name": project_name, "log_level": log_level, "prometheus_port": prometheus_port,
+             "prometheus_host": prometheus_host}
     arguments: dict[str, Any] = {key: value for key, value in given.items() if value is not None}
     if process_mode:
         arguments["tracking_mode"] = "process"
@@ -56,6 +58,8 @@ def plan_monitor(*, measure_power_secs: float | None = None, api_call_interval: 
     if offline and not configured.country_iso_code and not configured.cloud_provider:
         raise MonitorError("offline monitoring needs a country: pass --country-iso-code (e.g. FRA) or set "
                            "country_iso_code in .codecarbon.config")
+    if prometheus_port is not None and api_call_interval is None and not configured.is_set("api_call_interval"):
+        arguments["api_call_interval"] = 1  # the scrape endpoint moves at every measurement
     if api is not None:
         methods = [m for m in (configured.output_methods or [OutputMethod.CSV]) if m is not OutputMethod.API]
         if api:

@@ -53,7 +53,7 @@ ENV_PREFIX = "CODECARBON_"
 
 _ARGUMENT = "argument"
 _DEFAULT = "default"
-_URL_PARAMETERS = frozenset({"api_endpoint", "emissions_endpoint", "prometheus_url"})
+_URL_PARAMETERS = frozenset({"api_endpoint", "emissions_endpoint", "prometheus_url", "otel_endpoint"})
 
 
 # -------------------------------------------------------------------------------------------------- settings

@@ -25,7 +25,7 @@ DEFAULT_EXPERIMENT_ID = "5b0fa12a-3dd7-45bb-9766-cc326314d9f1"
 DEFAULT_API_ENDPOINT = "https://api.codecarbon.io"
 
 #: The values of ``OutputMethod`` (output_methods/base_output.py), in its order; a test keeps the two equal.
-OUTPUT_METHODS: tuple[str, ...] = ("csv", "api", "logger", "prometheus", "logfire", "boamps")
+OUTPUT_METHODS: tuple[str, ...] = ("csv", "api", "logger", "prometheus", "logfire", "boamps", "otel")
 
 #: Keys the CLI writes that the tracker does not use: accepted silently.
 CLI_KEYS = frozenset({"organization_id", "project_id", "auth_server_well_known", "auth_client_id"})
@@ -332,6 +332,10 @@ def _at_least(limit: float) -> Callable[[Any], str | None]:
     return lambda v: None if v is None or v >= limit else f"a number ≥ {limit:g}, got {v}"
 
 
+def _port(value: int) -> str | None:
+    return None if 0 <= value <= 65535 else "a TCP port number from 0 to 65535"
+
+
 def _interval(value: int) -> str | None:
     return None if value == -1 or value >= 1 else f"an integer ≥ 1, or -1 (only on flush/stop), got {value}"
 
@@ -396,6 +400,7 @@ _G_HW, _G_INTENSITY, _G_LOCATION, _G_LOG, _G_DEPRECATED = ("Hardware", "Carbon i
                                                            "Location (offline tracker)", "Logging",
                                                            "Deprecated output flags (use output_methods)")
 _G_JOB = "Jobs of many processes"  # jobs helper (issue 9)
+_G_OTEL = "OpenTelemetry"
 
 _TABLE: tuple[Parameter, ...] = (
     _p("project_name", "str", "codecarbon", parse_str,
@@ -418,7 +423,7 @@ _TABLE: tuple[Parameter, ...] = (
     _p("wue", "float", 0.0, parse_float, "Water usage effectiveness (L/kWh); water = energy x wue.",
        _G_MEASURE, validate=_at_least(0)),
     _p("output_methods", "output_methods", None, parse_output_methods,
-       "Where rows go: comma-separated csv, api, logger, prometheus, logfire, boamps (default: csv).", _G_OUT,
+       "Where rows go: comma-separated csv, api, logger, prometheus, logfire, boamps, otel (default: csv).", _G_OUT,
        example="csv,logger"),
     _p("output_dir", "str", ".", _non_empty, "Folder of the CSV file and reports (must exist).", _G_OUT),
     _p("output_file", "str", "emissions.csv", _non_empty, "CSV file name, inside output_dir.", _G_OUT),
@@ -444,6 +449,17 @@ _TABLE: tuple[Parameter, ...] = (
        "Address of the Prometheus Pushgateway (host:port or URL).", _G_PROM),
     _p("prometheus_delete_on_exit", "bool", False, parse_bool,
        "Delete the job's metrics from the gateway at stop (false keeps the final values).", _G_PROM),
+    _p("prometheus_port", "int", None, parse_int,
+       "Serve this run's metrics on /metrics at this port for Prometheus to scrape (0: any free port).", _G_PROM,
+       validate=_port, example="9108"),
+    _p("prometheus_host", "str", "127.0.0.1", _non_empty,
+       "Address the /metrics endpoint listens on (0.0.0.0: every interface).", _G_PROM),
+    _p("otel_endpoint", "str", None, parse_url,
+       "OTLP/HTTP collector for the otel output (default: OTEL_EXPORTER_OTLP_ENDPOINT, else localhost:4318).",
+       _G_OTEL, example="http://localhost:4318"),
+    _p("otel_headers", "str", None, _stripped_str,
+       "Headers sent to the collector, key=value,key2=value2 (default: OTEL_EXPORTER_OTLP_HEADERS).", _G_OTEL,
+       secret=True, example="authorization=Bearer your-token"),
     _p("gpu_ids", "gpu_ids", None, parse_gpu_ids,
        "GPUs to track: indices or UUIDs (default: CUDA_VISIBLE_DEVICES, else all).", _G_HW, example="0,1"),
     _p("force_cpu_power", "float", None, parse_float, "CPU power (W) to use instead of measuring.", _G_HW,

@@ -20,6 +20,7 @@ class OutputMethod(str, Enum):
     PROMETHEUS = "prometheus"
     LOGFIRE = "logfire"
     BOAMPS = "boamps"
+    OTEL = "otel"
 
     @classmethod
     def parse(cls, value: OutputMethod | str) -> OutputMethod:

@@ -19,7 +19,7 @@ DEPRECATED_FLAGS: dict[str, OutputMethod] = {
     "save_to_logfire": OutputMethod.LOGFIRE,
 }
 METHOD_ORDER = (OutputMethod.CSV, OutputMethod.LOGGER, OutputMethod.API, OutputMethod.PROMETHEUS,
-                OutputMethod.LOGFIRE, OutputMethod.BOAMPS)
+                OutputMethod.LOGFIRE, OutputMethod.BOAMPS, OutputMethod.OTEL)
 
 
 def _setting(settings: Any, name: str, default: Any = None) -> Any:
@@ -96,7 +96,8 @@ def _optional(method: OutputMethod, build: Callable[[], BaseOutput]) -> list[Bas
 
 
 def build_outputs(settings: Any, user_handlers: list[BaseOutput]) -> list[BaseOutput]:
-    """The tracker's outputs: the user's handlers first, then CSV, logger, HTTP, API, Prometheus, Logfire, BoAmps.
+    """The tracker's outputs: the user's handlers first, then CSV, logger, HTTP, API, Prometheus (push, then the
+    scrape endpoint when ``prometheus_port`` is set), Logfire, OpenTelemetry, BoAmps.
 
     Raises ValueError naming the parameter for a bad or missing setting. A selected output whose library is
     missing is left out with one WARNING naming the extra to install. The caller's list is never changed.
@@ -143,6 +144,17 @@ def build_outputs(settings: Any, user_handlers: list[BaseOutput]) -> list[BaseOu
         from codecarbon.output_methods.metrics.logfire import LogfireOutput
 
         outputs += _optional(OutputMethod.LOGFIRE, LogfireOutput)
+    if _setting(settings, "prometheus_port") is not None:
+        from codecarbon.output_methods.metrics.scrape import PrometheusScrapeOutput
+
+        outputs.append(PrometheusScrapeOutput(int(_setting(settings, "prometheus_port")),
+                                              _setting(settings, "prometheus_host", "127.0.0.1")))
+    if OutputMethod.OTEL in methods:
+        from codecarbon.output_methods.metrics.otel import OtelOutput
+
+        outputs += _optional(OutputMethod.OTEL, lambda: OtelOutput(
+            _setting(settings, "otel_endpoint"), _setting(settings, "otel_headers"),
+            project_name=_setting(settings, "project_name"), delivery_timeout_secs=timeout))
     if OutputMethod.BOAMPS in methods:
         from codecarbon.output_methods.boamps import BoAmpsOutput
 

@@ -14,26 +14,17 @@ from typing import Any
 
 from codecarbon.output_methods.base_output import BaseOutput
 from codecarbon.output_methods.emissions_data import EmissionsData
-from codecarbon.output_methods.metrics import all_labelnames, label_value
+from codecarbon.output_methods.metrics import labels_of, logfire_metrics, metric_value
 from codecarbon.support.errors import MissingDependencyError
 
 INSTALL_HINT = "pip install 'codecarbon[logfire]'"
 
-# name -> (record field, unit, description); counters add each window, gauges hold the latest window
-COUNTERS: dict[str, tuple[str, str, str]] = {
-    "codecarbon_duration": ("duration", "s", "Duration measured"),
-    "codecarbon_emissions": ("emissions", "kg", "Emissions (kg CO2eq)"),
-    "codecarbon_energy_consumed": ("energy_consumed", "kWh", "Energy consumed, PUE included"),
-}
-GAUGES: dict[str, tuple[str, str, str]] = {
-    "codecarbon_emissions_rate": ("emissions_rate", "kg/s", "Emissions rate over the latest window"),
-    "codecarbon_cpu_power": ("cpu_power", "W", "Mean CPU power over the latest window"),
-    "codecarbon_gpu_power": ("gpu_power", "W", "Mean GPU power over the latest window"),
-    "codecarbon_ram_power": ("ram_power", "W", "Mean RAM power over the latest window"),
-    "codecarbon_cpu_energy": ("cpu_energy", "kWh", "CPU energy of the latest window"),
-    "codecarbon_gpu_energy": ("gpu_energy", "kWh", "GPU energy of the latest window"),
-    "codecarbon_ram_energy": ("ram_energy", "kWh", "RAM energy of the latest window"),
-}
+# name -> (record field, unit, description), from the naming table; counters add each window, gauges hold the
+# latest window
+COUNTERS: dict[str, tuple[str, str, str]] = {name: (m.field, m.unit.replace(" CO2eq", ""), m.description)
+                                             for name, m in logfire_metrics("counter").items()}
+GAUGES: dict[str, tuple[str, str, str]] = {name: (m.field, m.unit.replace(" CO2eq", ""), m.description)
+                                           for name, m in logfire_metrics("gauge").items()}
 
 _instruments: dict[str, Any] = {}
 _lock = threading.Lock()
@@ -70,13 +61,14 @@ class LogfireOutput(BaseOutput):
         self._instruments = _instruments_for(logfire)
 
     def out(self, total: EmissionsData, delta: EmissionsData) -> None:
-        attributes = {name: label_value(getattr(total, name)) for name in all_labelnames}
+        attributes = labels_of(total)
         for name, (field, _, _) in COUNTERS.items():
-            value = float(getattr(delta, field) or 0.0)
+            value = metric_value(delta, field)
             if value > 0:
                 self._instruments[name].add(value, attributes)
         for name, (field, _, _) in GAUGES.items():
-            self._instruments[name].set(float(getattr(delta, field) or 0.0), attributes)
+            value = metric_value(delta, field)
+            self._instruments[name].set(0.0 if value != value else value, attributes)
 
     def live_out(self, total: EmissionsData, delta: EmissionsData) -> None:
         self.out(total, delta)

@@ -31,7 +31,16 @@ from codecarbon.output_methods.delivery import (
 )
 from codecarbon.output_methods.emissions_data import EmissionsData
 from codecarbon.output_methods.http import check_timeout
-from codecarbon.output_methods.metrics import all_labelnames, label_value, labelnames  # noqa: F401 - old code reads it
+from codecarbon.output_methods.metrics import (  # noqa: F401 - old code reads labelnames
+    all_labelnames,
+    label_value,
+    labelnames,
+    labels_of,
+    metric_value,
+    prometheus_counters,
+    prometheus_gauges,
+    prometheus_help,
+)
 from codecarbon.support import http
 from codecarbon.support.errors import ConfigError, MissingDependencyError
 
@@ -43,21 +52,12 @@ except ImportError:  # pragma: no cover - depends on the environment
 INSTALL_HINT = "pip install prometheus_client"
 _JOB_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
-# gauge name -> (record field, help text)
-GAUGES: dict[str, tuple[str, str]] = {
-    "codecarbon_duration": ("duration", "Duration of the latest window (s)"),
-    "codecarbon_emissions": ("emissions", "Emissions of the latest window (kg CO2eq)"),
-    "codecarbon_emissions_rate": ("emissions_rate", "Emissions rate over the latest window (kg CO2eq/s)"),
-    "codecarbon_cpu_power": ("cpu_power", "Mean CPU power over the latest window (W)"),
-    "codecarbon_gpu_power": ("gpu_power", "Mean GPU power over the latest window (W)"),
-    "codecarbon_ram_power": ("ram_power", "Mean RAM power over the latest window (W)"),
-    "codecarbon_cpu_energy": ("cpu_energy", "CPU energy of the latest window (kWh)"),
-    "codecarbon_gpu_energy": ("gpu_energy", "GPU energy of the latest window (kWh)"),
-    "codecarbon_ram_energy": ("ram_energy", "RAM energy of the latest window (kWh)"),
-    "codecarbon_energy_consumed": ("energy_consumed", "Energy of the latest window, PUE included (kWh)"),
-}
+# gauge name -> (record field, help text), counter base name -> (record field, help text): from the naming table
+GAUGES: dict[str, tuple[str, str]] = {name: (m.field, prometheus_help(m)) for name, m in prometheus_gauges().items()}
+COUNTERS: dict[str, tuple[str, str]] = {name: (m.field, prometheus_help(m, counter=True))
+                                        for name, m in prometheus_counters().items()}
 ENERGY_COUNTER = "codecarbon_energy"  # exposed as codecarbon_energy_total
-ENERGY_COUNTER_HELP = "Energy consumed by the run so far, PUE included (kWh)"
+ENERGY_COUNTER_HELP = COUNTERS[ENERGY_COUNTER][1]
 
 
 def __getattr__(name: str) -> Any:
@@ -100,7 +100,7 @@ class PrometheusOutput(BaseOutput):
         self.delivery_timeout_secs = check_timeout(delivery_timeout_secs)
         self.__username = os.environ.get("PROMETHEUS_USERNAME")
         self.__password = os.environ.get("PROMETHEUS_PASSWORD")
-        self._energy_total = 0.0
+        self._run_totals: dict[str, float] = dict.fromkeys(COUNTERS, 0.0)
         self._energy_run: Optional[str] = None
         self._last_grouping: dict[str, str] | None = None
         self._queue = DeliveryQueue(
@@ -122,16 +122,16 @@ class PrometheusOutput(BaseOutput):
     def out(self, total: EmissionsData, delta: EmissionsData) -> None:
         if total.run_id != self._energy_run:  # a new run counts from zero: nothing of the last run leaks in
             self._energy_run = total.run_id
-            self._energy_total = 0.0
-        self._energy_total += max(0.0, float(delta.energy_consumed or 0.0))
+            self._run_totals = dict.fromkeys(COUNTERS, 0.0)
+        add_window(self._run_totals, delta)
         grouping = self.grouping_key(total)
         self._last_grouping = grouping
         payload = {
             "op": "push",
             "grouping_key": grouping,
-            "labels": {name: label_value(getattr(total, name)) for name in all_labelnames},
-            "gauges": {name: _float(getattr(delta, field)) for name, (field, _) in GAUGES.items()},
-            "energy_total": self._energy_total,
+            "labels": labels_of(total),
+            "gauges": {name: metric_value(delta, field) for name, (field, _) in GAUGES.items()},
+            "counters": dict(self._run_totals),
         }
         self._queue.submit(payload, total.run_id)
 
@@ -185,11 +185,12 @@ class PrometheusOutput(BaseOutput):
             raise DeliveryFailed(f"{type(error).__name__}: {error}") from None
 
 
-def _float(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return float("nan")
+def add_window(totals: dict[str, float], delta: Any) -> None:
+    """Add one window to running counter values (a missing, negative or NaN figure adds nothing)."""
+    for name, (field, _) in COUNTERS.items():
+        value = metric_value(delta, field)
+        if value > 0:
+            totals[name] = totals.get(name, 0.0) + value
 
 
 def build_registry(payload: dict[str, Any]) -> Any:
@@ -201,6 +202,10 @@ def build_registry(payload: dict[str, Any]) -> Any:
     names = list(labels)
     for name, value in payload["gauges"].items():
         Gauge(name, GAUGES[name][1], names, registry=registry).labels(**labels).set(value)
-    counter = Counter(ENERGY_COUNTER, ENERGY_COUNTER_HELP, names, registry=registry)
-    counter.labels(**labels).inc(max(0.0, float(payload["energy_total"])))
+    counters = payload.get("counters")
+    if counters is None:  # a payload saved by an earlier release
+        counters = {ENERGY_COUNTER: payload.get("energy_total", 0.0)}
+    for name, value in counters.items():
+        if name in COUNTERS:
+            Counter(name, COUNTERS[name][1], names, registry=registry).labels(**labels).inc(max(0.0, float(value)))
     return registry
