@@ -29,7 +29,8 @@ class LockError(RuntimeError):
 
 
 class Lock:
-    """Exclusive, non-blocking, released by ``release()`` or by the process ending."""
+    """Exclusive, non-blocking, released by ``release()`` or by the process ending; a forked child never holds
+    it (``support.files.FileLock``), so a worker outliving the run cannot keep the next run out."""
 
     def __init__(self, path: Optional[str] = None):
         self.lockfile_path = path or _default_lockfile()

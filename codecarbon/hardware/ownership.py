@@ -9,7 +9,8 @@ each, the host would be counted N times. The rule, per job and per host:
   only its own GPUs (``CUDA_VISIBLE_DEVICES``) measures those; where every process sees every GPU, the first
   process to choose takes them all. In process mode, GPUs measured as the process's share are kept by each.
 
-Owners are chosen on the host itself, with advisory locks (``flock``) on files in the per-user state directory,
+Owners are chosen on the host itself, with advisory locks (the package's one lock, ``support.files.FileLock``:
+``flock``, never through a planted link, dropped by forked children) on files in the per-user state directory,
 under a folder named for the job. A lock dies with its process, so a dead rank never blocks anybody and a
 re-launched job chooses again. A short election lock makes one process's choice atomic; waiting for it is bounded,
 and without it the per-device locks still guarantee that no device has two owners.
