@@ -62,9 +62,10 @@ def test_dashboard_draws_its_charts_offline_with_the_csv_numbers(served, tmp_pat
     assert dom.count('class="main-svg"') >= 10  # five graphs, two svg layers each
     runs = read_runs([EXAMPLE_CSV]).runs
     for run in runs:
-        assert f">{charts.fmt(run.energy_consumed * 1000)}<" in dom  # bar totals of the energy chart
+        assert f">{charts.fmt(run.energy_consumed * 1e6)}<" in dom  # bar totals of the energy chart, in mWh
     assert dom.count('class="choroplethlocation"') > 150  # the world map, from our own shapes
-    assert "All projects (8 runs)" in dom and "Training used" in dom and "smartphone charges" in dom
+    assert "3.26 cm driven by an average petrol car" in dom and "0.000642 smartphone charges" in dom
+    assert "All projects (8 runs)" in dom and "Projects codecarbon, cloud, decorated and quickstart used" in dom
     requests = Path(server_log).read_text()
     assert "GET /_carbonboard/world_110m.json" in requests  # plotly.js asked us, not its CDN
     assert "/_dash-component-suites/plotly/package_data/plotly.min.js" in requests  # served locally
@@ -85,7 +86,7 @@ def test_project_picker_redraws_for_the_chosen_project(served):
         response = json.loads(answer.read())["response"]
     energy = response["energy-by-component"]["figure"]
     (cloud_run,) = [r for r in read_runs([EXAMPLE_CSV]).runs if r.project_name == "cloud"]
-    assert energy["data"][0]["x"] == [cloud_run.run_id[:8]]
+    assert energy["data"][0]["x"] == [["cloud"], [cloud_run.run_id[:8]]]  # labelled by project and run
     regions = response["cloud-regions"]["figure"]["data"][0]
     assert "#08306b" in regions["marker"]["color"]  # the region used is highlighted
     assert regions["x"][regions["marker"]["color"].index("#08306b")] == cloud_run.cloud_region

@@ -4,6 +4,7 @@ the real gathering code here; the real torch (CPU, gloo) test runs where torch i
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import subprocess
@@ -66,7 +67,30 @@ def test_rank_0_sums_every_rank_by_node() -> None:
     assert job["total"]["cpu_energy"] == pytest.approx(5.0) and job["total"]["gpu_energy"] == pytest.approx(6.0)
     assert job["nodes"]["a"]["gpu_energy"] == pytest.approx(5.0) and job["nodes"]["b"]["cpu_energy"] == 4.0
     assert job["total"]["emissions"] == pytest.approx(11.0 * 0.05)
+    # two ranks side by side for 10 s on node a: the node ran 10 s, not 20 process-seconds
+    assert job["nodes"]["a"]["duration"] == pytest.approx(10.0) and job["total"]["duration"] == pytest.approx(10.0)
     assert store.values == {}  # rank 0 leaves the group's store as it found it
+
+
+def test_the_gathered_totals_are_the_reports() -> None:
+    """One definition of a job's totals: what rank 0 gathers equals what `codecarbon report` computes from the
+    same processes' rows."""
+    from codecarbon.viz.reading import Run, jobs
+
+    store = Store()
+    records = {0: record("a", 1.0, 2.0), 1: record("a", 0.5, 3.0), 2: record("b", 4.0, 1.0)}
+    records[1] = dataclasses.replace(records[1], timestamp="2025-03-01T12:00:30")  # ends 30 s after rank 0
+    for rank in (1, 2):
+        gather_job_totals(records[rank], 2.0, fake_distributed(rank, 3, store))
+    gathered = gather_job_totals(records[0], 2.0, fake_distributed(0, 3, store))
+    assert gathered is not None
+    rows = [Run(values={**r.__dict__, "job_id": "j", "scheduler": "slurm"}, source="") for r in records.values()]
+    (reported,) = jobs(rows)
+    assert set(reported["nodes"]) == set(gathered["nodes"]) == {"a", "b"}
+    for node in ("a", "b"):
+        assert reported["nodes"][node] == pytest.approx(gathered["nodes"][node])
+    assert reported["total"] == pytest.approx(gathered["total"])
+    assert gathered["nodes"]["a"]["duration"] == pytest.approx(40.0)  # from 12:00:00 - 10 s to 12:00:30
 
 
 def test_a_rank_that_never_stops_is_reported_missing_after_the_bound() -> None:

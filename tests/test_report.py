@@ -6,6 +6,7 @@ files); files of CodeCarbon 3.3.2 and of jobs are written with their documented 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import subprocess
 import sys
@@ -210,8 +211,9 @@ def test_csv_markdown_and_the_sentence(cwd: Path):
     markdown = report(str(path), "--format", "markdown", cwd=cwd).stdout
     assert markdown.startswith("| project |") and markdown.count("\n| p |") == 2
     sentence = report(str(path), "--sentence", cwd=cwd).stdout.strip()
-    assert sentence == ("Training used 3 kWh of electricity over 2 runs, about 0.168 kg CO2eq at 56 g/kWh "
+    assert sentence == ("Project p used 3 kWh of electricity over 2 runs, about 0.168 kg CO2eq at 56 g/kWh "
                         "(Our World in Data energy dataset, 2023).")
+    assert report(str(path), "--sentence", "--activity", "Training", cwd=cwd).stdout.startswith("Training used 3 kWh")
     reading = read_runs([path])
     assert paper_sentence(reading.runs[:1], activity="Inference") == (
         "Inference used 2 kWh of electricity, about 0.112 kg CO2eq at 56 g/kWh (Our World in Data energy dataset, "
@@ -235,7 +237,7 @@ def test_terminal_table_is_aligned():
             edge = header.index(column) + len(column)  # numbers are right-aligned under their header
             for row in rows:
                 assert row[edge - 1] != " " and row[edge] == " ", (column, header, row)
-    assert lines[-1].startswith("Training used")
+    assert lines[-1].startswith("Projects codecarbon, cloud, decorated and quickstart used")
 
 
 def test_example_csv_was_written_by_the_tracker():
@@ -251,5 +253,163 @@ def test_energy_and_mass_are_shown_in_the_largest_fitting_unit() -> None:
     from codecarbon.viz.report import energy_text, mass_text
 
     assert [energy_text(v) for v in (0, 2e-7, 0.001, 0.0123, 1.0, 4.56, 1000.0, 7800.0)] == [
-        "0 Wh", "0.2 mWh", "1 Wh", "12.3 Wh", "1 kWh", "4.56 kWh", "1 MWh", "7.8 MWh"]
+        "0 Wh", "200 µWh", "1 Wh", "12.3 Wh", "1 kWh", "4.56 kWh", "1 MWh", "7.8 MWh"]
     assert [mass_text(v) for v in (0, 3.2e-6, 0.0045, 1.2, 3400.0)] == ["0 g", "3.2 mg", "4.5 g", "1.2 kg", "3.4 t"]
+
+
+def test_small_figures_are_scaled_never_in_e_notation() -> None:
+    from codecarbon.viz import charts
+    from codecarbon.viz.report import equivalent_text, mass_text
+    from codecarbon.viz.text import distance_text, plain
+
+    assert [mass_text(v) for v in (1.05e-8, 0.000999999, 0.9996)] == ["10.5 µg", "1 g", "1 kg"]  # rounds up a unit
+    assert distance_text(3.26e-5) == "3.26 cm" and distance_text(0.012) == "12 m"
+    assert plain(6.42e-7) == "0.000000642" and plain(999.6) == "1000" and plain(123456) == "123456"
+    shown = [equivalent_text(item) for item in charts.equivalents(7.96e-6)]  # the example file's 7.96 mg
+    assert shown[0].startswith("3.26 cm driven") and shown[1] == "0.000642 smartphone charges"
+    for value in (1e-15, 2.5e-9, 7.7e-5, 0.5, 3e4):
+        for text in (mass_text(value), equivalent_text(charts.equivalents(value)[0]), charts.fmt(value)):
+            assert "e-" not in text and "e+" not in text, text
+
+
+# ------------------------------------------------------------------------------------ untrusted files
+def hostile(cwd: Path, **fields: object) -> Path:
+    path = cwd / "hostile.csv"
+    given = {"carbon_intensity": 50, "intensity_source": "owid-energy 2023", **fields}
+    write_rows(path, CSV_COLUMNS + EXTRA_COLUMNS, [row_332("a", "p", 10, 0.002, 0.0001, **given)])
+    return path
+
+
+def test_terminal_escapes_from_a_file_are_shown_not_run(cwd: Path):
+    evil = "\x1b]0;pwned\x07\x1b[2J\x1b[31mred\u202etxt.exe\rfake"
+    path = hostile(cwd, project_name=evil, experiment_id=evil, intensity_source=evil)
+    out = report(str(path), cwd=cwd).stdout
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out and "\r" not in out
+    assert "project \\x1b]0;pwned\\x07\\x1b[2J\\x1b[31mred\\u202etxt.exe\\x0dfake: 1 run(s)" in out
+    sentence = report(str(path), "--sentence", cwd=cwd).stdout
+    assert "\x1b" not in sentence and sentence.startswith("Project \\x1b]0;pwned")
+
+
+def test_json_holds_only_finite_numbers(cwd: Path):
+    path = cwd / "inf.csv"
+    rows = [row_332("inf", "p", 10, 0.002, 0.0001), row_332("tiny", "p", 10, 5e-324, 0.001),
+            row_332("ok", "p", 10, 0.002, 0.0001)]
+    rows[0]["energy_consumed"] = "inf"  # what float() reads back from a file that says so
+    rows[2]["emissions_rate"] = "1e999"
+    write_rows(path, CSV_COLUMNS, rows)
+    done = report(str(path), "--format", "json", cwd=cwd)
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} in the JSON")
+
+    out = json.loads(done.stdout, parse_constant=refuse)  # strict JSON: no Infinity, no NaN
+    assert sorted(r["run_id"] for r in out["runs"]) == ["tiny"]  # the infinite figures are unreadable numbers
+    assert out["skipped_lines"] == 2
+    (tiny,) = out["runs"]
+    assert tiny["carbon_intensity"] is None  # 0.001 kg / 5e-324 kWh overflows: no intensity, not Infinity
+
+
+def test_negative_energy_is_counted_and_reported_never_zeroed(cwd: Path):
+    path = cwd / "neg.csv"
+    write_rows(path, CSV_COLUMNS, [row_332("good", "p", 10, 0.004, 0.0002), row_332("bad", "p", 10, -0.5, 0.0001),
+                                   row_332("bad2", "p", 10, 0.002, -0.0001)])
+    reading = read_runs([path])
+    assert [r.run_id for r in reading.runs] == ["good"] and reading.negative_rows == 2
+    assert any("negative" in problem for problem in reading.problems)
+    text = report(str(path), cwd=cwd).stdout
+    assert "2 row(s) with a negative energy, emissions, duration or water figure left out (invalid)" in text
+    assert "Total: 4 Wh" in text  # the valid run alone, not 4 Wh - 500 Wh, nor a negative shown as 0 Wh
+    out = json.loads(report(str(path), "--format", "json", cwd=cwd).stdout)
+    assert out["negative_rows"] == 2 and [r["run_id"] for r in out["runs"]] == ["good"]
+    assert "2 row(s) with a negative" in report(str(path), "--format", "markdown", cwd=cwd).stdout
+
+
+def test_markdown_escapes_the_files_html(cwd: Path):
+    path = hostile(cwd, project_name="<img src=x onerror=alert(1)>|<b>", intensity_source="<script>x</script>")
+    markdown = report(str(path), "--format", "markdown", cwd=cwd).stdout
+    assert "<img" not in markdown and "<script" not in markdown and "<b>" not in markdown
+    assert "| &lt;img src=x onerror=alert(1)&gt;\\|&lt;b&gt; |" in markdown  # one cell, shown as text
+    assert markdown.splitlines()[2].count(" | ") == 11  # the row still has its 12 cells
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_output_neutralises_spreadsheet_formulas(cwd: Path, start: str):
+    formula = f"{start}HYPERLINK(\"http://evil.example\",\"click\")"
+    path = hostile(cwd, project_name=formula, region=formula)
+    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "HOME": str(cwd)}
+    done = subprocess.run([sys.executable, "-m", "codecarbon.cli.main", "report", str(path), "--format", "csv"],
+                          cwd=cwd, env=env, capture_output=True, timeout=120)  # bytes: a CR stays a CR
+    rows = list(csv.DictReader(io.StringIO(done.stdout.decode(), newline="")))
+    assert rows[0]["project_name"] == "'" + formula and rows[0]["region"] == "'" + formula
+    assert float(rows[0]["energy_consumed"]) == 0.002  # numbers stay numbers
+
+
+def test_a_file_being_appended_is_read_up_to_its_size_at_open(cwd: Path):
+    from codecarbon.viz.reading import Reading, _lines
+
+    path = cwd / "live.csv"
+    write_rows(path, CSV_COLUMNS, [row_332("a", "p", 10, 0.002, 0.0001), row_332("b", "p", 10, 0.002, 0.0001)])
+    whole = path.read_text()
+    with open(path, "a") as handle:  # a writer half-way through its next row
+        handle.write(whole.splitlines()[1].replace(",a,", ",c,")[:40])
+    reading = read_runs([path])
+    assert [r.run_id for r in reading.runs] == ["a", "b"] and reading.skipped_lines == 0
+    assert reading.partial_lines == 1  # not a malformed row: a row not written yet
+    assert "still being written" in report(str(path), cwd=cwd).stdout
+    lines = _lines(path, Reading())
+    assert next(lines).startswith("timestamp,")
+    with open(path, "a") as handle:  # the writer goes on while the report reads
+        handle.write("rest of the row\n" + whole.splitlines()[1].replace(",a,", ",d,") + "\n")
+    assert len(list(lines)) == 2  # the rows there at open, the unfinished one left out, nothing appended since
+
+
+def test_a_long_job_name_the_tracker_wrote_is_read_back(cwd: Path):
+    name = "sweep-" + "x" * 200_000  # longer than the csv module's default field limit (128 KiB)
+    t = tracker(project_name="long", job_id="77", job_name=name)
+    t.start()
+    t.stop()
+    assert name in (cwd / "emissions.csv").read_text()
+    out = json.loads(report(str(cwd), "--format", "json", cwd=cwd).stdout)
+    assert [r["job_name"] for r in out["runs"]] == [name] and out["jobs"][0]["job_name"] == name
+    assert out["skipped_lines"] == 0
+
+
+def test_memory_grows_with_runs_not_rows(tmp_path: Path):
+    """A run flushed 20,000 times holds one row in memory, not 20,000 (the bench measures 1M rows' RSS)."""
+    import tracemalloc
+
+    def peak_for(rows: int, runs: int) -> int:
+        path = tmp_path / f"e_{rows}.csv"
+        columns = CSV_COLUMNS + EXTRA_COLUMNS
+        with open(path, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(columns))
+            writer.writeheader()
+            for i in range(rows):
+                writer.writerow(row_332(f"run-{i % runs}", "p", i, 0.001 * i, 0.0001 * i))
+        tracemalloc.start()
+        try:
+            reading = read_runs([path])
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert len(reading.runs) == runs and reading.runs[0].rows_seen == rows // runs
+        return peak
+
+    small, large = peak_for(200, 10), peak_for(20_000, 10)
+    assert large < small + 256 * 1024, (small, large)  # holding 20,000 rows would take tens of MB
+
+
+def test_energy_bars_name_the_project_and_the_run(cwd: Path):
+    from codecarbon.viz import charts
+
+    path = cwd / "many.csv"
+    write_rows(path, CSV_COLUMNS, [row_332(f"run-{i:02d}", "alpha" if i % 2 else "beta", 10, 0.001 * (i + 1),
+                                           0.0001, timestamp=f"2025-05-01T10:00:{i:02d}") for i in range(20)])
+    runs = read_runs([path]).runs
+    few = charts.energy_by_component(runs[:4])
+    assert few["layout"]["xaxis"]["type"] == "multicategory"  # runs grouped under their project
+    assert few["data"][0]["x"] == [["alpha", "alpha", "beta", "beta"], ["run-01", "run-03", "run-00", "run-02"]]
+    many = charts.energy_by_component(runs)  # 20 bars: one upright label each, project and run
+    assert many["data"][0]["x"][:2] == ["alpha · run-01", "alpha · run-03"]
+    assert many["layout"]["xaxis"]["tickangle"] == -90
+    assert "(Wh)" in many["layout"]["title"]["text"] and many["data"][3]["text"][0] == "2"  # 2 Wh, not 0.002 kWh

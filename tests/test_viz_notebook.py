@@ -69,3 +69,58 @@ def test_import_codecarbon_does_not_load_the_notebook_code():
                            "if m.startswith('codecarbon.viz') or m.startswith('IPython')))"],
                           env={"PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_a_cell_that_raises_fails_once_its_row_is_written(isolated_environment: Path):
+    """Run All, nbclient and papermill must stop at a failing measured cell, as they do without the magic."""
+    cells = [
+        f"import sys; sys.path.insert(0, {str(REPO)!r})\n%load_ext codecarbon",
+        "%%codecarbon --country-iso-code FRA --measure-power-secs 0.2 --project-name failing\n"
+        "print('before')\n1 / 0",
+        "print('this cell must not run')",
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(isolated_environment)}})
+    with pytest.raises(nbclient.exceptions.CellExecutionError) as failure:
+        client.execute()
+    assert failure.value.ename == "ZeroDivisionError"  # the cell's own exception, not one of ours
+    outputs = [o for o in notebook.cells[1].outputs if o.get("name") != "stderr"]
+    assert [o["output_type"] for o in outputs] == ["stream", "display_data", "error"]  # one traceback only
+    assert outputs[0]["text"] == "before\n" and "codecarbon-summary" in outputs[1]["data"]["text/html"]
+    traceback = "\n".join(outputs[2]["traceback"])
+    assert "1 / 0" in traceback  # it ends at the cell's own line
+    assert notebook.cells[2].outputs == []  # execution stopped there
+    with open(isolated_environment / "emissions.csv", newline="") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert row["project_name"] == "failing" and float(row["duration"]) > 0
+
+
+def test_the_magic_takes_log_level_from_the_config_layers(isolated_environment: Path):
+    config = isolated_environment / ".codecarbon.config"
+    magic = "%%codecarbon --country-iso-code FRA --measure-power-secs 0.2 --no-save --quiet"
+    outputs = run_notebook([
+        f"import sys; sys.path.insert(0, {str(REPO)!r})\n%load_ext codecarbon",
+        f"{magic}\nx = 1",  # no layer sets log_level: the magic stays at warning
+        f"open({str(config)!r}, 'w').write('[codecarbon]\\nlog_level = info\\n')",
+        f"{magic}\nx = 2",  # ./.codecarbon.config says info: the magic follows it
+        f"{magic} --log-level error\nx = 3",  # the line wins over the file
+    ], isolated_environment)
+
+    def info_lines(cell: list[dict]) -> list[str]:
+        text = "".join(o.get("text", "") for o in cell if o.get("name") == "stderr")
+        return [line for line in text.splitlines() if "INFO" in line]
+
+    assert info_lines(outputs[1]) == []
+    assert info_lines(outputs[3]), outputs[3]
+    assert info_lines(outputs[4]) == []
+
+
+def test_the_usage_line_in_the_docs_is_the_magics():
+    from codecarbon.viz.notebook import USAGE, parse_line
+
+    for page in ("notebooks.md", "visualize.md"):
+        assert f"```text\n{USAGE}\n```" in (REPO / "docs" / page).read_text()
+    assert "--cloud-region R" in USAGE and "--experiment-name E" in USAGE and "--log-level LEVEL" in USAGE
+    assert parse_line("--log-level error")[1] == {"log_level": "error"}
+    assert "log_level" not in parse_line("--project-name p")[1]  # left to the configuration

@@ -38,9 +38,9 @@ def _profile(tmp_path: Path) -> str:
     return f"--user-data-dir={profile}"
 
 
-def dump_dom(url: str, tmp_path: Path, budget_ms: int = 15000) -> str:
+def dump_dom(url: str, tmp_path: Path, budget_ms: int = 15000, extra: tuple[str, ...] = ()) -> str:
     """The page's DOM once its scripts ran (virtual time lets timers and fetches finish)."""
-    done = subprocess.run(_command(url, "--dump-dom", _profile(tmp_path), budget_ms=budget_ms),
+    done = subprocess.run(_command(url, "--dump-dom", _profile(tmp_path), *extra, budget_ms=budget_ms),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
@@ -51,3 +51,23 @@ def screenshot(url: str, path: Path, tmp_path: Path, size: str = "1200,3200", bu
                                    budget_ms=budget_ms), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and path.is_file() and path.stat().st_size > 10_000, done.stderr[-2000:]
     return path
+
+
+LAYOUT_SCRIPT = Path(__file__).with_name("viz_layout.js")
+
+
+def measured_layout(page: Path, tmp_path: Path, budget_ms: int = 15000) -> tuple[dict, str]:
+    """What Chromium drew, measured by `viz_layout.js` in a 1200 px wide window (overlaps of the location
+    chart's right axis, of the map's markers, the run table's fit), and the DOM."""
+    import html
+    import json
+    import re
+
+    measured = tmp_path / f"measured-{page.name}"
+    text = page.read_text(encoding="utf-8")
+    measured.write_text(text.replace("</body>", f"<script>{LAYOUT_SCRIPT.read_text()}</script></body>"),
+                        encoding="utf-8")
+    dom = dump_dom(measured.as_uri(), tmp_path, budget_ms=budget_ms, extra=("--window-size=1200,3400",))
+    found = re.search(r'data-layout="([^"]*)"', dom)
+    assert found, "the layout was not measured (charts not drawn?)"
+    return json.loads(html.unescape(found.group(1))), dom

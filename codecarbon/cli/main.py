@@ -266,6 +266,7 @@ def command_report(args: argparse.Namespace, out: TextIO) -> int:
     """Summarise emissions CSV files (runs counted once, tasks joined, job totals by node)."""
     from codecarbon.viz.reading import read_runs
     from codecarbon.viz.report import as_html, paper_sentence, render
+    from codecarbon.viz.text import terminal_safe
 
     paths = list(args.paths or ["."])
     missing = [p for p in paths if not Path(p).exists()]
@@ -281,7 +282,7 @@ def command_report(args: argparse.Namespace, out: TextIO) -> int:
         if args.format is None:
             return 0
     if args.sentence:
-        print(paper_sentence(reading.runs, activity=args.activity), file=out)
+        print(terminal_safe(paper_sentence(reading.runs, activity=args.activity)), file=out)
         return 0
     out.write(render(reading, args.format or "text"))
     out.flush()
@@ -477,7 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output format on stdout (default: text)")
     report.add_argument("--html", metavar="OUT", help="also write a self-contained HTML report with charts")
     report.add_argument("--sentence", action="store_true", help="print only the sentence for a paper's appendix")
-    report.add_argument("--activity", default="Training", help="the sentence's first word (default: Training)")
+    report.add_argument("--activity", help="the sentence's subject, e.g. Training (default: the projects' names)")
     report.set_defaults(handler=command_report)
     return parser
 

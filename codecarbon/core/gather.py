@@ -17,9 +17,9 @@ import threading
 import time
 from typing import Any, Optional
 
+from codecarbon.core.job_totals import TOTAL_KEYS, job_totals
 from codecarbon.external.logger import logger
 
-SUMMED = ("duration", "cpu_energy", "gpu_energy", "ram_energy", "energy_consumed", "emissions")
 #: stop() calls so far per (store, rank): the n-th stop of every rank meets under the same keys
 _rounds: dict[tuple[int, int], itertools.count] = {}
 _rounds_lock = threading.Lock()
@@ -57,8 +57,9 @@ def _default_store(dist: Any) -> Any:
 
 def _summary(total: Any) -> dict[str, Any]:
     values = total.values
-    entry: dict[str, Any] = {name: float(values.get(name) or 0.0) for name in SUMMED}
+    entry: dict[str, Any] = {name: float(values.get(name) or 0.0) for name in TOTAL_KEYS}
     entry["node_name"] = values.get("node_name", "")
+    entry["timestamp"] = values.get("timestamp", "")
     entry["attribution"] = values.get("attribution", "")
     return entry
 
@@ -71,8 +72,9 @@ def _in_thread(work: Any, timeout_s: float) -> None:
 
 
 def gather_job_totals(total: Any, timeout_s: float, dist: Any = None) -> Optional[dict[str, Any]]:
-    """On rank 0: the job's totals (summed, per node, per rank) from the ranks that answered within the bound;
-    on the other ranks (and outside torch.distributed): None, after handing over their own totals."""
+    """On rank 0: the job's totals (`core.job_totals`: energies summed, each node's wall time) from the ranks
+    that answered within the bound; on the other ranks (and outside torch.distributed): None, after handing
+    over their own totals."""
     dist = dist if dist is not None else initialised_distributed()
     if dist is None or timeout_s <= 0:
         return None
@@ -124,17 +126,7 @@ def gather_job_totals(total: Any, timeout_s: float, dist: Any = None) -> Optiona
     answered = dict(ranks)  # the worker may still be adding: take what is there now
     job: dict[str, Any] = {"world_size": world, "ranks_reported": sorted(answered),
                            "missing_ranks": [r for r in range(world) if r not in answered],
-                           "total": dict.fromkeys(SUMMED, 0.0), "nodes": {}}
-    for entry in answered.values():
-        node = job["nodes"].setdefault(entry.get("node_name", ""), dict.fromkeys(SUMMED, 0.0))
-        for name in SUMMED:
-            value = float(entry.get(name) or 0.0)
-            node[name] += value
-            if name != "duration":
-                job["total"][name] += value
-    job["total"]["duration"] = max((float(e.get("duration") or 0.0) for e in answered.values()), default=0.0)
-    for node in job["nodes"].values():
-        node["duration"] = max(0.0, node["duration"])
+                           **job_totals(answered.values())}
     logger.info("job total over %d of %d ranks: %.3g Wh, %.3g g CO2eq%s", len(answered), world,
                 job["total"]["energy_consumed"] * 1000, job["total"]["emissions"] * 1000,
                 f" (no answer from ranks {job['missing_ranks']})" if job["missing_ranks"] else "")

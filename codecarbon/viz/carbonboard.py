@@ -19,7 +19,7 @@ from typing import Any
 
 from codecarbon.viz import charts
 from codecarbon.viz.reading import Reading, Run, read_runs, summed
-from codecarbon.viz.report import energy_text, mass_text, paper_sentence
+from codecarbon.viz.report import energy_text, equivalent_text, mass_text, paper_sentence
 
 INSTALL_HINT = "carbonboard needs Dash and plotly: pip install 'codecarbon[carbonboard]'"
 ALL_PROJECTS = "__all__"
@@ -41,7 +41,7 @@ def _summary_children(runs: Sequence[Run]) -> list[Any]:
     cards = [("Runs", str(len(runs))), ("Energy", energy_text(total["energy_consumed"])),
              ("Emissions", mass_text(total["emissions"]) + " CO2eq"),
              ("CPU / GPU / RAM", " / ".join(energy_text(total[f"{c}_energy"]) for c in ("cpu", "gpu", "ram")))]
-    items = [html.Li([f"{e['value']:.3g} {e['label']} ", html.Small(f"({e['source']})")])
+    items = [html.Li([f"{equivalent_text(e)} ", html.Small(f"({e['source']})")])
              for e in charts.equivalents(total["emissions"])]
     return [
         html.Div([html.Div([html.Div(label), html.B(value)], className="card", id=f"card-{i}")

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from codecarbon.viz.reading import Run
+from codecarbon.viz.text import ENERGY_UNITS, MASS_UNITS, chart_unit, plain
 
 WORLD_MAP_FILE = Path(__file__).resolve().parent / "world_110m.json"
 #: Name plotly.js looks the base map up by (scope "world", resolution 110).
@@ -25,20 +27,21 @@ COMPONENT_COLOURS = {"CPU": "#1f77b4", "GPU": "#d62728", "RAM": "#2ca02c"}
 #: At most this many runs in the per-run bar chart (the latest ones): beyond it the bars are unreadable.
 MAX_BARS = 40
 
-#: Everyday equivalents of emissions: (label, kg CO2eq per unit, source). The per-km figure is our conversion
-#: of the per-mile one (1 mile = 1.609344 km).
-EQUIVALENTS: tuple[tuple[str, float, str], ...] = (
-    ("km driven by an average petrol car", 3.93e-4 * 1000 / 1.609344,
-     "US EPA Greenhouse Gas Equivalencies Calculator: 3.93e-4 t CO2e per mile of an average passenger vehicle"),
-    ("smartphone charges", 1.24e-5 * 1000,
-     "US EPA Greenhouse Gas Equivalencies Calculator: 1.24e-5 t CO2 per smartphone charged"),
+#: Everyday equivalents of emissions: (label, unit, kg CO2eq per unit, source). The per-km figure is our
+#: conversion of the per-mile one (1 mile = 1.609344 km). A unit of "km" is shown scaled (m, cm, mm).
+EQUIVALENTS: tuple[tuple[str, str, float, str], ...] = (
+    ("driven by an average petrol car", "km", 3.93e-4 * 1000 / 1.609344,
+     "US EPA Greenhouse Gas Equivalencies Calculator: 3.93 × 10⁻⁴ t CO2e per mile of an average passenger "
+     "vehicle"),
+    ("smartphone charges", "", 1.24e-5 * 1000,
+     "US EPA Greenhouse Gas Equivalencies Calculator: 1.24 × 10⁻⁵ t CO2 per smartphone charged"),
 )
 
 
 def equivalents(emissions_kg: float) -> list[dict[str, Any]]:
-    """How many km / phone charges the emissions equal, each with its source."""
-    return [{"label": label, "value": emissions_kg / per_unit, "source": source}
-            for label, per_unit, source in EQUIVALENTS]
+    """How many km / phone charges the emissions equal, each with its unit and source."""
+    return [{"label": label, "unit": unit, "value": emissions_kg / per_unit, "source": source}
+            for label, unit, per_unit, source in EQUIVALENTS]
 
 
 @functools.lru_cache(maxsize=1)
@@ -64,53 +67,66 @@ def short_id(run: Run) -> str:
 
 
 def fmt(value: float, digits: int = 3) -> str:
-    """A compact number with ``digits`` significant figures (what the marks and tables show)."""
-    if value == 0:
-        return "0"
-    return f"{value:.{digits}g}"
+    """A number as the marks show it: ``digits`` significant figures, never in e-notation."""
+    return plain(value, digits)
+
+
+def project_of(run: Run) -> str:
+    return str(run.values.get("project_name") or "(none)")
 
 
 def runs_over_time(runs: Sequence[Run]) -> dict[str, Any]:
     """Emissions of each run against its end time, one trace per project."""
     by_project: dict[str, list[Run]] = {}
     for run in runs:
-        by_project.setdefault(str(run.values.get("project_name") or "(none)"), []).append(run)
+        by_project.setdefault(project_of(run), []).append(run)
+    unit, factor = chart_unit(max((r.values["emissions"] for r in runs), default=0.0), MASS_UNITS)
     data = []
     for project, members in sorted(by_project.items()):
         members = sorted(members, key=lambda r: str(r.values.get("timestamp", "")))
         data.append({
             "type": "scatter", "mode": "lines+markers" if len(members) <= 500 else "markers", "name": project,
             "x": [r.values.get("timestamp", "") for r in members],
-            "y": [r.values["emissions"] * 1000 for r in members],
+            "y": [r.values["emissions"] / factor for r in members],
             "customdata": [short_id(r) for r in members],
-            "hovertemplate": "%{x}<br>%{y:.4g} g CO2eq<br>run %{customdata}<extra>" + project + "</extra>",
+            "hovertemplate": "%{x}<br>%{y:.3r} " + unit + " CO2eq<br>run %{customdata}<extra>%{fullData.name}"
+                             "</extra>",
         })
     return {"data": data, "layout": _layout("Emissions of each run over time",
                                             xaxis={"title": {"text": "run end (local time)"}},
-                                            yaxis={"title": {"text": "g CO2eq"}})}
+                                            yaxis={"title": {"text": f"{unit} CO2eq"}, "exponentformat": "none"})}
 
 
 def energy_by_component(runs: Sequence[Run], limit: int = MAX_BARS) -> dict[str, Any]:
-    """Stacked CPU / GPU / RAM energy (Wh) of the latest ``limit`` runs, each bar labelled with its total."""
+    """Stacked CPU / GPU / RAM energy of the latest ``limit`` runs, grouped by project (the axis names both the
+    project and the run), each bar labelled with its total, in a unit that fits the largest bar."""
     latest = sorted(runs, key=lambda r: str(r.values.get("timestamp", "")))[-limit:]
-    labels = [short_id(r) for r in latest]
+    latest.sort(key=project_of)  # stable: by project, then by end time within a project
+    unit, factor = chart_unit(max((r.values["energy_consumed"] for r in latest), default=0.0), ENERGY_UNITS)
+    # few bars: the runs under their project (a two-level axis); many: "project · run" upright under each bar
+    crowded = len(latest) > 12
+    x: list[Any] = ([f"{project_of(r)} · {short_id(r)}" for r in latest] if crowded
+                    else [[project_of(r) for r in latest], [short_id(r) for r in latest]])
     data: list[dict[str, Any]] = []
     for component in ("CPU", "GPU", "RAM"):
         key = f"{component.lower()}_energy"
-        values = [r.values[key] * 1000 for r in latest]
-        data.append({"type": "bar", "name": component, "x": labels, "y": values,
+        values = [r.values[key] / factor for r in latest]
+        data.append({"type": "bar", "name": component, "x": x, "y": values,
                      "marker": {"color": COMPONENT_COLOURS[component]},
-                     "hovertemplate": "%{x}: %{y:.4g} Wh<extra>" + component + "</extra>"})
-    totals = [r.values["energy_consumed"] * 1000 for r in latest]
-    data.append({"type": "scatter", "mode": "text", "name": "total", "showlegend": False, "x": labels,
+                     "hovertemplate": "%{x}: %{y:.3r} " + unit + "<extra>" + component + "</extra>"})
+    totals = [r.values["energy_consumed"] / factor for r in latest]
+    data.append({"type": "scatter", "mode": "text", "name": "total", "showlegend": False, "x": x,
                  "y": totals, "text": [fmt(t) for t in totals], "textposition": "top center",
-                 "hoverinfo": "skip"})
-    title = "Energy by component per run (Wh)"
+                 "textfont": {"size": 9 if crowded else 12}, "hoverinfo": "skip", "cliponaxis": False})
+    title = f"Energy by component per run ({unit}), by project"
     if len(runs) > len(latest):
         title += f" - latest {len(latest)} of {len(runs)} runs"
-    return {"data": data, "layout": _layout(title, barmode="stack", xaxis={"title": {"text": "run"},
-                                                                          "type": "category"},
-                                            yaxis={"title": {"text": "Wh"}})}
+    longest = max((len(label) for label in x), default=0) if crowded else 0
+    xaxis = {"type": "category", "tickangle": -90} if crowded else {"type": "multicategory"}
+    return {"data": data, "layout": _layout(title, barmode="stack", xaxis=xaxis,
+                                            yaxis={"title": {"text": unit}, "exponentformat": "none"},
+                                            height=420 + 7 * longest if crowded else 400,
+                                            margin={"l": 60, "r": 30, "t": 60, "b": 20 + 7 * longest})}
 
 
 def location_of(run: Run) -> str:
@@ -123,29 +139,80 @@ def location_of(run: Run) -> str:
 
 
 def by_location(runs: Sequence[Run]) -> dict[str, Any]:
-    """Emissions summed per location (bars, labelled) and the intensity used there (markers, right axis)."""
-    grams: dict[str, float] = {}
+    """Emissions summed per location (bars, labelled) and the intensity used there (markers, right axis, with
+    room for its tick labels and title apart)."""
+    kg: dict[str, float] = {}
     energy: dict[str, float] = {}
     for run in runs:
         name = location_of(run)
-        grams[name] = grams.get(name, 0.0) + run.values["emissions"] * 1000
+        kg[name] = kg.get(name, 0.0) + run.values["emissions"]
         energy[name] = energy.get(name, 0.0) + run.values["energy_consumed"]
-    names = sorted(grams, key=lambda n: -grams[n])
-    emissions = [grams[n] for n in names]
-    intensity = [grams[n] / energy[n] if energy[n] > 0 else None for n in names]
+    names = sorted(kg, key=lambda n: -kg[n])
+    unit, factor = chart_unit(max(kg.values(), default=0.0), MASS_UNITS)
+    emissions = [kg[n] / factor for n in names]
+    intensity = [kg[n] * 1000 / energy[n] if energy[n] > 0 else None for n in names]
+    top = max((i for i in intensity if i is not None), default=0.0)
     data = [
-        {"type": "bar", "name": "emissions (g CO2eq)", "x": names, "y": emissions,
+        {"type": "bar", "name": f"emissions ({unit} CO2eq)", "x": names, "y": emissions,
          "text": [fmt(e) for e in emissions], "textposition": "inside", "insidetextanchor": "start",
          "marker": {"color": "#6c757d"}},
         {"type": "scatter", "mode": "markers+text", "name": "intensity (g/kWh)", "x": names, "y": intensity,
          "yaxis": "y2", "text": [fmt(i) if i is not None else "" for i in intensity], "textposition": "top center",
-         "marker": {"size": 12, "color": "#e6550d"}},
+         "marker": {"size": 12, "color": "#e6550d"}, "cliponaxis": False},
     ]
     return {"data": data, "layout": _layout(
         "Emissions and carbon intensity by location", xaxis={"type": "category"},
-        yaxis={"title": {"text": "g CO2eq"}},
-        yaxis2={"title": {"text": "g CO2eq/kWh"}, "overlaying": "y", "side": "right", "rangemode": "tozero"},
+        yaxis={"title": {"text": f"{unit} CO2eq"}, "exponentformat": "none"},
+        yaxis2={"title": {"text": "g CO2eq/kWh"}, "overlaying": "y", "side": "right",
+                "range": [0, (top or 1.0) * 1.18], "showgrid": False, "tickmode": "auto"},
+        margin={"l": 70, "r": 90, "t": 60, "b": 60},
         legend={"orientation": "h", "y": -0.2})}
+
+
+@functools.lru_cache(maxsize=1)
+def country_centres() -> dict[str, tuple[float, float]]:
+    """(lon, lat) where plotly.js places a country's marker: the ``ct`` of each shape of the bundled map."""
+    shapes = world_topojson()["objects"]["countries"]["geometries"]
+    return {str(shape["id"]): (float(shape["properties"]["ct"][0]), float(shape["properties"]["ct"][1]))
+            for shape in shapes if shape.get("id") and "ct" in shape.get("properties", {})}
+
+
+#: Screen pixels per degree of longitude on the views' world map (about 780 px for 360 degrees at 1200 px wide).
+PIXELS_PER_DEGREE = 2.2
+
+
+def spread_markers(centres: Sequence[tuple[float, float]], sizes: Sequence[float]) -> list[tuple[float, float]]:
+    """Marker positions that do not cover one another: each marker (biggest first) stays at its country's
+    centre when that is clear of those placed before it, else moves to the nearest clear spot around it
+    (neighbours such as France, Belgium and Germany otherwise pile up into one blot)."""
+    placed: list[tuple[float, float, float]] = []
+    out = []
+    for (lon, lat), size in zip(centres, sizes, strict=True):
+        radius = size / 2 / PIXELS_PER_DEGREE
+
+        def clear(x: float, y: float, r: float = radius) -> bool:
+            return all(math.hypot(x - px, y - py) >= r + pr + 1.0 for px, py, pr in placed)
+
+        spot = (lon, lat)
+        if not clear(lon, lat):
+            candidates = [(lon + step * math.cos(angle), lat + step * math.sin(angle))
+                          for step in (radius * k for k in (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0))
+                          for angle in (math.pi * i / 6 for i in range(12))]
+            spot = next((c for c in sorted(candidates, key=lambda c: math.hypot(c[0] - lon, c[1] - lat))
+                         if clear(*c)), spot)
+        placed.append((spot[0], spot[1], radius))
+        out.append(spot)
+    return out
+
+
+def label_side(centre: tuple[float, float], spot: tuple[float, float]) -> str:
+    """Where a marker's label goes: below it, or on the side it was moved to (away from its neighbours)."""
+    dx, dy = spot[0] - centre[0], spot[1] - centre[1]
+    if abs(dx) < 1e-9 and abs(dy) < 1e-9:
+        return "bottom center"
+    if abs(dx) >= abs(dy):
+        return "middle right" if dx > 0 else "middle left"
+    return "top center" if dy > 0 else "bottom center"
 
 
 def world_map(runs: Sequence[Run]) -> dict[str, Any]:
@@ -160,27 +227,31 @@ def world_map(runs: Sequence[Run]) -> dict[str, Any]:
         "text": [f"{countries[c]['name']}: {countries[c]['g']:.0f} g/kWh ({countries[c]['src']} "
                  f"{countries[c].get('year') or ''})" for c in codes],
         "hoverinfo": "text", "colorscale": [[0, "#1a9850"], [0.5, "#fee08b"], [1, "#d73027"]],
-        "zmin": 0, "zmax": 900, "colorbar": {"title": {"text": "g/kWh"}},
+        "zmin": 0, "zmax": 900,
+        "colorbar": {"ticksuffix": " g/kWh", "showticksuffix": "last"},  # a title there covers the top tick
         "marker": {"line": {"color": "white", "width": 0.5}}, "name": "grid intensity",
     }]
     placed: dict[str, dict[str, float]] = {}
-    for run in runs:
+    for run in runs:  # runs in one country are one marker (however many regions or cloud regions)
         code = str(run.values.get("country_iso_code") or "").upper()
         if not code:
             continue
         spot = placed.setdefault(code, {"emissions": 0.0, "runs": 0})
         spot["emissions"] += run.values["emissions"] * 1000
         spot["runs"] += 1
-    if placed:
-        biggest = max(s["emissions"] for s in placed.values()) or 1.0
-        places = sorted(placed)
+    centres = country_centres()
+    places = sorted((code for code in placed if code in centres), key=lambda c: -placed[c]["emissions"])
+    if places:
+        biggest = max(placed[c]["emissions"] for c in places) or 1.0
+        sizes = [10 + 14 * math.sqrt(max(placed[c]["emissions"], 0.0) / biggest) for c in places]
+        spots = spread_markers([centres[c] for c in places], sizes)
         data.append({
-            "type": "scattergeo", "locationmode": "ISO-3", "locations": places, "mode": "markers+text",
-            "text": places, "textposition": "bottom center", "hoverinfo": "text+name",
+            "type": "scattergeo", "lon": [lon for lon, _ in spots], "lat": [lat for _, lat in spots],
+            "mode": "markers+text", "text": places, "hoverinfo": "text+name",
+            "textposition": [label_side(centres[c], spot) for c, spot in zip(places, spots, strict=True)],
             "hovertext": [f"{code}: {placed[code]['runs']:.0f} run(s), {fmt(placed[code]['emissions'])} g"
                           for code in places],
-            "marker": {"size": [10 + 20 * placed[c]["emissions"] / biggest for c in places], "color": "#08306b",
-                       "line": {"color": "white", "width": 1}},
+            "marker": {"size": sizes, "color": "#08306b", "opacity": 0.85, "line": {"color": "white", "width": 1}},
             "name": "your runs",
         })
     return {"data": data, "layout": _layout(
@@ -190,7 +261,7 @@ def world_map(runs: Sequence[Run]) -> dict[str, Any]:
              "landcolor": "#eeeeee", "showcoastlines": True, "coastlinecolor": "#999999", "showcountries": False,
              "showocean": False, "showlakes": False, "showrivers": False, "showframe": False,
              "showsubunits": False},
-        margin={"l": 10, "r": 10, "t": 60, "b": 10})}
+        margin={"l": 10, "r": 80, "t": 60, "b": 10})}
 
 
 def cloud_regions(runs: Sequence[Run]) -> dict[str, Any]:
@@ -231,8 +302,9 @@ def all_figures(runs: Sequence[Run]) -> dict[str, dict[str, Any]]:
 
 
 CHART_DESCRIPTIONS = {
-    "runs-over-time": "each run's emissions (g CO2eq) at its end time, one line per project",
-    "energy-by-component": "CPU, GPU and RAM energy (Wh) of each run, stacked, labelled with the run's total",
+    "runs-over-time": "each run's emissions (CO2eq) at its end time, one line per project",
+    "energy-by-component": "CPU, GPU and RAM energy of each run, stacked, under its project, labelled with the "
+                           "run's total",
     "by-location": "emissions summed per location (bars) and the intensity they were computed at (dots)",
     "world-map": "the bundled grid intensity of every country, with a dot sized by emissions where runs ran",
     "cloud-regions": "every region of the cloud provider used, by intensity; the regions used are dark",

@@ -12,8 +12,21 @@ import argparse
 import shlex
 from typing import Any
 
-USAGE = "%%codecarbon [--country-iso-code ISO3 [--region R]] [--project-name P] [--measure-power-secs S] " \
-        "[--output-dir D] [--no-save] [--tracking-mode machine|process] [--var NAME] [--quiet]"
+#: The magic's log level when neither its line nor any configuration layer (config files, CODECARBON_LOG_LEVEL)
+#: sets one: a measured cell shows its own output, the summary and warnings, not the tracker's info lines.
+QUIET_LOG_LEVEL = "warning"
+
+
+def _configured(name: str) -> bool:
+    """Whether a configuration layer above the defaults sets ``name`` (a broken config is left to the tracker,
+    which reports it naming the parameter)."""
+    from codecarbon.core.config import load_settings
+    from codecarbon.support.errors import CodeCarbonError
+
+    try:
+        return load_settings({}, offline=True).is_set(name)
+    except (CodeCarbonError, ValueError):
+        return False
 
 
 class MagicUsageError(ValueError):
@@ -22,19 +35,30 @@ class MagicUsageError(ValueError):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="%%codecarbon", add_help=False, exit_on_error=False)
-    parser.add_argument("--country-iso-code", help="measure offline with this country's intensity (ISO alpha-3)")
-    parser.add_argument("--region")
-    parser.add_argument("--cloud-provider")
-    parser.add_argument("--cloud-region")
-    parser.add_argument("--project-name")
-    parser.add_argument("--experiment-name")
-    parser.add_argument("--measure-power-secs", type=float)
-    parser.add_argument("--output-dir")
+    parser.add_argument("--country-iso-code", metavar="ISO3",
+                        help="measure offline with this country's intensity (ISO alpha-3)")
+    parser.add_argument("--region", metavar="R")
+    parser.add_argument("--cloud-provider", metavar="P")
+    parser.add_argument("--cloud-region", metavar="R")
+    parser.add_argument("--project-name", metavar="P")
+    parser.add_argument("--experiment-name", metavar="E")
+    parser.add_argument("--measure-power-secs", metavar="S", type=float)
+    parser.add_argument("--output-dir", metavar="D")
     parser.add_argument("--tracking-mode", choices=("machine", "process"))
     parser.add_argument("--no-save", action="store_true", help="write no CSV row")
-    parser.add_argument("--var", help="also store the cell's EmissionsData in this variable")
+    parser.add_argument("--var", metavar="NAME", help="also store the cell's EmissionsData in this variable")
+    parser.add_argument("--log-level", metavar="LEVEL",
+                        help="the tracker's log level (default: the config's, else warning)")
     parser.add_argument("--quiet", action="store_true", help="show no summary")
     return parser
+
+
+def usage() -> str:
+    """The magic's usage line, made from its parser (so it always lists every option)."""
+    return " ".join(_parser().format_usage().split()).removeprefix("usage: ")
+
+
+USAGE = usage()
 
 
 def parse_line(line: str) -> tuple[bool, dict[str, Any], argparse.Namespace]:
@@ -45,9 +69,9 @@ def parse_line(line: str) -> tuple[bool, dict[str, Any], argparse.Namespace]:
         raise MagicUsageError(f"{error}\nusage: {USAGE}") from None
     if unknown:
         raise MagicUsageError(f"unknown option(s) {' '.join(unknown)}\nusage: {USAGE}")
-    arguments: dict[str, Any] = {"log_level": "warning"}
+    arguments: dict[str, Any] = {}
     for name in ("region", "cloud_provider", "cloud_region", "project_name", "experiment_name",
-                 "measure_power_secs", "output_dir", "tracking_mode", "country_iso_code"):
+                 "measure_power_secs", "output_dir", "tracking_mode", "country_iso_code", "log_level"):
         value = getattr(options, name)
         if value is not None:
             arguments[name] = value
@@ -58,7 +82,10 @@ def parse_line(line: str) -> tuple[bool, dict[str, Any], argparse.Namespace]:
 
 
 def run_cell_measured(shell: Any, line: str, cell: str) -> Any:
-    """Measure one cell: tracker started, the cell run by the shell, tracker stopped, summary shown."""
+    """Measure one cell: tracker started, the cell run by the shell, tracker stopped (its row written), summary
+    shown; then, when the cell raised, the same exception again, so the cell fails as it would without the
+    magic (Run All stops, nbclient and papermill report the error)."""
+    __tracebackhide__ = True  # noqa: F841 - IPython leaves this frame out of the traceback it shows
     from IPython.display import display
 
     from codecarbon.emissions_tracker import EmissionsTracker, OfflineEmissionsTracker
@@ -68,11 +95,13 @@ def run_cell_measured(shell: Any, line: str, cell: str) -> Any:
     except MagicUsageError as problem:
         print(f"%%codecarbon: {problem}")
         return None
+    if "log_level" not in arguments and not _configured("log_level"):
+        arguments["log_level"] = QUIET_LOG_LEVEL
     factory = OfflineEmissionsTracker if offline else EmissionsTracker
     tracker = factory(**arguments)
     tracker.start()
     try:
-        result = shell.run_cell(cell)
+        result = _run_quietly_on_error(shell, cell)
     finally:
         tracker.stop()
     data = tracker.final_emissions_data
@@ -80,14 +109,31 @@ def run_cell_measured(shell: Any, line: str, cell: str) -> Any:
         shell.user_ns[options.var] = data
     if not options.quiet and data is not None:
         display(data)  # HTML table in a notebook, the plain-text summary elsewhere
-    del result  # the cell's own output and value were already shown by run_cell
+    error = result.error_before_exec or result.error_in_exec
+    if error is not None:
+        raise error
     return None
+
+
+def _run_quietly_on_error(shell: Any, cell: str) -> Any:
+    """``shell.run_cell(cell)`` without showing the traceback of an exception the cell raises: the magic raises
+    it again once the row is written, and IPython shows it then, once, ending at the cell's own line."""
+    own = shell.__dict__.get("showtraceback")
+    shell.showtraceback = lambda *args, **kwargs: None
+    try:
+        return shell.run_cell(cell)
+    finally:
+        if own is None:
+            del shell.showtraceback
+        else:
+            shell.showtraceback = own
 
 
 def load(ipython: Any) -> None:
     """Register the %%codecarbon cell magic on an IPython shell."""
 
     def codecarbon(line: str, cell: str) -> Any:
+        __tracebackhide__ = True  # noqa: F841
         return run_cell_measured(ipython, line, cell)
 
     codecarbon.__doc__ = f"Measure the energy and emissions of this cell.\n\nusage: {USAGE}"

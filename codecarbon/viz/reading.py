@@ -13,8 +13,9 @@ Only the standard library: the terminal report must not need pandas.
 from __future__ import annotations
 
 import csv
+import math
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,10 +103,22 @@ class Reading:
     skipped_lines: int = 0
     orphan_tasks: list[Task] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    #: Rows left out because an energy, emissions, duration or water figure was negative (invalid, not zeroed).
+    negative_rows: int = 0
+    #: Files whose last line was still being written (no newline yet) when read.
+    partial_lines: int = 0
+
+
+class NegativeValue(ValueError):
+    """A quantity that cannot be negative (energy, emissions, duration, water) is: the row is invalid."""
+
+
+#: Columns whose negative value makes a row invalid (never zeroed, never summed).
+NON_NEGATIVE_COLUMNS = (*ENERGY_KEYS, "water_consumed")
 
 
 def _number(text: str | None) -> float | None:
-    """A CSV cell as a float; None when empty (or NaN); ValueError when it is text."""
+    """A CSV cell as a float; None when empty (or NaN); ValueError when it is text or infinite."""
     if not text:
         return None
     try:
@@ -114,17 +127,32 @@ def _number(text: str | None) -> float | None:
         if text.strip():
             raise
         return None
-    return None if value != value else value  # NaN
+    if value != value:  # NaN
+        return None
+    if value in (math.inf, -math.inf):
+        raise ValueError(f"{text!r} is not a finite number")
+    return value
+
+
+def _optional_number(text: str | None) -> float | None:
+    try:
+        return _number(text)
+    except ValueError:
+        return None
 
 
 def _typed(row: dict[str, str]) -> dict[str, Any]:
-    """The row (modified in place) with numbers as floats; ValueError when a number column holds text."""
+    """The row (modified in place) with numbers as floats; ValueError when a number column holds text or an
+    infinite value, NegativeValue when an energy, emissions, duration or water column is negative."""
     values: dict[str, Any] = row
     values.pop("", None)
     for name in NUMBER_COLUMNS:
         values[name] = _number(row.get(name)) or 0.0
+    for name in NON_NEGATIVE_COLUMNS:
+        if values[name] < 0:
+            raise NegativeValue(name)
     for name in OPTIONAL_NUMBER_COLUMNS:
-        values[name] = _number(row.get(name))
+        values[name] = _optional_number(row.get(name))
     for name in ("cpu_count", "gpu_count"):
         if values[name] is not None:
             values[name] = int(values[name])
@@ -146,39 +174,49 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return found
 
 
-def _rows(path: Path, reading: Reading) -> Iterator[tuple[int, dict[str, str]]]:
+#: Longest CSV cell read (the csv module's default, 128 KiB, would drop a row with a long job name the tracker
+#: wrote; whatever the tracker writes, its report reads).
+FIELD_SIZE_LIMIT = 2**31 - 1
+
+
+def _lines(path: Path, reading: Reading) -> Generator[str, None, None]:
+    """The complete lines of a file as it was when opened: a writer appending meanwhile adds nothing to this
+    reading, and a last line without its newline (a row being written) is not a row yet."""
+    with open(path, "rb") as handle:
+        left = os.fstat(handle.fileno()).st_size
+        while left > 0:
+            line = handle.readline(left)
+            if not line:
+                break
+            left -= len(line)
+            if not line.endswith(b"\n"):
+                reading.partial_lines += 1
+                logger.info("%s: the last line is not finished (a row being written?): not read yet", path)
+                break
+            text = line.decode("utf-8", errors="replace")
+            yield text.replace("\0", "") if "\0" in text else text
+
+
+def _rows(path: Path, reading: Reading, header: list[str], reader: Any) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row) of one CSV file; lines that do not parse or do not fit the header are skipped."""
     skipped = 0
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-        reader = csv.reader(line.replace("\0", "") if "\0" in line else line for line in handle)
+    while True:
         try:
-            header = next(reader)
-        except (StopIteration, csv.Error):
-            return
-        header = [name.lstrip("\ufeff").strip() for name in header]
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            except csv.Error:
-                skipped += 1
-                continue
-            if not cells or all(not cell.strip() for cell in cells):
-                continue
-            if len(cells) != len(header):
-                skipped += 1
-                continue
-            yield reader.line_num, dict(zip(header, cells, strict=True))
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            skipped += 1
+            continue
+        if not cells or all(not cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(header):
+            skipped += 1
+            continue
+        yield reader.line_num, dict(zip(header, cells, strict=True))
     if skipped:
         reading.skipped_lines += skipped
         _warn(reading, f"{path}: skipped {skipped} malformed line(s)")
-
-
-def _header(path: Path) -> list[str]:
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-        first = handle.readline().replace("\0", "")
-    return [name.lstrip("\ufeff").strip() for name in next(csv.reader([first]), [])]
 
 
 def _warn(reading: Reading, message: str) -> None:
@@ -195,38 +233,73 @@ def _experiment_from_task_file(path: Path, run_id: str) -> str:
     return ""
 
 
+@dataclass
+class _Best:
+    """The row standing for a run so far (the longest duration that could be read) and how many rows it had."""
+
+    duration: float
+    values: dict[str, Any] | None
+    source: str
+    rows_seen: int = 0
+
+
+class _Counts:
+    """Per file: lines whose numbers could not be read, rows with a negative figure."""
+
+    def __init__(self) -> None:
+        self.bad: dict[str, int] = {}
+        self.negative: dict[str, int] = {}
+
+    def count(self, source: str, error: ValueError) -> None:
+        target = self.negative if isinstance(error, NegativeValue) else self.bad
+        target[source] = target.get(source, 0) + 1
+
+
 def read_runs(paths: Sequence[str | os.PathLike[str]]) -> Reading:
-    """Read emissions CSV files and directories into runs, one per run_id, tasks joined to their run."""
+    """Read emissions CSV files and directories into runs, one per run_id, tasks joined to their run.
+
+    Streams: each row is looked at once and only the row standing for its run is kept, so memory grows with the
+    number of runs (and tasks), never with the number of rows (a run flushed every minute for a month)."""
+    previous_limit = csv.field_size_limit()
+    csv.field_size_limit(FIELD_SIZE_LIMIT)
+    try:
+        return _read(paths)
+    finally:
+        csv.field_size_limit(previous_limit)
+
+
+def _read(paths: Sequence[str | os.PathLike[str]]) -> Reading:
     reading = Reading()
-    by_id: dict[str, Run] = {}
     tasks: dict[tuple[str, str], Task] = {}
     task_experiment: dict[str, str] = {}
-    candidates: dict[str, list[tuple[float, int, dict[str, str], str]]] = {}
-    bad_by_file: dict[str, int] = {}
-    order = 0
+    best: dict[str, _Best] = {}
+    counts = _Counts()
     for path in expand_paths(paths):
+        source = str(path)
         try:
-            header = _header(path)
-        except OSError as error:
-            _warn(reading, f"{path}: cannot be read ({error})")
-            continue
-        if not header:
-            continue
-        is_task_file = "task_name" in header
-        if not all(name in header for name in _REQUIRED):
-            _warn(reading, f"{path}: not an emissions file (no emissions/energy_consumed columns); ignored")
-            continue
-        reading.files.append(str(path))
-        bad_values = 0
-        try:
-            for line, row in _rows(path, reading):
+            lines = _lines(path, reading)
+            reader = csv.reader(lines)
+            try:
+                header = [name.lstrip("\ufeff").strip() for name in next(reader)]
+            except (StopIteration, csv.Error):
+                lines.close()
+                continue
+            if not header:
+                continue
+            if not all(name in header for name in _REQUIRED):
+                lines.close()
+                _warn(reading, f"{path}: not an emissions file (no emissions/energy_consumed columns); ignored")
+                continue
+            is_task_file = "task_name" in header
+            reading.files.append(source)
+            for line, row in _rows(path, reading, header, reader):
                 run_id = row.get("run_id") or f"{path}:{line}"
                 row["run_id"] = run_id
                 if is_task_file:
                     try:
                         values = _typed(row)
-                    except ValueError:
-                        bad_values += 1
+                    except ValueError as error:
+                        counts.count(source, error)
                         continue
                     name = values.pop("task_name", "") or ""
                     tasks[(run_id, name)] = Task(name, values)  # the last row written for a task wins
@@ -236,32 +309,37 @@ def read_runs(paths: Sequence[str | os.PathLike[str]]) -> Reading:
                     continue
                 try:
                     duration = _number(row.get("duration")) or 0.0
-                except ValueError:
-                    bad_values += 1
+                except ValueError as error:
+                    counts.count(source, error)
                     continue
-                # only the row that will stand for the run is typed in full (below): rows are cumulative, so
-                # the longest one is the run so far; never a sum
-                candidates.setdefault(run_id, []).append((duration, order, row, str(path)))
-                order += 1
+                # rows are cumulative, so the longest one is the run so far (a later one on a tie); never a sum
+                kept = best.get(run_id)
+                if kept is None:
+                    kept = best[run_id] = _Best(duration=-math.inf, values=None, source=source)
+                kept.rows_seen += 1
+                if duration >= kept.duration:
+                    try:
+                        values = _typed(row)
+                    except ValueError as error:
+                        counts.count(source, error)
+                        continue
+                    kept.duration, kept.values, kept.source = duration, values, source
         except OSError as error:
-            _warn(reading, f"{path}: read failed part-way ({error})")
-        if bad_values:
-            bad_by_file[str(path)] = bad_values
-    for run_id, rows in candidates.items():
-        rows.sort(key=lambda item: (item[0], item[1]), reverse=True)
-        for _duration, _order, row, source in rows:
-            try:
-                values = _typed(row)
-            except ValueError:
-                bad_by_file[source] = bad_by_file.get(source, 0) + 1
-                continue
-            run = Run(values=values, source=source, rows_seen=len(rows))
+            _warn(reading, f"{path}: cannot be read ({error})" if source not in reading.files
+                  else f"{path}: read failed part-way ({error})")
+    by_id: dict[str, Run] = {}
+    for run_id, kept in best.items():
+        if kept.values is not None:
+            run = Run(values=kept.values, source=kept.source, rows_seen=kept.rows_seen)
             by_id[run_id] = run
             reading.runs.append(run)
-            break
-    for source, bad in bad_by_file.items():
+    for source, bad in counts.bad.items():
         reading.skipped_lines += bad
         _warn(reading, f"{source}: skipped {bad} line(s) whose numbers could not be read")
+    for source, negative in counts.negative.items():
+        reading.negative_rows += negative
+        _warn(reading, f"{source}: left out {negative} row(s) with a negative energy, emissions, duration or "
+                       "water figure (invalid)")
     for (run_id, _name), task in tasks.items():
         owner = by_id.get(run_id)
         if owner is None:
@@ -275,18 +353,6 @@ def read_runs(paths: Sequence[str | os.PathLike[str]]) -> Reading:
 
 
 # ------------------------------------------------------------------------------------------------ totals
-def totals(runs: Iterable[Run]) -> dict[str, float]:
-    """Summed energy and emissions of runs, and their longest duration (runs of one group overlap in time)."""
-    out = {key: 0.0 for key in ENERGY_KEYS}
-    for run in runs:
-        for key in ENERGY_KEYS:
-            if key == "duration":
-                out[key] = max(out[key], run.values[key])
-            else:
-                out[key] += run.values[key]
-    return out
-
-
 def summed(runs: Iterable[Run]) -> dict[str, float]:
     """Energy, emissions and duration all summed (a project's runs follow one another)."""
     out = {key: 0.0 for key in ENERGY_KEYS}
@@ -299,25 +365,23 @@ def summed(runs: Iterable[Run]) -> dict[str, float]:
 def jobs(runs: Iterable[Run]) -> list[dict[str, Any]]:
     """Contract #2: per (scheduler, job_id), the job's total and each node's, from the runs of that job.
 
-    Energy and emissions add up (each node's emissions at its own intensity, as each row already holds);
-    duration is the longest run's (the job's wall time as its processes saw it), per node likewise."""
-    grouped: dict[tuple[str, str], dict[str, list[Run]]] = {}
+    One definition with the tracker's own gathering (`core.job_totals`): energy and emissions add up (each
+    node's emissions at its own intensity, as each row already holds); a node's duration is its wall time (the
+    span of its processes, never their sum), the job's that of its longest node."""
+    from codecarbon.core.job_totals import job_totals
+
+    grouped: dict[tuple[str, str], list[Run]] = {}
     for run in runs:
         job_id = str(run.values.get("job_id") or "")
-        if not job_id:
-            continue
-        key = (str(run.values.get("scheduler") or ""), job_id)
-        node = str(run.values.get("node_name") or "")
-        grouped.setdefault(key, {}).setdefault(node, []).append(run)
+        if job_id:
+            grouped.setdefault((str(run.values.get("scheduler") or ""), job_id), []).append(run)
     out = []
-    for (scheduler, job_id), nodes in grouped.items():
-        every = [run for node_runs in nodes.values() for run in node_runs]
+    for (scheduler, job_id), members in grouped.items():
         out.append({
             "job_id": job_id,
             "scheduler": scheduler,
-            "job_name": next((str(r.values.get("job_name")) for r in every if r.values.get("job_name")), ""),
-            "runs": len(every),
-            "total": totals(every),
-            "nodes": {node: totals(node_runs) for node, node_runs in sorted(nodes.items())},
+            "job_name": next((str(r.values.get("job_name")) for r in members if r.values.get("job_name")), ""),
+            "runs": len(members),
+            **job_totals(run.values for run in members),
         })
     return out
