@@ -21,13 +21,13 @@ from typing import Any, Optional, Union
 
 from codecarbon.core import lifecycle, rows
 from codecarbon.core.compat import TrackerCompat
-from codecarbon.core.config import load_settings, tracker_settings
-from codecarbon.core.sampler import Reading, Sampler, Window, window_between
+from codecarbon.core.config import load_settings, sampling_period, tracker_settings
+from codecarbon.core.sampler import Reading, Sampler, Window, continued, window_between
 from codecarbon.core.state import CHECKPOINT_MIN_EVERY_S, tick_values
 from codecarbon.external.logger import log_once, logger
 from codecarbon.output_methods.base_output import BaseOutput, OutputMethod
 from codecarbon.output_methods.emissions_data import EmissionsData, TaskEmissionsData
-from codecarbon.support.errors import CodeCarbonError
+from codecarbon.support.errors import CodeCarbonError, ConfigError
 
 
 class _Unset:
@@ -163,16 +163,16 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         arguments = {k: v for k, v in locals().items()
                      if k not in ("self", "offline_arguments", "__class__") and not isinstance(v, _Unset)}
         arguments.update({k: v for k, v in offline_arguments.items() if not isinstance(v, _Unset)})
-        self._init(arguments)
+        try:
+            self._init(arguments)
+        except ConfigError as error:  # the user's line and this one, not every layer the value went through
+            raise error.with_traceback(None) from None
 
     # --- construction -----------------------------------------------------------------------------------------
     def _init(self, arguments: dict[str, Any]) -> None:
         settings = tracker_settings(arguments, offline=self._OFFLINE)
+        self._conf = settings.as_dict()  # 3.x's dict of settings; ``_<name>`` reads and writes go to the settings
         self._settings = settings
-        self._conf = settings.as_dict()
-        for name, value in self._conf.items():
-            setattr(self, f"_{name}", value)
-        self._project_name = settings.project_name
         self.force_carbon_intensity_g_co2e_kwh = settings.force_carbon_intensity_g_co2e_kwh
         self._location_future: Future = self._start_location()
 
@@ -185,6 +185,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         self._sampler: Optional[Sampler] = None
         self._resolver = None
         self._run: Optional[_Run] = None
+        self._stopped_run: Optional[_Run] = None  # the run a start() after stop() goes on with
         self._state = threading.RLock()
         self._owner_pid: Optional[int] = None  # the process whose run this is (a forked child never acts for it)
         self._machine_lock: Any = None
@@ -211,7 +212,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             return data._repr_html_()
         state = "running" if getattr(self, "_run", None) is not None else "not started"
         name = html.escape(type(self).__name__)
-        return f"<code>{name}</code> ({state}, project {html.escape(str(self._project_name))})"
+        return f"<code>{name}</code> ({state}, project {html.escape(str(self._settings.project_name))})"
 
     def _warm_up(self) -> None:
         """Off the user's thread, between construction and start(): detect hardware, read static facts."""
@@ -231,7 +232,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
     def _location(self):
         try:
             return self._location_future.result(timeout=LOCATION_WAIT_S)
-        except Exception as error:
+        except Exception as error:  # the locating thread's failure, whatever it was: world average
             from codecarbon.intensity import Location
 
             log_once("location-failed", 30, "location unknown (%s); using the world average intensity", error)
@@ -299,7 +300,11 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         return True
 
     def start(self) -> None:
-        """Begin a run: baseline every energy counter and start the sampling thread."""
+        """Begin a run: baseline every energy counter and start the sampling thread.
+
+        After ``stop()`` the same run goes on, as in 3.3.2: same ``run_id``, totals that keep growing from the
+        stopped run's (the time in between counts for nothing). All or nothing: a start that fails part-way
+        gives back every lock, claim and source it took."""
         try:
             if self._foreign():
                 return
@@ -307,33 +312,69 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
                 if self._run is not None:
                     logger.warning("tracker already started; start() ignored")
                     return
-                if not self._settings.allow_multiple_runs and not self._take_machine_lock():
-                    return
-                self._warmup.join()  # its work is start()'s; no thread of ours outlives start() but one
-                hardware = self._detect()
-                from codecarbon.hardware import UtilizationMeter
-
-                meter = UtilizationMeter(self._system_seams)
-                self._sampler = Sampler(self._claim_devices(hardware), interval=self._settings.measure_power_secs,
-                                        intensity_g_per_kwh=self._intensity_now, pue=self._settings.pue,
-                                        utilization=meter.sample, on_tick=self._on_tick)
-                reading = self._sampler.open()
-                self.run_id = _new_id()
-                # the start is a measurement (3.3.2 counts it towards api_call_interval); the first tick checkpoints
-                every = self._checkpoint_every()
-                self._run = _Run(self.run_id, reading, reading, ticks_since_live=1,
-                                 last_checkpoint=reading.at - every, checkpoint_every=every - 1e-3,
-                                 live_every=int(self._settings.api_call_interval) if self._live_outputs else -1)
-                self._owner_pid = os.getpid()
-                self._prepare_checkpoint()
-                lifecycle.register(self)
-                self._sampler.start()
+                taken = self._start_marks()
+                try:
+                    self._start_locked()
+                except BaseException:  # KeyboardInterrupt included: nothing half-taken is left behind
+                    self._undo_start(taken)
+                    raise
         except CodeCarbonError as error:
             logger.error("could not start tracking: %s", error)
-            self._run = None
-        except Exception as error:
+        except Exception as error:  # start() never raises into user code: what went wrong is logged
             logger.error("could not start tracking (unexpected): %s", error)
-            self._run = None
+
+    def _start_locked(self) -> None:
+        if not self._settings.allow_multiple_runs and not self._take_machine_lock():
+            return
+        self._warmup.join()  # its work is start()'s; no thread of ours outlives start() but one
+        hardware = self._detect()
+        from codecarbon.hardware import UtilizationMeter
+
+        meter = UtilizationMeter(self._system_seams)
+        self._sampler = Sampler(self._claim_devices(hardware), interval=sampling_period(self._settings),
+                                intensity_g_per_kwh=self._intensity_now, pue=self._settings.pue,
+                                utilization=meter.sample, on_tick=self._on_tick)
+        reading = self._sampler.open()
+        stopped = self._stopped_run
+        self.run_id = stopped.run_id if stopped is not None else _new_id()
+        start = continued(stopped.start, stopped.last_report, reading) if stopped is not None else reading
+        # the start is a measurement (3.3.2 counts it towards api_call_interval); the first tick checkpoints
+        every = self._checkpoint_every()
+        self._run = _Run(self.run_id, start, reading, ticks_since_live=1,
+                         last_checkpoint=reading.at - every, checkpoint_every=every - 1e-3,
+                         live_every=int(self._settings.api_call_interval) if self._live_outputs else -1,
+                         tasks=dict(stopped.tasks) if stopped is not None else {})
+        self._owner_pid = os.getpid()
+        self._prepare_checkpoint()
+        lifecycle.register(self)
+        self._sampler.start()
+
+    def _start_marks(self) -> tuple[Any, Any, Any, Optional[str]]:
+        """What start() finds before it takes anything, so a failed start can tell what it took."""
+        return (self._sampler, self._claim, self._checkpoint, self.run_id)
+
+    def _undo_start(self, taken: tuple[Any, Any, Any, Optional[str]]) -> None:
+        """Give back what a start that failed part-way took: the sampler's thread and sources, the device claims,
+        the checkpoint, the machine lock and the exit hook. Each step is tried whatever the others do."""
+        sampler, claim, checkpoint, run_id = taken
+        self._run = None
+        self._owner_pid = None
+        self.run_id = run_id
+        steps: list[Callable[[], Any]] = [lambda: lifecycle.unregister(self)]
+        if self._sampler is not None and self._sampler is not sampler:
+            steps += [self._sampler.stop, self._sampler.close]
+        if self._claim is not None and self._claim is not claim:
+            steps.append(self._claim.release)
+        if self._checkpoint is not None and self._checkpoint is not checkpoint:
+            steps.append(self._checkpoint.remove)
+        if self._machine_lock is not None:
+            steps.append(self._machine_lock.release)
+        for step in steps:
+            try:
+                step()
+            except Exception as error:  # one step failing must not keep the others from giving back
+                logger.debug("undoing a failed start: %s", error)
+        self._sampler, self._claim, self._checkpoint = sampler, claim, checkpoint
 
     def _checkpoint_every(self) -> float:
         """Seconds between checkpoints such that a SIGKILL loses at most max(measure_power_secs, 5 s)."""
@@ -489,7 +530,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             return total.emissions
         except CodeCarbonError as error:
             logger.error("flush failed: %s", error)
-        except Exception as error:
+        except Exception as error:  # flush() never raises into user code: what went wrong is logged
             logger.error("flush failed (unexpected): %s", error)
         return None
 
@@ -523,7 +564,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
                 return self._stop_run(run, reading, at_exit)
         except CodeCarbonError as error:
             logger.error("stop failed: %s", error)
-        except Exception as error:
+        except Exception as error:  # stop() never raises into user code: what went wrong is logged
             logger.error("stop failed (unexpected): %s", error)
         return self.final_emissions
 
@@ -542,10 +583,13 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             if at_exit:  # a second signal may end the process any moment now: keep the final row first
                 self._save_checkpoint(run, reading)
             run.final = self._total_and_delta(run, reading)
+            self._stopped_run = run
             self.final_emissions_data = run.final[0]
             self.final_emissions = run.final[0].emissions
         total, delta = run.final
         deadline = time.monotonic() + self._delivery_bound()
+        file_output = self._file_output()
+        fallback_before = file_output.fallback_path if file_output is not None else None
         if not run.written:
             self._call_outputs("out", total, delta)
             self._send_tasks(run)
@@ -561,7 +605,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         if self._machine_lock is not None:
             self._machine_lock.release()
         lifecycle.unregister(self)
-        self._log_summary(total)
+        self._log_summary(total, self._row_destination(file_output, fallback_before))
         return total.emissions
 
     def __enter__(self) -> BaseEmissionsTracker:
@@ -595,7 +639,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
                 run.tasks[name] = _Task(name, reading)
         except CodeCarbonError as error:
             logger.error("start_task failed: %s", error)
-        except Exception as error:
+        except Exception as error:  # start_task() never raises into user code: logged
             logger.error("start_task failed (unexpected): %s", error)
 
     def stop_task(self, task_name: Optional[str] = None, synchronize: Synchronize = None) -> Optional[EmissionsData]:
@@ -621,7 +665,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
                 return self._finish_task(run, task, reading)
         except CodeCarbonError as error:
             logger.error("stop_task failed: %s", error)
-        except Exception as error:
+        except Exception as error:  # stop_task() never raises into user code: logged
             logger.error("stop_task failed (unexpected): %s", error)
         return None
 
@@ -709,12 +753,23 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             log_once(f"output-failed:{id(output)}:{hook}", 40, "%s.%s failed: %s",
                      type(output).__name__, hook, error)
 
-    def _log_summary(self, total: EmissionsData) -> None:
+    @staticmethod
+    def _row_destination(file_output: Any, fallback_before: Any) -> str:
+        """Where the run's CSV row really went, for the summary line: the file, the state directory's fallback
+        file when the file could not be written (a read-only folder), or nowhere yet."""
+        if file_output is None:
+            return ""
+        if file_output.fallback_path is not None and file_output.fallback_path != fallback_before:
+            return (f" -> {file_output.fallback_path} (the state directory: {file_output.save_file_path} could "
+                    "not be written)")
+        if getattr(file_output, "_pending", None):
+            return f" -> not written ({file_output.save_file_path} could not be written; see the error above)"
+        return f" -> {file_output.last_written_path or file_output.save_file_path}"
+
+    def _log_summary(self, total: EmissionsData, where: str = "") -> None:
         parts = ", ".join(
             f"{c} {getattr(total, c + '_energy') * 1000:.3g} Wh ({getattr(total, c + '_measure') or 'none'})"
             for c in ("cpu", "gpu", "ram"))
-        file_output = self._file_output()
-        where = f" -> {file_output.last_written_path or file_output.save_file_path}" if file_output else ""
         logger.info("%.3g g CO2eq over %.1f s: %.3g Wh [%s] at %.0f g/kWh (%s)%s",
                     total.emissions * 1000, total.duration, total.energy_consumed * 1000, parts,
                     total.carbon_intensity or 0.0, total.intensity_source or "unknown", where)
@@ -801,9 +856,14 @@ class OfflineEmissionsTracker(BaseEmissionsTracker):
             logger.warning("no country_iso_code given to the offline tracker: the world average intensity "
                            "(475 g/kWh) is used")
         future: Future = Future()
-        future.set_result(resolve_offline_location(
-            s.country_iso_code, region=s.region, cloud_provider=s.cloud_provider, cloud_region=s.cloud_region,
-            country_2letter_iso_code=s.country_2letter_iso_code))
+        try:
+            future.set_result(resolve_offline_location(
+                s.country_iso_code, region=s.region, cloud_provider=s.cloud_provider, cloud_region=s.cloud_region,
+                country_2letter_iso_code=s.country_2letter_iso_code))
+        except ConfigError:
+            raise
+        except ValueError as error:  # an unknown country or region: a configuration error like any other
+            raise ConfigError(str(error)) from None
         return future
 
 

@@ -16,6 +16,13 @@ class DataSourceException(Exception):
 class DataSource:
     """Access to the bundled carbon-intensity data."""
 
+    @property
+    def geo_js_url(self) -> str:
+        """The IP geolocation service the online tracker asks first (``GeoMetadata.from_geo_js`` takes it)."""
+        from codecarbon.intensity.geolocation import GEOJS_URL
+
+        return GEOJS_URL
+
     def get_global_energy_mix_data(self) -> dict[str, dict[str, Any]]:
         """ISO alpha-3 → ``country_name``, ``iso_code``, ``carbon_intensity`` (gCO2eq/kWh), ``year``."""
         try:

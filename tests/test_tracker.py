@@ -73,17 +73,26 @@ def test_start_stop_writes_one_consistent_row() -> None:
     assert isinstance(tracker.final_emissions_data, EmissionsData)
 
 
-def test_second_stop_writes_nothing_and_start_after_stop_is_a_new_run() -> None:
+def test_second_stop_writes_nothing_and_start_after_stop_continues_the_run() -> None:
+    """3.3.2: a stopped tracker started again keeps its run_id and its totals keep growing (a pytest plugin
+    takes per-test differences of one tracker's cumulative rows; they must never be negative)."""
     tracker = OfflineEmissionsTracker(**FAST)
     tracker.start()
+    burn(0.2)
     first = tracker.stop()
     assert tracker.stop() == first
     assert len(rows()) == 1
     tracker.start()
-    burn(0.1)
-    tracker.stop()
+    burn(0.2)
+    second = tracker.stop()
     first_row, second_row = rows()
-    assert first_row["run_id"] != second_row["run_id"]
+    assert first_row["run_id"] == second_row["run_id"] == tracker.run_id
+    assert second is not None and first is not None and second > first
+    for column in ("energy_consumed", "cpu_energy", "ram_energy", "emissions", "duration"):
+        assert float(second_row[column]) > float(first_row[column]), column
+    # the time between stop() and start() counts for nothing: forced 10 W RAM over the measured time only
+    assert float(second_row["ram_energy"]) == pytest.approx(10.0 * float(second_row["duration"]) / 3600 / 1000,
+                                                            rel=1e-3)
 
 
 def test_context_manager_writes_the_row_and_lets_the_exception_through() -> None:

@@ -11,12 +11,10 @@ import urllib.parse
 from datetime import datetime, timezone
 from typing import Any
 
+from codecarbon.support.errors import ApiUnavailable  # defined in the error tree, importable here
+
 #: The project that `codecarbon init` attaches experiments to when none is configured (the public demo project).
 DEFAULT_PROJECT_ID = "e60afa92-17b7-4720-91a0-1ae91e409ba1"
-
-
-class ApiUnavailable(Exception):
-    """The API could not be reached or did not answer as expected."""
 
 
 class ApiRefused(ApiUnavailable):

@@ -24,14 +24,11 @@ from codecarbon.core.config import (
     load_settings,
     mask_secret,
 )
+from codecarbon.support.errors import CliError  # defined in the error tree, importable here
 
 _SECRETS = ("api_key", "electricitymaps_api_token")
 _WIZARD_KEYS = ("project_name", "experiment_id", "api_endpoint", "api_key", "output_dir", "country_iso_code",
                 "log_level")
-
-
-class CliError(Exception):
-    """Ends the command with a one-line message on stderr and exit status 1."""
 
 
 def _local_config() -> Path:
@@ -92,7 +89,10 @@ def _validated(key: str, value: str) -> tuple[str, str]:
     name = ALIASES.get(name, name)
     parameter = PARAMETERS.get(name)
     if parameter is None:
-        raise CliError(f"unknown setting {key!r}; `codecarbon config --list` shows the valid ones")
+        from codecarbon.core.parameters import did_you_mean
+
+        raise CliError(f"unknown setting {key!r}{did_you_mean(name)}; `codecarbon config --list` shows the valid "
+                       "ones")
     if not parameter.from_files:
         raise CliError(f"{name} can only be passed to the tracker in code, not set in a config file")
     if value.strip():
@@ -117,6 +117,14 @@ def _format(name: str, value: Any) -> str:
     return str(value)
 
 
+def _effective_outputs(settings: Settings) -> str:
+    """The outputs in effect when output_methods is not set: CSV alone, or what the deprecated flags select."""
+    from codecarbon.output_methods.selection import selected_methods
+
+    methods = ",".join(method.value for method in selected_methods(settings)) or "(none)"
+    return f"{methods} (in effect: output_methods is not set)"
+
+
 def show_settings(settings: Settings, out: TextIO) -> None:
     """Every file-settable key with its value and the layer it came from."""
     for label, path in (("global", _global_config()), ("local", _local_config())):
@@ -125,7 +133,10 @@ def show_settings(settings: Settings, out: TextIO) -> None:
     for name, parameter in PARAMETERS.items():
         if parameter.from_files:
             source = settings.source(name)
-            print(f"{name:<{width}} = {_format(name, settings[name])}  [{source}]", file=out)
+            shown = _format(name, settings[name])
+            if name == "output_methods" and settings[name] is None:  # what is on by default, not "(none)"
+                shown = _effective_outputs(settings)
+            print(f"{name:<{width}} = {shown}  [{source}]", file=out)
     from codecarbon.cli.config_file import read_section
 
     for path in (_global_config(), _local_config()):

@@ -19,13 +19,10 @@ from typing import Any, TextIO
 
 from codecarbon.core.config import load_settings
 from codecarbon.output_methods.base_output import OutputMethod
+from codecarbon.support.errors import MonitorError  # defined in the error tree, importable here
 
 EXIT_NOT_FOUND = 127
 EXIT_NOT_EXECUTABLE = 126
-
-
-class MonitorError(Exception):
-    """A problem with the command line or the configuration, reported without a traceback."""
 
 
 @dataclass

@@ -14,14 +14,24 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
+from codecarbon.core.parameters import PARAMETERS, _Invalid
 from codecarbon.core.sampler import Reading, window_between
 from codecarbon.core.units import Energy, Power, Water
 from codecarbon.external.logger import log_once, logger
+from codecarbon.support.errors import ConfigError
 
 #: Attribute reads this close together share one reading, so the per-component totals add up to the total.
 SHARED_READING_S = 0.05
+
+#: ``tracker._<name>`` for these settings reads and writes the tracker's settings (3.x code sets them).
+#: ``_output_handlers`` is the list of outputs built at construction, as in 3.3.2, not the setting.
+SETTING_ATTRIBUTES = frozenset(name for name in PARAMETERS if name != "output_handlers")
+#: Written while running, these show in the next row; the others in WHEN_STARTED apply from the next start().
+ROW_SETTINGS = frozenset({"project_name", "experiment_id", "experiment_name", "wue"})
+WHEN_STARTED = frozenset({"measure_power_secs", "api_call_interval", "allow_multiple_runs", "pue",
+                          "delivery_timeout_secs", "device_ownership", "job_gather_timeout_secs"})
 
 
 class TrackerCompat:
@@ -36,6 +46,43 @@ class TrackerCompat:
     _compat_run: Any = None  # the run the two readings below belong to
     _compat_mark: Optional[Reading] = None  # the reading at the previous _measure_power_and_energy()
     _compat_latest: Optional[Reading] = None
+
+    # --- settings as attributes --------------------------------------------------------------------------------
+    if not TYPE_CHECKING:  # hidden from mypy, which would otherwise accept any attribute name on a tracker
+        def __getattr__(self, name: str) -> Any:
+            """``tracker._project_name`` and the other ``_<setting>`` reads: the setting's current value."""
+            if name[:1] == "_" and name[1:] in SETTING_ATTRIBUTES:
+                settings = self.__dict__.get("_settings")
+                if settings is not None:
+                    return settings.get(name[1:])
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name[:1] == "_" and name[1:] in SETTING_ATTRIBUTES and "_settings" in self.__dict__:
+            self._write_setting(name[1:], value)
+            return
+        object.__setattr__(self, name, value)
+
+    def _write_setting(self, name: str, value: Any) -> None:
+        """A 3.x-style write of ``tracker._<name>``: parsed like the argument, kept in the settings, and the row's
+        columns rebuilt from them. Nonsense is refused as at construction (ConfigError naming the attribute)."""
+        parameter = PARAMETERS[name]
+        if value is None and parameter.none_means_not_given:
+            parsed = parameter.default
+        else:
+            try:
+                parsed = parameter.none_argument if value is None else parameter.convert(value)
+            except _Invalid as problem:
+                raise ConfigError(f"_{name} (set on the tracker): expected {problem}") from None
+        settings = self.__dict__["_settings"]
+        self.__dict__["_settings"] = settings.replaced(**{name: parsed})
+        conf = self.__dict__.get("_conf")
+        if isinstance(conf, dict):
+            conf[name] = parsed
+        self.__dict__["_static_cache"] = None  # the next row's static columns come from the new settings
+        if name not in ROW_SETTINGS and name not in WHEN_STARTED:
+            log_once(f"compat-setting-fixed:{name}", 30, "_%s was set on the tracker: kept in its settings, but "
+                     "what it configures was built at construction; pass it to the constructor instead", name)
 
     # --- readings --------------------------------------------------------------------------------------------
     def _compat_lock(self) -> threading.Lock:

@@ -28,11 +28,13 @@ from codecarbon.core.parameters import (
     DEFAULT_EXPERIMENT_ID,
     DEPRECATED_FLAGS,
     LEGACY_KEYS,
+    MIN_MEASURE_POWER_SECS,
     OUTPUT_METHODS,
     PARAMETERS,
     TABLE,
     Parameter,
     _Invalid,
+    did_you_mean,
     parse_bool,
     redact_userinfo,
 )
@@ -44,7 +46,7 @@ __all__ = [
     "ALIASES", "CLI_KEYS", "CONFIG_FILE_NAME", "DEFAULT_API_ENDPOINT", "DEFAULT_EXPERIMENT_ID", "ENV_PREFIX",
     "LEGACY_KEYS", "OUTPUT_METHODS", "PARAMETERS", "SECTION", "ConfigError", "OutputPathError", "Parameter",
     "Settings", "check_output_location", "example_config_text", "load_settings", "mask_secret", "parse_bool",
-    "read_config_file", "tracker_settings",
+    "read_config_file", "sampling_period", "tracker_settings",
 ]
 
 CONFIG_FILE_NAME = ".codecarbon.config"
@@ -224,6 +226,7 @@ class _Resolution:
         self.offline = offline
         self.entries: dict[str, list[_Entry]] = {}
         self.notes: list[str] = []  # deprecations: logged once each, and raised as DeprecationWarning
+        self.unknown: list[tuple[str, str]] = []  # (once-key, warning): logged once the logger is set up
 
     def add_external(self, entries: Mapping[str, tuple[str, str]]) -> None:
         """A file's or the environment's entries: key → (text value, layer)."""
@@ -235,8 +238,10 @@ class _Resolution:
                     self.notes.append(f"{key} (from {_describe(layer)}) is deprecated and ignored: "
                                       f"{LEGACY_KEYS[key]}")
                 elif key not in CLI_KEYS:
-                    log_once(f"config-unknown:{key}:{layer}", logging.WARNING, "unknown setting %r in %s is ignored",
-                             key, _describe(layer))
+                    prefix = ENV_PREFIX if layer.startswith(ENV_PREFIX) else ""
+                    self.unknown.append((f"config-unknown:{key}:{layer}",
+                                         f"unknown setting {key!r} in {_describe(layer)} is ignored"
+                                         f"{did_you_mean(key, prefix=prefix)}"))
                 continue
             if name != key:
                 if name in entries:
@@ -257,7 +262,7 @@ class _Resolution:
             name = ALIASES.get(key, key)
             parameter = PARAMETERS.get(name)
             if parameter is None:
-                raise ConfigError(f"{key} (from the argument): unknown parameter")
+                raise ConfigError(f"{key} (from the argument): unknown parameter{did_you_mean(key)}")
             if value is None and (name != key or (parameter.default is not None and parameter.none_means_not_given)):
                 continue  # None means "not given": the lower layers apply
             if name != key:
@@ -366,6 +371,8 @@ def load_settings(arguments: Mapping[str, Any], *, offline: bool = False, home: 
         for name, layer in settings._sources.items():
             if PARAMETERS[name].from_files:
                 logger.debug("setting %s = %r from %s", name, shown_value(name, settings[name]), _describe(layer))
+    for once, message in resolution.unknown:  # after the logger is set up: the usual prefix and level
+        log_once(once, logging.WARNING, "%s", message)
     _report_deprecations(resolution.notes)
     return settings
 
@@ -388,7 +395,7 @@ def check_output_location(settings: Settings, cwd: Path | None = None) -> Settin
     where = _describe(settings.source("output_dir"))
     if not folder.is_dir():
         problem = "is not a folder" if folder.exists() else "doesn't exist"
-        raise OutputPathError(f"Folder '{given}' {problem}: output_dir (from {where}) must be an existing "
+        raise OutputPathError(f"output_dir (from {where}): Folder '{given}' {problem}; expected an existing "
                               f"directory ({folder})")
     if _csv_selected(settings):
         name = str(settings.output_file)
@@ -401,10 +408,25 @@ def check_output_location(settings: Settings, cwd: Path | None = None) -> Settin
     return settings.replaced(output_dir=str(folder)) if str(folder) != given else settings
 
 
+def sampling_period(settings: Settings) -> float:
+    """The period the sampler runs at: ``measure_power_secs``, never below the documented minimum."""
+    return max(float(settings.measure_power_secs), MIN_MEASURE_POWER_SECS)
+
+
+def _warn_sampling_floor(settings: Settings) -> None:
+    given = float(settings.measure_power_secs)
+    if given < MIN_MEASURE_POWER_SECS:
+        log_once(f"measure-floor:{given}", logging.WARNING,
+                 "measure_power_secs (from %s) = %g is below the minimum: the tracker samples every %g s",
+                 _describe(settings.source("measure_power_secs")), given, MIN_MEASURE_POWER_SECS)
+
+
 def tracker_settings(arguments: Mapping[str, Any], *, offline: bool = False) -> Settings:
     """What a tracker's constructor does with its arguments, in one call: load every layer with the logger set up
     first (so every warning carries the user's level and preamble), then check where the rows will go."""
-    return check_output_location(load_settings(arguments, offline=offline, configure_logging=True))
+    settings = check_output_location(load_settings(arguments, offline=offline, configure_logging=True))
+    _warn_sampling_floor(settings)
+    return settings
 
 
 # ----------------------------------------------------------------------------------------- example config

@@ -38,7 +38,7 @@ def initialised_distributed() -> Any:
     try:
         if not module.is_available() or not module.is_initialized():
             return None
-    except Exception:
+    except Exception:  # torch.distributed's state, read from another library: unknown means no gathering
         return None
     return module
 
@@ -50,7 +50,7 @@ def _default_store(dist: Any) -> Any:
         return None
     try:
         return getter()
-    except Exception as error:
+    except Exception as error:  # no store is reachable: no gathering
         logger.debug("no store in the default process group: %s", error)
         return None
 
@@ -80,7 +80,7 @@ def gather_job_totals(total: Any, timeout_s: float, dist: Any = None) -> Optiona
         return None
     try:
         rank, world = int(dist.get_rank()), int(dist.get_world_size())
-    except Exception as error:
+    except Exception as error:  # torch.distributed's own errors vary by backend: no gathering
         logger.debug("torch.distributed rank unknown: %s", error)
         return None
     store = _default_store(dist)
@@ -93,7 +93,7 @@ def gather_job_totals(total: Any, timeout_s: float, dist: Any = None) -> Optiona
         def hand_over() -> None:
             try:
                 store.set(f"{prefix}/{rank}", json.dumps(mine))
-            except Exception as error:
+            except Exception as error:  # the store's errors vary by backend; rank 0 then waits its bound and goes on
                 logger.debug("could not hand this rank's totals to rank 0: %s", error)
 
         _in_thread(hand_over, timeout_s)
@@ -113,9 +113,9 @@ def gather_job_totals(total: Any, timeout_s: float, dist: Any = None) -> Optiona
                         pending.discard(other)
                         try:
                             store.delete_key(key)
-                        except Exception:
+                        except Exception:  # clean-up of a key already read: failure changes nothing
                             pass
-                except Exception as error:
+                except Exception as error:  # the store's errors vary by backend; this rank is reported missing
                     logger.debug("reading rank %d's totals failed: %s", other, error)
                     pending.discard(other)
             if not pending or time.monotonic() >= deadline:

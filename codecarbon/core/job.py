@@ -258,7 +258,7 @@ def job_from_settings(settings: Any, environ: Optional[Mapping[str, str]] = None
     def get(name: str, default: Any = None) -> Any:
         try:
             return settings.get(name, default)
-        except Exception:
+        except Exception:  # settings may be any mapping-like object; a missing value is the default
             return default
 
     overrides = {name: get(name) for name in TEXT_OVERRIDES + NUMBER_OVERRIDES}

@@ -23,6 +23,9 @@ from codecarbon.external.logger import parse_log_level
 
 DEFAULT_EXPERIMENT_ID = "5b0fa12a-3dd7-45bb-9766-cc326314d9f1"
 DEFAULT_API_ENDPOINT = "https://api.codecarbon.io"
+#: The shortest sampling period: a smaller measure_power_secs (0 included, as 3.3.2's examples pass) is accepted
+#: with a warning and this is used. Negative values are refused.
+MIN_MEASURE_POWER_SECS = 0.01
 
 #: The values of ``OutputMethod`` (output_methods/base_output.py), in its order; a test keeps the two equal.
 OUTPUT_METHODS: tuple[str, ...] = ("csv", "api", "logger", "prometheus", "logfire", "boamps", "otel")
@@ -263,15 +266,42 @@ def _choice(*choices: str) -> Callable[[Any], str]:
     return parse
 
 
+def alpha3_hint(code: str) -> str:
+    """`` (did you mean 'FRA'?)`` for an alpha-2 code given where an alpha-3 one is expected, else ""."""
+    text = code.strip()
+    if len(text) != 2 or not text.isascii() or not text.isalpha():
+        return ""
+    from codecarbon.intensity.tables import alpha3_of  # the bundled table, read only on this error's path
+
+    found = alpha3_of(text)
+    return f" (did you mean {found!r}?)" if found else ""
+
+
 def _letters(count: int) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         text = _text(value)
         code = text.strip() if text is not None else ""
         if len(code) != count or not code.isascii() or not code.isalpha():
-            raise _Invalid(f"a {count}-letter ISO country code, got {value!r}")
+            hint = alpha3_hint(code) if count == 3 else ""
+            raise _Invalid(f"a {count}-letter ISO country code, got {value!r}{hint}")
         return code.upper()
 
     return parse
+
+
+def did_you_mean(key: str, *, prefix: str = "") -> str:
+    """``; did you mean 'measure_power_secs'?`` for a name close to a known setting's, else ""."""
+    import difflib
+
+    known = [name for name, p in PARAMETERS.items() if p.scope != "decorator"] + list(ALIASES) + sorted(CLI_KEYS)
+    if prefix:
+        known.append("state_dir")  # CODECARBON_STATE_DIR, read by the state directory itself
+    close = difflib.get_close_matches(key.lower(), known, n=1, cutoff=0.75)
+    if not close:
+        return ""
+    found = ALIASES.get(close[0], close[0])  # a deprecated name's match suggests the current name
+    name = (prefix + found).upper() if prefix else found
+    return f"; did you mean {name!r}?"
 
 
 def _lower_str(value: Any) -> str:
@@ -303,6 +333,18 @@ def parse_url(value: Any) -> str:
             not _HOST_PORT.match(text[match.end():]):
         raise _Invalid(f"an http:// or https:// URL or host:port, got {redact_userinfo(text)!r}")
     return text.rstrip("/")
+
+
+def parse_label(value: Any) -> str:
+    """Text; any other object as its ``str()`` (3.3.2 writes a scheduler's task object passed as a name so)."""
+    text = _text(value)
+    if text is not None:
+        return text
+    try:
+        return str(value)
+    except Exception as error:  # a __str__ that raises is the caller's bug: say which object, not its trace
+        raise _Invalid(f"a string or an object whose str() works, got {type(value).__name__} "
+                       f"({type(error).__name__})") from None
 
 
 def _non_empty(value: Any) -> str:
@@ -403,17 +445,18 @@ _G_JOB = "Jobs of many processes"  # jobs helper (issue 9)
 _G_OTEL = "OpenTelemetry"
 
 _TABLE: tuple[Parameter, ...] = (
-    _p("project_name", "str", "codecarbon", parse_str,
+    _p("project_name", "str", "codecarbon", parse_label,
        "Name of the project, written in every row (project_name=None in code: an empty cell, as in 3.x).", _G_RUN,
        none_argument=""),
     _p("experiment_id", "str", DEFAULT_EXPERIMENT_ID, _non_empty,
        "Experiment the runs belong to (CSV column, API runs); `codecarbon init` creates one.", _G_RUN),
-    _p("experiment_name", "str", "base", parse_str,
+    _p("experiment_name", "str", "base", parse_label,
        "Experiment name: names the task CSV, emissions_<experiment_name>_<run_id>.csv.", _G_RUN),
     _p("allow_multiple_runs", "bool", True, parse_bool,
        "Allow several trackers at once on this machine; false refuses a second one.", _G_RUN),
-    _p("measure_power_secs", "float", 15.0, parse_float, "Seconds between two measurements (any value > 0).",
-       _G_MEASURE, validate=_above(0)),
+    _p("measure_power_secs", "float", 15.0, parse_float,
+       f"Seconds between two measurements; below {MIN_MEASURE_POWER_SECS:g} (0 included) the tracker warns and "
+       f"samples every {MIN_MEASURE_POWER_SECS:g} s.", _G_MEASURE, validate=_at_least(0)),
     _p("api_call_interval", "int", 8, parse_int,
        "Send live data every N measurements; -1: only at flush() and stop().", _G_MEASURE, validate=_interval),
     _p("tracking_mode", "str", "machine", _choice("machine", "process"),

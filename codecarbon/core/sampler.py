@@ -67,6 +67,19 @@ def window_between(start: Reading, end: Reading, pue: float) -> Window:
                   mean("gpu_util_s"), mean("ram_util_s"), mean("ram_used_gb_s"))
 
 
+def continued(earlier_start: Reading, earlier_end: Reading, now: Reading) -> Reading:
+    """The start a resumed run is measured from: ``now`` moved back by everything the earlier stretch
+    (``earlier_start`` to ``earlier_end``, of a sampler since closed) holds, so a window from it to any later
+    reading is the earlier stretch plus the new one. The time between the two stretches counts for nothing."""
+    def back(attr: str) -> float:
+        return getattr(now, attr) - (getattr(earlier_end, attr) - getattr(earlier_start, attr))
+
+    return Reading(at=back("at"), wall=back("wall"),
+                   joules={c: now.joules[c] - (earlier_end.joules[c] - earlier_start.joules[c]) for c in COMPONENTS},
+                   emissions_kg=back("emissions_kg"), cpu_util_s=back("cpu_util_s"), gpu_util_s=back("gpu_util_s"),
+                   ram_util_s=back("ram_util_s"), ram_used_gb_s=back("ram_used_gb_s"), ticks=now.ticks)
+
+
 @dataclass
 class _Totals:
     joules: dict[str, float] = field(default_factory=lambda: dict.fromkeys(COMPONENTS, 0.0))
@@ -267,14 +280,14 @@ class Sampler:
     def _safe_intensity(self) -> float:
         try:
             return float(self._intensity())
-        except Exception as error:
+        except Exception as error:  # the intensity callable is the tracker's resolver: a tick never fails on it
             logger.warning("carbon intensity unavailable (%s); using the world average 475 g/kWh", error)
             return 475.0
 
     def _safe_utilization(self) -> Optional[Utilization]:
         try:
             return self._utilization() if self._utilization else None
-        except Exception as error:
+        except Exception as error:  # a utilisation sample is optional: a tick never fails on it
             logger.debug("utilisation sample failed: %s", error)
             return None
 
@@ -286,7 +299,7 @@ class Sampler:
                 continue
             try:
                 value = sources[index].utilization_percent()
-            except Exception:
+            except Exception:  # a source's utilisation is optional: a tick never fails on it
                 value = None
             if value is not None:
                 values.append(value)
@@ -315,7 +328,7 @@ class Sampler:
                 continue  # a source that hangs may hang in close() too
             try:
                 source.close()
-            except Exception as error:
+            except Exception as error:  # closing one source never keeps the others open
                 logger.debug("closing %s source failed: %s", source.method, error)
 
     def _serve_requests(self) -> None:

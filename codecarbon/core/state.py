@@ -59,7 +59,7 @@ def boot_id() -> Optional[str]:
         import psutil
 
         return f"boot-{int(psutil.boot_time())}"
-    except Exception:
+    except Exception:  # psutil missing or refused: the boot id is unknown
         return None
 
 
@@ -94,7 +94,7 @@ def process_start_time(pid: int) -> Optional[str]:
         import psutil
 
         return f"t-{psutil.Process(pid).create_time():.2f}"
-    except Exception:
+    except Exception:  # psutil missing, process gone or refused: the start time is unknown
         return None
 
 
@@ -104,7 +104,7 @@ def _pid_exists(pid: int) -> bool:
             import psutil
 
             return bool(psutil.pid_exists(pid))
-        except Exception:
+        except Exception:  # psutil missing or refused
             return True  # unknown: never take a live run for dead
     try:
         os.kill(pid, 0)

@@ -27,6 +27,7 @@ from codecarbon.hardware.gpus import (
     match_ids,
     requested_ids,
 )
+from codecarbon.support.errors import GpuLibraryError
 
 METHOD = "amdsmi"
 #: counter widths tried, narrowest first, when the accumulator goes backwards
@@ -53,10 +54,23 @@ def _import_amdsmi() -> Any:
     return import_vendor_library("amdsmi", "AMD", AMD_DRIVER_PATHS)
 
 
+def _call(amdsmi: Any, function: str, *args: Any) -> Any:
+    """One amdsmi call. The library's ``AmdSmiException`` (its library and parameter errors alike) becomes
+    ``GpuLibraryError`` here and nowhere else, with amdsmi's status code kept."""
+    try:
+        return getattr(amdsmi, function)(*args)
+    except getattr(amdsmi, "AmdSmiException", ()) as error:
+        raise GpuLibraryError("amdsmi", function, error, code=getattr(error, "err_code", None)) from error
+
+
+#: what a device's reading can fail with: a refused call, or an answer that is not the documented dict of numbers
+_BAD_READING = (GpuLibraryError, KeyError, TypeError, ValueError, AttributeError)
+
+
 def read_energy_count(amdsmi: Any, handle: Any) -> tuple[int, float]:
     """(accumulator units, µJ per unit); current releases name the accumulator ``energy_accumulator``,
     older ones ``power``."""
-    info = amdsmi.amdsmi_get_energy_count(handle)
+    info = _call(amdsmi, "amdsmi_get_energy_count", handle)
     units = info.get("energy_accumulator", info.get("power"))
     if units is None:
         raise ValueError("amdsmi_get_energy_count returned no accumulator")
@@ -79,16 +93,16 @@ def counter_delta(previous: int, value: int, resolution_uj: float, elapsed_s: Op
 
 def _device_name(amdsmi: Any, handle: Any) -> str:
     try:
-        name = as_text(amdsmi.amdsmi_get_gpu_asic_info(handle).get("market_name", "")).strip()
+        name = as_text(_call(amdsmi, "amdsmi_get_gpu_asic_info", handle).get("market_name", "")).strip()
         if name and name != "N/A":
             return name
-    except Exception:
+    except _BAD_READING:
         pass
     try:
-        name = as_text(amdsmi.amdsmi_get_gpu_board_info(handle).get("product_name", "")).strip()
+        name = as_text(_call(amdsmi, "amdsmi_get_gpu_board_info", handle).get("product_name", "")).strip()
         if name and name != "N/A":
             return name
-    except Exception:
+    except _BAD_READING:
         pass
     return "AMD GPU"
 
@@ -100,13 +114,13 @@ def detect_amd(gpu_ids: Any, *, environ: Mapping[str, str], amdsmi: Any = None, 
     if module is None:
         return None
     try:
-        module.amdsmi_init()
-    except Exception as error:
+        _call(module, "amdsmi_init")
+    except Exception as error:  # a library present without its driver may fail in any way at init: no AMD GPU
         logger.debug("amdsmi did not initialise (%s): no AMD GPU tracking", error)
         return None
     try:
-        handles = list(module.amdsmi_get_processor_handles())
-    except Exception as error:
+        handles = list(_call(module, "amdsmi_get_processor_handles"))
+    except (GpuLibraryError, TypeError) as error:
         logger.debug("amdsmi lists no GPU (%s)", error)
         _shutdown(module)
         return None
@@ -117,8 +131,8 @@ def detect_amd(gpu_ids: Any, *, environ: Mapping[str, str], amdsmi: Any = None, 
     uuids = []
     for handle in handles:
         try:
-            uuids.append(as_text(module.amdsmi_get_gpu_device_uuid(handle)))
-        except Exception:
+            uuids.append(as_text(_call(module, "amdsmi_get_gpu_device_uuid", handle)))
+        except (GpuLibraryError, UnicodeDecodeError):
             uuids.append("")
     requested, origin = requested_ids(gpu_ids, environ, AMD_VISIBILITY)
     if requested is None:
@@ -135,7 +149,7 @@ def detect_amd(gpu_ids: Any, *, environ: Mapping[str, str], amdsmi: Any = None, 
         name = _device_name(module, handle)
         try:
             read_energy_count(module, handle)
-        except Exception as error:
+        except _BAD_READING as error:
             logger.warning("AMD GPU %d (%s) has no readable energy counter (%s); it is not tracked",
                            index, name, error)
             continue
@@ -154,8 +168,8 @@ def detect_amd(gpu_ids: Any, *, environ: Mapping[str, str], amdsmi: Any = None, 
 
 def _shutdown(amdsmi: Any) -> None:
     try:
-        amdsmi.amdsmi_shut_down()
-    except Exception as error:
+        _call(amdsmi, "amdsmi_shut_down")
+    except GpuLibraryError as error:
         logger.debug("amdsmi_shut_down failed: %s", error)
 
 
@@ -179,11 +193,11 @@ class AmdGpuSource(EnergySource):
     def open(self) -> None:
         if not self._initialised:
             try:
-                self._amdsmi.amdsmi_init()
-                handles = list(self._amdsmi.amdsmi_get_processor_handles())
-                by_uuid = {as_text(self._amdsmi.amdsmi_get_gpu_device_uuid(h)): h for h in handles}
+                _call(self._amdsmi, "amdsmi_init")
+                handles = list(_call(self._amdsmi, "amdsmi_get_processor_handles"))
+                by_uuid = {as_text(_call(self._amdsmi, "amdsmi_get_gpu_device_uuid", h)): h for h in handles}
                 self._initialised = True
-            except Exception as error:
+            except (GpuLibraryError, TypeError, UnicodeDecodeError) as error:
                 log_once("amdsmi-reopen", logging.WARNING, "amdsmi could not be initialised again (%s); AMD GPU "
                          "energy is not tracked for this run", error)
                 by_uuid = {}
@@ -202,7 +216,7 @@ class AmdGpuSource(EnergySource):
             try:
                 device.last_units, _ = read_energy_count(self._amdsmi, device.handle)
                 device.last_t = now
-            except Exception as error:
+            except _BAD_READING as error:
                 self._drop(device, error)
 
     def read_joules(self) -> float:
@@ -219,7 +233,7 @@ class AmdGpuSource(EnergySource):
                     delta = counter_delta(device.last_units, units, resolution, elapsed)
                     device.joules += delta * resolution / 1e6
                 device.last_units, device.last_t = units, now
-            except Exception as error:
+            except _BAD_READING as error:
                 self._drop(device, error)
         return sum(device.joules for device in self._devices)
 
@@ -231,9 +245,9 @@ class AmdGpuSource(EnergySource):
             if not device.alive:
                 continue
             try:
-                activity = self._amdsmi.amdsmi_get_gpu_activity(device.handle).get("gfx_activity")
+                activity = _call(self._amdsmi, "amdsmi_get_gpu_activity", device.handle).get("gfx_activity")
                 values.append(float(activity))
-            except Exception:  # "N/A" on some boards, or a failing call
+            except _BAD_READING:  # "N/A" on some boards, or a failing call
                 continue
         return sum(values) / len(values) if values else None
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, NamedTuple, Optional
+from typing import Literal, NamedTuple, Optional, Protocol, runtime_checkable
 
 Component = Literal["cpu", "gpu", "ram"]
 
@@ -80,6 +81,36 @@ class EnergySource(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release handles (NVML shutdown, subprocesses)."""
+
+
+@runtime_checkable
+class GpuDevice(Protocol):
+    """One GPU of a per-device source, as device ownership (``hardware/ownership.py``) reads it.
+
+    ``uuid`` is the GPU's identity on the host, the same in every process ("" when it could not be read; the
+    index then stands in); ``index`` is its place in the vendor library's enumeration, shown in the row's
+    ``attribution``; ``joules`` is its running energy since the source's ``open()``, advanced by every
+    ``read_joules()`` of the source (a device that stopped answering keeps its last figure)."""
+
+    index: int
+    uuid: str
+    joules: float
+
+
+@runtime_checkable
+class PerDeviceSource(Protocol):
+    """A GPU energy source that measures several GPUs and shows each (NVML's and amdsmi's do).
+
+    Its ``read_joules()`` is the sum of its devices' ``joules`` and advances every one of them, so ownership can
+    read the source and keep only the devices this process owns. A GPU source without ``devices`` (Apple's,
+    through powermetrics) is owned with the host instead."""
+
+    component: Component
+
+    @property
+    def devices(self) -> Sequence[GpuDevice]: ...
+
+    def read_joules(self) -> float: ...
 
 
 class Utilization(NamedTuple):

@@ -35,6 +35,7 @@ from codecarbon.hardware.gpus import (
     match_ids,
     requested_ids,
 )
+from codecarbon.support.errors import GpuLibraryError
 
 ENERGY = "nvml-energy"
 POWER = "nvml-power"
@@ -69,14 +70,19 @@ def _import_pynvml() -> Any:
     return import_vendor_library("pynvml", "NVIDIA", NVIDIA_DRIVER_PATHS)
 
 
-def _error_code(nvml: Any, name: str) -> Optional[int]:
-    return getattr(nvml, name, None)
+def _call(nvml: Any, function: str, *args: Any) -> Any:
+    """One NVML call. The library's ``NVMLError`` becomes ``GpuLibraryError`` here and nowhere else, so the rest of
+    this module handles one kind of failure (with NVML's code kept for the few checks that need it)."""
+    try:
+        return getattr(nvml, function)(*args)
+    except getattr(nvml, "NVMLError", ()) as error:
+        raise GpuLibraryError("NVML", function, error, code=getattr(error, "value", None)) from error
 
 
-def _is_error(nvml: Any, error: BaseException, name: str) -> bool:
-    """Whether an NVMLError carries the named NVML_ERROR_* code."""
-    code = _error_code(nvml, name)
-    return code is not None and getattr(error, "value", None) == code
+def _is_error(nvml: Any, error: GpuLibraryError, name: str) -> bool:
+    """Whether a failed NVML call answered the named NVML_ERROR_* code."""
+    code = getattr(nvml, name, None)
+    return code is not None and error.code == code
 
 
 class _MigIndex:
@@ -94,14 +100,14 @@ class _MigIndex:
             if handle is None:
                 continue
             try:
-                slots = nvml.nvmlDeviceGetMaxMigDeviceCount(handle)
-            except Exception:  # MIG unsupported on this GPU, or an old driver
+                slots = _call(nvml, "nvmlDeviceGetMaxMigDeviceCount", handle)
+            except GpuLibraryError:  # MIG unsupported on this GPU, or an old driver
                 continue
             for slot in range(int(slots)):
                 try:
-                    mig = nvml.nvmlDeviceGetMigDeviceHandleByIndex(handle, slot)
-                    table.append((as_text(nvml.nvmlDeviceGetUUID(mig)).lower(), index))
-                except Exception:  # an empty slot answers NOT_FOUND
+                    mig = _call(nvml, "nvmlDeviceGetMigDeviceHandleByIndex", handle, slot)
+                    table.append((as_text(_call(nvml, "nvmlDeviceGetUUID", mig)).lower(), index))
+                except GpuLibraryError:  # an empty slot answers NOT_FOUND
                     continue
         return table
 
@@ -118,26 +124,24 @@ class _MigIndex:
 def _probe_reading(nvml: Any, handle: Any) -> Optional[bool]:
     """True when the GPU has the energy counter, False when only power works, None when neither does."""
     try:
-        nvml.nvmlDeviceGetTotalEnergyConsumption(handle)
+        _call(nvml, "nvmlDeviceGetTotalEnergyConsumption", handle)
         return True
-    except nvml.NVMLError:
+    except GpuLibraryError:
         pass
     try:
-        nvml.nvmlDeviceGetPowerUsage(handle)
+        _call(nvml, "nvmlDeviceGetPowerUsage", handle)
         return False
-    except nvml.NVMLError:
+    except GpuLibraryError:
         return None
 
 
 def _probe_per_process(nvml: Any, handle: Any) -> bool:
     """Whether NVML reports per-process utilisation on this GPU (NOT_FOUND only means "no samples yet")."""
     try:
-        nvml.nvmlDeviceGetProcessUtilization(handle, 0)
+        _call(nvml, "nvmlDeviceGetProcessUtilization", handle, 0)
         return True
-    except nvml.NVMLError as error:
+    except GpuLibraryError as error:
         return _is_error(nvml, error, "NVML_ERROR_NOT_FOUND")
-    except Exception:
-        return False
 
 
 def detect_nvidia(gpu_ids: Any, *, environ: Mapping[str, str], nvml: Any = None, tracking_mode: str = "machine",
@@ -147,13 +151,13 @@ def detect_nvidia(gpu_ids: Any, *, environ: Mapping[str, str], nvml: Any = None,
     if module is None:
         return None
     try:
-        module.nvmlInit()
-    except Exception as error:  # library not found, driver not loaded, ...
+        _call(module, "nvmlInit")
+    except (GpuLibraryError, OSError) as error:  # library not found, driver not loaded, ...
         logger.debug("NVML did not initialise (%s): no NVIDIA GPU tracking", error)
         return None
     try:
         found = _select_devices(module, gpu_ids, environ, tracking_mode)
-    except Exception as error:
+    except Exception as error:  # the driver's answers go through vendor code: no GPU tracking, never a failed start
         logger.warning("NVIDIA GPUs could not be enumerated (%s); GPU energy is not tracked", error)
         found = None
     if found is None or not found[0]:
@@ -171,16 +175,16 @@ def detect_nvidia(gpu_ids: Any, *, environ: Mapping[str, str], nvml: Any = None,
 
 def _select_devices(nvml: Any, gpu_ids: Any, environ: Mapping[str, str],
                     tracking_mode: str) -> tuple[list[NvidiaDevice], bool, list[str]]:
-    count = int(nvml.nvmlDeviceGetCount())
+    count = int(_call(nvml, "nvmlDeviceGetCount"))
     handles: list[Any] = []
     uuids: list[str] = []
     names: list[str] = []
     for index in range(count):
         try:
-            handle = nvml.nvmlDeviceGetHandleByIndex(index)
-            uuid = as_text(nvml.nvmlDeviceGetUUID(handle))
-            name = as_text(nvml.nvmlDeviceGetName(handle))
-        except Exception as error:
+            handle = _call(nvml, "nvmlDeviceGetHandleByIndex", index)
+            uuid = as_text(_call(nvml, "nvmlDeviceGetUUID", handle))
+            name = as_text(_call(nvml, "nvmlDeviceGetName", handle))
+        except (GpuLibraryError, UnicodeDecodeError) as error:
             logger.warning("NVIDIA GPU %d cannot be read (%s); it is not tracked", index, error)
             handle, uuid, name = None, "", ""
         handles.append(handle)
@@ -227,8 +231,8 @@ def _select_devices(nvml: Any, gpu_ids: Any, environ: Mapping[str, str],
 
 def _shutdown(nvml: Any) -> None:
     try:
-        nvml.nvmlShutdown()
-    except Exception as error:
+        _call(nvml, "nvmlShutdown")
+    except GpuLibraryError as error:
         logger.debug("nvmlShutdown failed: %s", error)
 
 
@@ -275,20 +279,20 @@ class NvidiaGpuSource(EnergySource):
         """After close(), a new run re-initialises NVML and finds each GPU again by its UUID."""
         if self._initialised:
             return
-        self._nvml.nvmlInit()
+        _call(self._nvml, "nvmlInit")
         self._initialised = True
         for device in self._devices:
             if not device.alive:
                 continue
             try:
-                device.handle = self._nvml.nvmlDeviceGetHandleByUUID(device.uuid)
-            except Exception as error:
+                device.handle = _call(self._nvml, "nvmlDeviceGetHandleByUUID", device.uuid)
+            except GpuLibraryError as error:
                 self._drop(device, error)
 
     def open(self) -> None:
         try:
             self._ensure_initialised()
-        except Exception as error:
+        except (GpuLibraryError, OSError) as error:
             log_once("nvml-reopen", logging.WARNING, "NVML could not be initialised again (%s); GPU energy is "
                      "not tracked for this run", error)
             for device in self._devices:
@@ -300,13 +304,13 @@ class NvidiaGpuSource(EnergySource):
                 continue
             try:
                 if device.has_counter:
-                    device.last_mj = int(self._nvml.nvmlDeviceGetTotalEnergyConsumption(device.handle))
+                    device.last_mj = int(_call(self._nvml, "nvmlDeviceGetTotalEnergyConsumption", device.handle))
                 else:
-                    device.last_mw = float(self._nvml.nvmlDeviceGetPowerUsage(device.handle))
+                    device.last_mw = float(_call(self._nvml, "nvmlDeviceGetPowerUsage", device.handle))
                 device.last_t = now
                 if self._process_pid is not None and device.per_process:
                     device.last_seen_us = self._latest_sample_time(device)
-            except Exception as error:
+            except (GpuLibraryError, TypeError, ValueError) as error:  # a refused call, or an answer not a number
                 self._drop(device, error)
 
     def close(self) -> None:
@@ -330,14 +334,14 @@ class NvidiaGpuSource(EnergySource):
                         tree = process_tree_pids(self._process_pid)
                     delta *= self._process_share(device, tree)
                 device.joules += delta
-            except Exception as error:
+            except (GpuLibraryError, TypeError, ValueError, AttributeError) as error:  # refused, or a bad answer
                 self._drop(device, error)
         return sum(device.joules for device in self._devices)
 
     def _step(self, device: NvidiaDevice, now: float) -> float:
         """Whole-GPU joules since the previous read: one NVML call."""
         if device.has_counter:
-            value = int(self._nvml.nvmlDeviceGetTotalEnergyConsumption(device.handle))
+            value = int(_call(self._nvml, "nvmlDeviceGetTotalEnergyConsumption", device.handle))
             previous = device.last_mj
             device.last_mj = value
             if previous is None:
@@ -348,7 +352,7 @@ class NvidiaGpuSource(EnergySource):
                          "resumes from its new value", device.index)
                 return 0.0
             return (value - previous) / 1000.0
-        power = float(self._nvml.nvmlDeviceGetPowerUsage(device.handle))
+        power = float(_call(self._nvml, "nvmlDeviceGetPowerUsage", device.handle))
         previous_power, previous_t = device.last_mw, device.last_t
         device.last_mw, device.last_t = power, now
         if previous_power is None or previous_t is None or now <= previous_t:
@@ -357,8 +361,8 @@ class NvidiaGpuSource(EnergySource):
 
     def _latest_sample_time(self, device: NvidiaDevice) -> int:
         try:
-            samples = self._nvml.nvmlDeviceGetProcessUtilization(device.handle, 0)
-        except self._nvml.NVMLError:
+            samples = _call(self._nvml, "nvmlDeviceGetProcessUtilization", device.handle, 0)
+        except GpuLibraryError:
             return 0
         return max((int(s.timeStamp) for s in samples), default=0)
 
@@ -366,8 +370,8 @@ class NvidiaGpuSource(EnergySource):
         """The tree's share of the GPU's SM utilisation over the samples since the previous read."""
         nvml = self._nvml
         try:
-            samples = nvml.nvmlDeviceGetProcessUtilization(device.handle, device.last_seen_us)
-        except nvml.NVMLError as error:
+            samples = _call(nvml, "nvmlDeviceGetProcessUtilization", device.handle, device.last_seen_us)
+        except GpuLibraryError as error:
             if _is_error(nvml, error, "NVML_ERROR_NOT_FOUND"):
                 return 0.0  # no process ran on the GPU since the previous read
             log_once(f"nvml-process-util-{device.uuid}", logging.WARNING,
@@ -400,8 +404,8 @@ class NvidiaGpuSource(EnergySource):
             if not device.alive:
                 continue
             try:
-                values.append(float(self._nvml.nvmlDeviceGetUtilizationRates(device.handle).gpu))
-            except Exception as error:
+                values.append(float(_call(self._nvml, "nvmlDeviceGetUtilizationRates", device.handle).gpu))
+            except (GpuLibraryError, TypeError, ValueError, AttributeError) as error:  # refused, or no .gpu figure
                 log_once(f"nvml-util-{device.uuid}", logging.DEBUG,
                          "Utilisation of NVIDIA GPU %d is unavailable: %s", device.index, error)
         return sum(values) / len(values) if values else None

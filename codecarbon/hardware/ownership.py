@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 from codecarbon.external.logger import logger
-from codecarbon.hardware.base import EnergySource
+from codecarbon.hardware.base import EnergySource, GpuDevice, PerDeviceSource
 from codecarbon.support import files
-from codecarbon.support.files import LockingUnavailable
+from codecarbon.support.errors import LockingUnavailable  # defined in the error tree, importable here
 
 __all__ = ["Claim", "LockingUnavailable", "OwnedDevices", "OwnedLock", "attribution_text", "claim", "prepare",
            "sweep"]
@@ -122,16 +122,17 @@ class _Election:
 
 
 # ------------------------------------------------------------------------------------------------ GPUs
-def _devices(source: EnergySource) -> Optional[list[Any]]:
-    """The per-device records of a GPU source (NVML, amdsmi), or None for a source without devices."""
-    devices = getattr(source, "devices", None)
-    return list(devices) if isinstance(devices, (list, tuple)) else None
+def _devices(source: EnergySource) -> Optional[list[GpuDevice]]:
+    """The devices of a per-device GPU source (``hardware.base.PerDeviceSource``: NVML, amdsmi), or None for a
+    source without them."""
+    if not isinstance(source, PerDeviceSource):
+        return None
+    return list(source.devices)
 
 
-def device_key(device: Any) -> str:
+def device_key(device: GpuDevice) -> str:
     """A GPU's identity on the host: its UUID (the index only where the UUID could not be read)."""
-    uuid = str(getattr(device, "uuid", "") or "")
-    return uuid or f"index-{getattr(device, 'index', '?')}"
+    return str(device.uuid or "") or f"index-{device.index}"
 
 
 def _file_name(key: str) -> str:
@@ -147,7 +148,7 @@ class OwnedDevices(EnergySource):
         self.component = source.component
         self.method = source.method
 
-    def _owned(self) -> list[Any]:
+    def _owned(self) -> list[GpuDevice]:
         return [d for d in _devices(self.source) or [] if device_key(d) in self.keys]
 
     def open(self) -> None:
@@ -155,7 +156,7 @@ class OwnedDevices(EnergySource):
 
     def read_joules(self) -> float:
         self.source.read_joules()  # advances every device's running total
-        return float(sum(getattr(d, "joules", 0.0) for d in self._owned()))
+        return float(sum(d.joules for d in self._owned()))
 
     def utilization_percent(self) -> Optional[float]:
         return self.source.utilization_percent()
@@ -224,7 +225,7 @@ def prepare(sources: Sequence[EnergySource], job: Any, state_dir: Optional[Path]
             fd, _created = files.open_append(folder / name, 0o600)  # never through a planted link
             os.close(fd)
         sweep(base, keep=folder)
-    except Exception as error:
+    except Exception as error:  # a warm-up nicety: start() does the real claim and reports
         logger.debug("could not prepare the job's lock files: %s", error)
 
 
@@ -284,7 +285,7 @@ def claim(sources: Sequence[EnergySource], job: Any, state_dir: Optional[Path] =
         directory = _job_folder(Path(state_dir) if state_dir is not None else _default_state_dir(), job)
         with _Election(directory):
             return _choose(sources, directory, tracking_mode)
-    except Exception as error:
+    except Exception as error:  # never raises (see the docstring): without an election every source is kept
         logger.warning("could not choose device owners for this job (%s): this process measures every device "
                        "it sees, so the job's rows may count this host more than once", error)
         return Claim(sources, attribution_text("all", "all", "all"))
@@ -327,12 +328,12 @@ def _choose_locked(sources: list[EnergySource], directory: Path, tracking_mode: 
             gpu_process = True
             continue
         owned: set[str] = set()
-        for device in sorted(devices, key=lambda d: getattr(d, "index", 0)):
+        for device in sorted(devices, key=lambda d: d.index):
             lock = OwnedLock.acquire(directory / _file_name(device_key(device)))
             if lock is not None:
                 locks.append(lock)
                 owned.add(device_key(device))
-                gpu_label.append(int(getattr(device, "index", -1)))
+                gpu_label.append(int(device.index))
         if owned and len(owned) == len(devices):
             kept.append(source)
         elif owned:

@@ -103,7 +103,7 @@ class PowerGadgetSource(EnergySource):
                 with open(path, encoding="utf-8", errors="replace") as handle:
                     text = handle.read()
             joules = parse_powerlog(text) if code == 0 else None
-        except Exception as error:
+        except Exception as error:  # the vendor tool may fail in any way; the reading is then skipped
             code, output, joules = -1, str(error), None
         finally:
             if path:

@@ -106,7 +106,7 @@ def _load(chunk: bytes) -> Optional[dict]:
         return None
     try:
         sample = plistlib.loads(chunk)
-    except Exception as error:
+    except Exception as error:  # plistlib raises several kinds on a cut sample; each is skipped
         log_once("powermetrics-bad-sample", logging.DEBUG, "Skipping a powermetrics sample that is not a plist: %s",
                  error)
         return None
@@ -175,7 +175,7 @@ class PowermetricsSession:
             self._stopping = False
             try:
                 process = self._runner.start(powermetrics_command(self._interval_ms))
-            except Exception as error:
+            except Exception as error:  # sudo/powermetrics may fail in many ways; the CPU falls back
                 log_once("powermetrics-start", logging.WARNING, "powermetrics could not be started (%s); Apple "
                          "CPU/GPU energy is not measured", error)
                 return
@@ -243,9 +243,9 @@ def _stop(process: RunningProcess) -> None:
             process.terminate()
             try:
                 process.wait(timeout=2.0)
-            except Exception:
+            except Exception:  # it would not end in time (or is gone): kill it
                 process.kill()
-    except Exception as error:
+    except Exception as error:  # stopping a helper process never fails a stop()
         logger.debug("stopping powermetrics failed: %s", error)
 
 

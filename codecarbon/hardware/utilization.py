@@ -54,7 +54,7 @@ class UtilizationMeter:
     def _safe_read(self) -> Optional[CpuTimes]:
         try:
             return self._clock.read()
-        except Exception:
+        except Exception:  # a clock that cannot be read means no utilisation figure, not a failed tick
             return None
 
     def _container_used(self) -> Optional[int]:

@@ -42,9 +42,10 @@ def _region(value: Any) -> Optional[str]:
     return text or None
 
 
-def geo_from_geojs(timeout_s: float) -> Optional[dict[str, Any]]:
-    """{"iso3", "name", "region", "latitude", "longitude", "iso2"} from get.geojs.io, or None."""
-    answer = _http.get_json(GEOJS_URL, timeout_s=timeout_s)
+def geo_from_geojs(timeout_s: float, url: Optional[str] = None) -> Optional[dict[str, Any]]:
+    """{"iso3", "name", "region", "latitude", "longitude", "iso2"} from get.geojs.io (or ``url``, which answers
+    alike), or None."""
+    answer = _http.get_json(url or GEOJS_URL, timeout_s=timeout_s)
     if not isinstance(answer, dict):
         return None
     iso3 = str(answer.get("country_code3") or "").upper()
@@ -74,7 +75,7 @@ def geo_by_ip(timeout_s: float) -> Optional[dict[str, Any]]:
     deadline = time.monotonic() + timeout_s
     try:
         found = geo_from_geojs(timeout_s)
-    except Exception as error:
+    except Exception as error:  # a third party's reply: any failure means try the next one
         logger.debug("Geolocation by get.geojs.io failed: %s", error)
         found = None
     left = deadline - time.monotonic()

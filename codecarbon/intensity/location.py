@@ -52,8 +52,10 @@ def parse_country_iso_code(value: object) -> Optional[str]:
     if code is None:
         return None
     if len(code) != 3 or not code.isalpha() or not code.isascii():
-        raise ValueError(f"country_iso_code must be a 3-letter ISO 3166-1 alpha-3 code such as 'FRA', got {value!r}; "
-                         f"{LIST_COUNTRIES_HINT}")
+        from codecarbon.core.parameters import alpha3_hint
+
+        raise ValueError(f"country_iso_code must be a 3-letter ISO 3166-1 alpha-3 code such as 'FRA', got {value!r}"
+                         f"{alpha3_hint(code)}; {LIST_COUNTRIES_HINT}")
     code = code.upper()
     if not tables.is_iso_country(code):
         raise ValueError(f"unknown country_iso_code {code!r}; {LIST_COUNTRIES_HINT}")

@@ -75,7 +75,7 @@ def drain_outputs(outputs: Iterable[BaseOutput], timeout_s: float) -> bool:
     for output in outputs:
         try:
             delivered = bool(output.drain(max(0.0, deadline - time.monotonic()))) and delivered
-        except Exception as error:
+        except Exception as error:  # a user's output may fail in any way; the others still drain
             log_once(f"output-failed:{id(output)}:drain", 40, "%s.drain failed: %s", type(output).__name__, error)
             delivered = False
     return delivered

@@ -56,7 +56,7 @@ class LoggerOutput(BaseOutput):
     def _safely_emit(self, total: EmissionsData) -> None:
         try:
             self._emit(total)
-        except Exception as error:
+        except Exception as error:  # the user's logger or handler may raise anything; the run goes on
             level = logging.DEBUG if getattr(self, "_failure_reported", False) else logging.ERROR
             self._failure_reported = True  # said once per output; later failures at DEBUG
             codecarbon_logger.log(level, "%s: the logger raised %s: %s; the record was not logged (the run goes "

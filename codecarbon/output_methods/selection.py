@@ -46,12 +46,21 @@ def selected_methods(settings: Any) -> list[OutputMethod]:
     return [m for m in METHOD_ORDER if m in chosen]
 
 
+#: Where the logger output logs when no logging_logger is given (a child of the package's logger, so its
+#: handler and level apply).
+DEFAULT_ROWS_LOGGER = "codecarbon.emissions"
+
+
 def logger_output(logging_logger: Any) -> BaseOutput:
     """The LOGGER output from ``logging_logger``: a LoggerOutput as given, or a logger wrapped in one."""
     from codecarbon.output_methods.logger import GoogleCloudLoggerOutput, LoggerOutput
 
-    if logging_logger is None:
-        raise ValueError("the logger output needs logging_logger: pass logging_logger=LoggerOutput(your_logger)")
+    if logging_logger is None:  # a config file cannot pass an object: the rows go to our own emissions logger
+        from codecarbon.external.logger import log_once
+
+        log_once("logger-output-default", logging.INFO, "output_methods includes logger without logging_logger: "
+                 "rows are logged on the %r logger", DEFAULT_ROWS_LOGGER)
+        return LoggerOutput(logging.getLogger(DEFAULT_ROWS_LOGGER))
     if isinstance(logging_logger, BaseOutput):
         return logging_logger
     if isinstance(logging_logger, logging.Logger):

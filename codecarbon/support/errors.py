@@ -1,4 +1,21 @@
-"""One exception hierarchy, caught at two boundaries: the public tracker methods and the sampling loop."""
+"""One exception hierarchy, caught at its boundaries: the public tracker methods, the sampling loop and the CLI.
+
+Everything the package raises on purpose is a ``CodeCarbonError``; where 3.x or the standard library has a
+matching kind (``ValueError`` for bad values, ``OSError`` for files, ``ImportError`` for a missing extra) the
+class is that too, so code catching those keeps working::
+
+    CodeCarbonError
+    ├── ConfigError (ValueError) ── OutputPathError (OSError)
+    ├── MissingDependencyError (ImportError)
+    ├── DeliveryError
+    ├── StateDirError (OSError)
+    ├── LockingUnavailable (OSError)
+    ├── GpuLibraryError
+    ├── ApiUnavailable ── ApiRefused (cli/api.py)
+    └── CliError ── MonitorError
+
+(and, defined beside the code that raises them: TrackerBusy, HttpError, LockTimeout, SymlinkRefused, AuthError.)
+"""
 
 from __future__ import annotations
 
@@ -21,3 +38,34 @@ class DeliveryError(CodeCarbonError):
 
 class OutputPathError(ConfigError, OSError):
     """``output_dir`` or ``output_file`` cannot hold the rows; an ``OSError`` too, as CodeCarbon 3.x raises."""
+
+
+class StateDirError(CodeCarbonError, OSError):
+    """The state directory cannot be used safely (not ours, not a directory, not writable)."""
+
+
+class LockingUnavailable(CodeCarbonError, OSError):
+    """The file system of the state directory cannot lock (some network mounts): nobody can be elected."""
+
+
+class GpuLibraryError(CodeCarbonError):
+    """A GPU vendor library (NVML, amdsmi) refused a call. Translated once, in the vendor's module, so the rest of
+    it handles one kind of failure: ``vendor``, the ``call`` that failed and the library's own ``code``."""
+
+    def __init__(self, vendor: str, call: str, error: BaseException, code: object = None) -> None:
+        super().__init__(f"{vendor} {call} failed: {error}")
+        self.vendor = vendor
+        self.call = call
+        self.code = code
+
+
+class ApiUnavailable(CodeCarbonError):
+    """The CodeCarbon API could not be reached or did not answer as expected."""
+
+
+class CliError(CodeCarbonError):
+    """Ends a ``codecarbon`` command with a one-line message on stderr and exit status 1."""
+
+
+class MonitorError(CliError):
+    """A problem with ``codecarbon monitor``'s command line or configuration, reported without a traceback."""

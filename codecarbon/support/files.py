@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional, Union
 
-from codecarbon.support.errors import CodeCarbonError
+from codecarbon.support.errors import CodeCarbonError, LockingUnavailable
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -57,10 +57,6 @@ _write = os.write
 
 class LockTimeout(CodeCarbonError, TimeoutError):
     """The lock was not obtained within the time asked for."""
-
-
-class LockingUnavailable(CodeCarbonError, OSError):
-    """The file system cannot lock (some network mounts answer ``ENOLCK`` / ``EOPNOTSUPP``): waiting will not help."""
 
 
 class SymlinkRefused(CodeCarbonError, OSError):

@@ -272,7 +272,7 @@ def http_client_transport(prepared: PreparedRequest) -> Response:
             return Response(answer.status, {k.lower(): v for k, v in answer.getheaders()}, b"".join(chunks))
         except HttpError:
             raise
-        except Exception as error:
+        except Exception as error:  # the transport's failures all become HttpError below
             if watchdog.fired or isinstance(error, TimeoutError):
                 raise HttpError(f"{redact_url(prepared.url)}: timed out (no complete answer within "
                                 f"{prepared.timeout_s:g} s)") from None

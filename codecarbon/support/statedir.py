@@ -13,11 +13,9 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+from codecarbon.support.errors import StateDirError  # defined in the error tree, importable here
+
 ENV_VARIABLE = "CODECARBON_STATE_DIR"
-
-
-class StateDirError(OSError):
-    """The state directory cannot be used safely (not ours, not a directory, not writable)."""
 
 
 def state_root(environ: Optional[dict[str, str]] = None, platform: str = sys.platform) -> Path:
