@@ -6,6 +6,7 @@ import csv
 import io
 import multiprocessing
 import os
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -399,3 +400,11 @@ def test_new_outputs_follow_the_umask_and_an_updated_csv_keeps_its_own_mode(tmp_
         os.umask(previous)
     assert os.stat(tmp_path / "emissions.csv").st_mode & 0o777 == 0o664
     assert [r["emissions"] for r in read_rows(tmp_path / "emissions.csv")[1]] == ["2.0"]
+
+
+def test_task_file_names_keep_what_the_platform_allows_as_3_3_2_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    from codecarbon.output_methods.file import task_file_name
+
+    assert task_file_name("task:e1", "r") == "emissions_task:e1_r.csv"  # POSIX takes it: 3.3.2's name
+    monkeypatch.setattr(sys, "platform", "win32")
+    assert task_file_name('task:e1\\a*b?"<>|', "r") == "emissions_task_e1_a_b______r.csv"

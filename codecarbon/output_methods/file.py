@@ -318,16 +318,20 @@ class CsvTable:
         return self.requested_path
 
 
-_UNSAFE_IN_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+_UNSAFE_IN_NAMES = re.compile(r"[\x00-\x1f\x7f/]")  # a separator, or what no terminal shows
+_UNSAFE_ON_WINDOWS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')  # and what Windows refuses in a file name
 _MAX_NAME_BYTES = 220  # most filesystems take 255 bytes; the atomic write's temporary name adds 22
 
 
 def task_file_name(experiment_name: str, run_id: str) -> str:
-    """``emissions_<experiment_name>_<run_id>.csv`` as one safe file name of ``output_dir``: separators and
-    characters no filesystem takes become ``_`` (so ``a/b`` or ``/../x`` never leave the folder nor need a
-    sub-folder), and a name too long for the filesystem is cut, with a hash of the whole name kept in it."""
+    """``emissions_<experiment_name>_<run_id>.csv`` as one safe file name of ``output_dir``: path separators
+    and control characters (and, on Windows, what it refuses in names) become ``_``, so ``a/b`` or ``/../x``
+    never leave the folder nor need a sub-folder; anything else stays as 3.3.2 writes it (``task:e1``). A name
+    too long for the filesystem is cut, with a hash of the whole name kept in it."""
+    unsafe = _UNSAFE_ON_WINDOWS if sys.platform.startswith("win") else _UNSAFE_IN_NAMES
+
     def safe(text: str) -> str:
-        return _UNSAFE_IN_NAMES.sub("_", files.escape_unencodable(text, "the task file's name"))
+        return unsafe.sub("_", files.escape_unencodable(text, "the task file's name"))
 
     experiment, run = safe(experiment_name), safe(run_id)
     name = f"emissions_{experiment}_{run}.csv"
