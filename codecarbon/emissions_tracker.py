@@ -52,6 +52,7 @@ _sentinel: Any = _Unset(None)
 LOCATION_WAIT_S = 2.0
 STATE_WAIT_S = 30.0  # a public method waits this long at most for another thread's flush/stop to finish
 TICK_WAIT_S = 1.0  # a tick waits this long at most for a flush/stop in progress before it skips its extras
+SETTLE_SHARE = 0.75  # of stop()'s one bound (delivery_timeout_secs), what settling may use; delivery has the rest
 Synchronize = Optional[Callable[[], Any]]
 
 
@@ -91,6 +92,7 @@ class _Run:
     tasks: dict[str, _Task] = field(default_factory=dict)
     # stop() in stages, so a stop interrupted (KeyboardInterrupt) and retried at exit neither loses nor repeats
     final: Optional[tuple[EmissionsData, EmissionsData]] = None
+    stop_started: Optional[float] = None  # monotonic: settling and delivery share one bound from here
     written: bool = False
 
 
@@ -158,6 +160,14 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         local_rank: Optional[int] = _d(None),
         world_size: Optional[int] = _d(None),
         local_world_size: Optional[int] = _d(None),
+        carbon_intensity_provider: str = _d("auto"),
+        grid_zone: Optional[str] = _d(None),
+        electricitymaps_api_url: str = _d("https://api.electricitymaps.com/v3"),
+        uk_grid_api_url: str = _d("https://api.carbonintensity.org.uk"),
+        energidataservice_api_url: str = _d("https://api.energidataservice.dk"),
+        watttime_api_url: str = _d("https://api.watttime.org"),
+        watttime_username: Optional[str] = _d(None),
+        watttime_password: Optional[str] = _d(None),
         **offline_arguments: Any,
     ):
         arguments = {k: v for k, v in locals().items()
@@ -184,6 +194,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         self._hardware = None
         self._sampler: Optional[Sampler] = None
         self._resolver = None
+        self._charger: Any = None  # intensity.charger.Charger, made at the first reading of a run (issue 14)
         self._run: Optional[_Run] = None
         self._stopped_run: Optional[_Run] = None  # the run a start() after stop() goes on with
         self._state = threading.RLock()
@@ -249,13 +260,46 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             from codecarbon.intensity import IntensityResolver
 
             s = self._settings
+            # the static figure only: live figures over time come from the charger (issue 14)
             self._resolver = IntensityResolver(
-                self._location(), force_g_co2e_per_kwh=s.force_carbon_intensity_g_co2e_kwh,
-                electricitymaps_api_token=s.electricitymaps_api_token, allow_network=not self._OFFLINE)
+                self._location(), force_g_co2e_per_kwh=s.force_carbon_intensity_g_co2e_kwh, allow_network=False)
         return self._resolver
 
     def _intensity_now(self) -> float:
         return self._intensity_resolver().current().g_co2e_per_kwh
+
+    # --- carbon over time (issue 14): energy charged interval by interval, settled at stop ----------------------
+    def _carbon_charger(self) -> Any:
+        if self._charger is None:
+            from codecarbon.intensity.live import make_charger
+
+            self._charger = make_charger(self._settings, self._location(), self._intensity_resolver().static,
+                                         allow_network=not self._OFFLINE)
+        return self._charger
+
+    def _charge(self, start_wall: float, end_wall: float, kwh: float) -> float:
+        """The sampler's charging seam: kg of ``kwh`` used between two wall-clock instants."""
+        return float(self._carbon_charger().charge(start_wall, end_wall, kwh))
+
+    def _priced(self, window: Window, start: Reading, end: Reading) -> tuple[Window, Any]:
+        """The window with its emissions priced from the best figures known now, and the intensity to show
+        (None: the static figure of the moment, as without a live provider)."""
+        charger = self._charger
+        if charger is None or not charger.live:
+            return window, None
+        import dataclasses
+
+        from codecarbon.intensity.types import Intensity
+
+        account = charger.account(start.wall, end.wall)
+        shown = account.g_per_kwh if account.kwh > 0 else charger.static.g_co2e_per_kwh
+        return dataclasses.replace(window, emissions_kg=account.kg), Intensity(shown, account.label, None)
+
+    def _settle(self, until: float) -> None:
+        """At stop: the run's figures from the provider's history, waiting until ``until`` (monotonic) at most."""
+        charger = self._charger
+        if charger is not None and charger.live:
+            charger.settle(max(0.0, until - time.monotonic()))
 
     # --- hardware -----------------------------------------------------------------------------------------------
     def _detect(self):
@@ -332,7 +376,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
 
         meter = UtilizationMeter(self._system_seams)
         self._sampler = Sampler(self._claim_devices(hardware), interval=sampling_period(self._settings),
-                                intensity_g_per_kwh=self._intensity_now, pue=self._settings.pue,
+                                charge=self._charge, pue=self._settings.pue,
                                 utilization=meter.sample, on_tick=self._on_tick)
         reading = self._sampler.open()
         stopped = self._stopped_run
@@ -464,9 +508,9 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         run.last_checkpoint = reading.at
         run.checkpoint_ticks = reading.ticks
         generation = self._static_generation
-        static, intensity = self._static_columns()
-        changing = self._changing_columns(window_between(run.start, reading, self._settings.pue), reading,
-                                          intensity)
+        window, shown = self._priced(window_between(run.start, reading, self._settings.pue), run.start, reading)
+        static, intensity = self._static_columns(shown)
+        changing = self._changing_columns(window, reading, intensity)
         if checkpoint.has_row and generation == self._static_generation == run.checkpoint_generation:
             checkpoint.save_tick(tick_values(changing), changing["timestamp"])
         else:
@@ -573,6 +617,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         sampler = self._sampler
         assert sampler is not None
         if run.final is None:
+            run.stop_started = time.monotonic()
             if reading is None:
                 reading = sampler.read()
             run.ticks_since_live += 1  # the stop is a measurement too (3.3.2's api_call_interval counting)
@@ -582,12 +627,14 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
                     self._finish_task(run, task, reading)
             if at_exit:  # a second signal may end the process any moment now: keep the final row first
                 self._save_checkpoint(run, reading)
+            # one bound for the whole stop: settling from history takes its share, delivery what is left of it
+            self._settle(time.monotonic() + SETTLE_SHARE * self._delivery_bound())
             run.final = self._total_and_delta(run, reading)
             self._stopped_run = run
             self.final_emissions_data = run.final[0]
             self.final_emissions = run.final[0].emissions
         total, delta = run.final
-        deadline = time.monotonic() + self._delivery_bound()
+        deadline = (run.stop_started or time.monotonic()) + self._delivery_bound()
         file_output = self._file_output()
         fallback_before = file_output.fallback_path if file_output is not None else None
         if not run.written:
@@ -693,18 +740,18 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         return total, delta
 
     def _record(self, start: Reading, end: Reading) -> EmissionsData:
-        window: Window = window_between(start, end, self._settings.pue)
-        static, intensity = self._static_columns()
+        window, shown = self._priced(window_between(start, end, self._settings.pue), start, end)
+        static, intensity = self._static_columns(shown)
         return EmissionsData(**static, **self._changing_columns(window, end, intensity))
 
-    def _static_columns(self) -> tuple[dict[str, Any], Any]:
+    def _static_columns(self, shown: Any = None) -> tuple[dict[str, Any], Any]:
         """The columns that describe the run rather than a window, and the intensity figure of the moment.
 
         Built once and reused while what they come from is the same (the location, the intensity's source,
         the hardware, the job's attribution): a tick's checkpoint then needs only the changing columns."""
         hardware = self._detect()
         location = self._location()
-        intensity = self._intensity_resolver().current()
+        intensity = shown if shown is not None else self._intensity_resolver().current()
         claim = self._claim
         key = (hardware, location, intensity.source, intensity.year, self._job, claim,
                claim.attribution if claim is not None else None, self.run_id)
@@ -837,6 +884,14 @@ class OfflineEmissionsTracker(BaseEmissionsTracker):
         local_rank: Optional[int] = _d(None),
         world_size: Optional[int] = _d(None),
         local_world_size: Optional[int] = _d(None),
+        carbon_intensity_provider: str = _d("auto"),
+        grid_zone: Optional[str] = _d(None),
+        electricitymaps_api_url: str = _d("https://api.electricitymaps.com/v3"),
+        uk_grid_api_url: str = _d("https://api.carbonintensity.org.uk"),
+        energidataservice_api_url: str = _d("https://api.energidataservice.dk"),
+        watttime_api_url: str = _d("https://api.watttime.org"),
+        watttime_username: Optional[str] = _d(None),
+        watttime_password: Optional[str] = _d(None),
         country_iso_code: Optional[str] = _d(None),
         region: Optional[str] = _d(None),
         cloud_provider: Optional[str] = _d(None),
@@ -872,6 +927,12 @@ class EmissionsTracker(BaseEmissionsTracker):
 
     def _start_location(self) -> Future:
         future: Future = Future()
+        s = self._settings
+        if s.get("grid_zone") or s.get("country_iso_code"):  # told where it runs: no geolocation (issue 14)
+            from codecarbon.intensity.live import explicit_location
+
+            future.set_result(explicit_location(s.get("grid_zone"), s.get("country_iso_code"), s.get("region")))
+            return future
 
         def locate() -> None:
             try:
@@ -952,6 +1013,14 @@ def track_emissions(
         local_rank: Optional[int] = _d(None),
         world_size: Optional[int] = _d(None),
         local_world_size: Optional[int] = _d(None),
+        carbon_intensity_provider: str = _d("auto"),
+        grid_zone: Optional[str] = _d(None),
+        electricitymaps_api_url: str = _d("https://api.electricitymaps.com/v3"),
+        uk_grid_api_url: str = _d("https://api.carbonintensity.org.uk"),
+        energidataservice_api_url: str = _d("https://api.energidataservice.dk"),
+        watttime_api_url: str = _d("https://api.watttime.org"),
+        watttime_username: Optional[str] = _d(None),
+        watttime_password: Optional[str] = _d(None),
         offline: bool = _d(False),
         country_iso_code: Optional[str] = _d(None),
         region: Optional[str] = _d(None),

@@ -35,6 +35,16 @@ def fresh_hardware_detection():
     clear_cache()
 
 
+@pytest.fixture(autouse=True)
+def fresh_once_messages():
+    """Messages logged once per process are once per test here: no test depends on which ran before it."""
+    from codecarbon.external import logger as codecarbon_logger
+
+    with codecarbon_logger._once_lock:
+        codecarbon_logger._said_once.clear()
+    yield
+
+
 @pytest.fixture
 def home(isolated_environment: Path) -> Path:
     """The HOME every test runs with (where ~/.codecarbon.config lives)."""

@@ -50,11 +50,11 @@ def api(idp: FakeIdentityProvider) -> Iterator[FakeCodeCarbonApi]:
 
 
 @pytest.fixture
-def configured(idp: FakeIdentityProvider, api: FakeCodeCarbonApi, cwd: Path,
+def configured(idp: FakeIdentityProvider, api: FakeCodeCarbonApi, home: Path,
                monkeypatch: pytest.MonkeyPatch) -> FakeIdentityProvider:
-    """This machine points at our provider (3.3.2's variable) and our API (the config file)."""
+    """This machine points at our provider (3.3.2's variable) and our API (the user's own config file)."""
     monkeypatch.setenv(auth.WELL_KNOWN_ENV, idp.well_known_url)
-    (cwd / ".codecarbon.config").write_text(f"[codecarbon]\napi_endpoint = {api.url}\n")
+    (home / ".codecarbon.config").write_text(f"[codecarbon]\napi_endpoint = {api.url}\n")
     return idp
 
 
@@ -63,6 +63,7 @@ def browse(url: str, before: str | None = None) -> int:
     answer = requests.get(url, allow_redirects=False, timeout=10)
     assert answer.status_code == 302, answer.text
     location = answer.headers["Location"]
+    assert location.startswith("http://127.0.0.1:"), location  # RFC 8252 §7.3: the loopback IP literal
     port = int(location.split(":")[2].split("/")[0])
     if before == "idle-connection":  # a browser's speculative pre-connection that never sends a request
         idle = socket.create_connection(("127.0.0.1", port))
@@ -132,7 +133,9 @@ def test_full_login_through_the_cli_keeps_0600_credentials_in_the_config_dir_and
     (authorize,) = configured.received("/authorize")
     assert authorize["code_challenge_method"] == ["S256"] and authorize["nonce"][0]
     (exchange,) = [r for r in configured.received("/token") if r["grant_type"] == ["authorization_code"]]
-    assert exchange["code_verifier"][0] and exchange["redirect_uri"][0].startswith("http://localhost:")
+    # the redirect names the address the listener is bound to, never "localhost" (which may resolve to ::1)
+    assert exchange["code_verifier"][0] and exchange["redirect_uri"][0].startswith("http://127.0.0.1:")
+    assert authorize["redirect_uri"] == exchange["redirect_uri"]
     # and the API was asked whether it accepts the login, with the token as a bearer
     (check,) = api.received("/auth/check")
     assert check[2]["authorization"] == f"Bearer {stored['token']['access_token']}"
@@ -451,3 +454,99 @@ def test_credentials_folder_is_made_private_and_a_planted_link_is_refused(tmp_pa
     with pytest.raises(AuthError, match="credentials folder"):
         save_credentials({"access_token": "x"}, tmp_path / "linked" / "credentials.json")
     assert list(elsewhere.iterdir()) == []
+
+
+# ------------------------------------------------------------------------------- where the token may go
+@pytest.fixture
+def elsewhere(idp: FakeIdentityProvider) -> Iterator[FakeCodeCarbonApi]:
+    """Another API (one a cloned repository's config could name); it would accept the token if it got it."""
+    server = FakeCodeCarbonApi(idp).start()
+    yield server
+    server.stop()
+
+
+def test_a_folder_config_cannot_redirect_the_login_token(configured: FakeIdentityProvider, api: FakeCodeCarbonApi,
+                                                         elsewhere: FakeCodeCarbonApi, cwd: Path, capsys,
+                                                         monkeypatch: pytest.MonkeyPatch):
+    do_login(configured)
+    (cwd / ".codecarbon.config").write_text(f"[codecarbon]\napi_endpoint = {elsewhere.url}\napi_key = k-9\n")
+    capsys.readouterr()
+    for command in (["test-api"], ["get-token", "proj-42"]):
+        assert main(command) == 1
+        err = capsys.readouterr().err
+        assert "not sent to" in err and f"--api-endpoint {elsewhere.url}" in err
+    assert main(["init"]) == 0  # init goes on with the API key only, and says why once
+    err = capsys.readouterr().err
+    assert err.count("not sent to") == 1
+    (call,) = elsewhere.received("/experiments")
+    assert "authorization" not in call[2] and call[2]["x-api-token"] == "k-9"
+    assert elsewhere.received("/organizations") == [] and elsewhere.received("/projects/proj-42/api-tokens") == []
+    # the user confirms it: an argument, or their own environment
+    assert main(["test-api", "--api-endpoint", elsewhere.url]) == 0
+    monkeypatch.setenv("CODECARBON_API_ENDPOINT", elsewhere.url)
+    assert main(["test-api"]) == 0
+    assert len(elsewhere.received("/organizations")) == 2
+    assert all(r[2]["authorization"].startswith("Bearer ") for r in elsewhere.received("/organizations"))
+
+
+def _cli_login(idp: FakeIdentityProvider, monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    seen: list[str] = []
+    monkeypatch.setattr(auth, "print_url_only", in_background_browser(seen))
+    return main(["login", "--no-browser", "--port", "0", "--well-known-url", idp.well_known_url, *args])
+
+
+def test_login_remembers_the_api_it_was_checked_against(idp: FakeIdentityProvider, api: FakeCodeCarbonApi,
+                                                        elsewhere: FakeCodeCarbonApi, cwd: Path, home: Path,
+                                                        capsys, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(auth.WELL_KNOWN_ENV, idp.well_known_url)
+    (cwd / ".codecarbon.config").write_text(f"[codecarbon]\napi_endpoint = {elsewhere.url}\n")
+    assert _cli_login(idp, monkeypatch) == 0  # in a folder naming another API: logged in, no check sent there
+    captured = capsys.readouterr()
+    assert "Logged in as ada" in captured.out and "the API check was skipped" in captured.err
+    assert elsewhere.received("/auth/check") == []
+    assert _cli_login(idp, monkeypatch, "--api-endpoint", api.url) == 0  # the user names their API
+    assert len(api.received("/auth/check")) == 1
+    assert json.loads(stored_path(home).read_text())["api_origin"] == api.url.lower()
+    (cwd / ".codecarbon.config").write_text(f"[codecarbon]\napi_endpoint = {api.url}\n")
+    capsys.readouterr()
+    assert main(["test-api"]) == 0  # a folder's config naming the API the login was made for is fine
+    # the remembered API survives a refresh of the tokens
+    stored = json.loads(stored_path(home).read_text())
+    now = int(time.time())
+    stored["token"]["access_token"] = idp._sign({"iss": idp.issuer, "sub": "user-ada", "aud": "account",
+                                                 "azp": "codecarbon-cli", "iat": now - 99, "exp": now - 60})
+    stored_path(home).write_text(json.dumps(stored))
+    assert main(["test-api"]) == 0
+    assert json.loads(stored_path(home).read_text())["api_origin"] == api.url.lower()
+
+
+def test_the_token_never_travels_over_plain_http(configured: FakeIdentityProvider, capsys):
+    from codecarbon.cli.api import ApiUnavailable, check_auth
+
+    do_login(configured)
+    capsys.readouterr()
+    assert main(["test-api", "--api-endpoint", "http://api.example.invalid"]) == 1
+    assert "only sent over https://" in capsys.readouterr().err
+    with pytest.raises(ApiUnavailable, match="only sent over https://"):
+        check_auth("http://198.51.100.7:8000", "a-token", timeout_s=30)  # refused before any connection
+
+
+@pytest.mark.parametrize("endpoint,source,allowed", [
+    ("https://api.codecarbon.io", "default", True),
+    ("https://api.example.org", "argument", True),
+    ("https://api.example.org", "CODECARBON_API_ENDPOINT", True),
+    ("https://api.example.org", "HOME", True),  # ~/.codecarbon.config
+    ("https://api.example.org", "CWD", False),  # ./.codecarbon.config
+    ("https://API.codecarbon.io:443/", "CWD", True),  # CodeCarbon's own API, however written
+    ("http://127.0.0.1:8000", "argument", True),
+    ("http://[::1]:8000", "argument", True),
+    ("http://api.example.org", "argument", False),
+    ("http://api.example.org", "default", False),
+])
+def test_bearer_target_rules(endpoint: str, source: str, allowed: bool, home: Path, cwd: Path):
+    from codecarbon.cli.bearer import bearer_target
+
+    files = {"HOME": str(home / ".codecarbon.config"), "CWD": str(cwd / ".codecarbon.config")}
+    for path in files.values():
+        Path(path).write_text("[codecarbon]\n")
+    assert bearer_target(endpoint, files.get(source, source)).allowed is allowed

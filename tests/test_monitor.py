@@ -3,6 +3,7 @@ on Ctrl+C, and a drawing that never holds up the sampling."""
 
 from __future__ import annotations
 
+import csv
 import os
 import pty
 import select
@@ -13,7 +14,10 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from codecarbon.cli.monitor import LiveLine, live_text
+from tests.fakes.servers import recording_server
 
 REPO = Path(__file__).resolve().parents[1]
 MONITOR = [sys.executable, "-m", "codecarbon.cli.main", "monitor", "--country-iso-code", "FRA",
@@ -120,3 +124,144 @@ def test_a_blocked_terminal_does_not_hold_up_the_sampling(cwd: Path):
 def test_live_text_reads_like_a_status_line():
     text = live_text(3725.0, {"cpu": 45.25, "gpu": 1500.0, "ram": 6.0}, 1.5, 0.0425)
     assert text == "1:02:05  CPU 45.2 W GPU 1.50 kW RAM 6.0 W (= 1.55 kW)  1.500 kWh  42.5 g CO2eq"
+
+
+# ------------------------------------------------------------------------------------------------- --no-api
+def _run_monitor(cwd: Path, home: Path, *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
+    environment = dict(_env(home), PATH=os.environ.get("PATH", "/usr/bin:/bin"))
+    return subprocess.run([*MONITOR, *args], cwd=cwd, env=environment, capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+SLEEPER = [sys.executable, "-c", "import time; time.sleep(1.5)"]
+
+
+@pytest.mark.parametrize("config_line", ["output_methods = csv,api", "save_to_api = true"])
+def test_no_api_posts_nothing_even_when_the_config_lists_the_api(cwd: Path, home: Path, config_line: str):
+    with recording_server() as api:
+        (cwd / ".codecarbon.config").write_text(f"[codecarbon]\n{config_line}\nexperiment_id = exp-1\n"
+                                                f"api_endpoint = {api.url}\n")
+        done = _run_monitor(cwd, home, "--no-api", "--", *SLEEPER)
+        assert done.returncode == 0, done.stderr
+        assert api.attempts == []
+        (control,) = [_run_monitor(cwd, home, "--", *SLEEPER)]  # the same config without --no-api does post
+        assert control.returncode == 0, control.stderr
+        assert [r.path for r in api.received()][:2] == ["/runs", "/emissions"]
+    with open(cwd / "emissions.csv", newline="") as stream:
+        assert len(list(csv.DictReader(stream))) == 2
+
+
+# ---------------------------------------------------------------------------------- monitor -- CMD: signals, stdout
+CHILD = """
+import os, pathlib, signal, sys, time
+marker = pathlib.Path(sys.argv[1])
+seen = []
+for name in sys.argv[2:]:
+    signal.signal(getattr(signal, name), lambda signum, frame: seen.append(signum))
+marker.write_text(f"ready {os.getpid()}")
+deadline = time.monotonic() + 60
+while not seen and time.monotonic() < deadline:
+    time.sleep(0.05)
+time.sleep(0.5)  # a second copy of the signal, if one were sent, would arrive meanwhile
+marker.write_text(",".join(signal.Signals(s).name for s in seen))
+sys.exit(40 + len(seen))
+"""
+
+
+def _start_monitor(cwd: Path, home: Path, marker: Path, *handled: str, **popen) -> subprocess.Popen:
+    """The monitor in a session of its own (no controlling terminal: nothing else sends the command signals)."""
+    environment = dict(_env(home), PATH=os.environ.get("PATH", "/usr/bin:/bin"))
+    options = dict(stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    options.update(popen)
+    return subprocess.Popen([*MONITOR, "--", sys.executable, "-c", CHILD, str(marker), *handled], cwd=cwd,
+                            env=environment, start_new_session=True, **options)
+
+
+def _wait_ready(marker: Path, process: subprocess.Popen) -> int:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        text = marker.read_text() if marker.exists() else ""
+        if text.startswith("ready "):
+            return int(text.split()[1])
+        time.sleep(0.05)
+    raise AssertionError(f"the command never started: {process.stderr.read() if process.stderr else ''}")
+
+
+def _finish(process: subprocess.Popen, timeout: float = 60) -> str:
+    try:
+        _, err = process.communicate(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    return err or ""
+
+
+def _one_row(cwd: Path) -> dict[str, str]:
+    with open(cwd / "emissions.csv", newline="") as stream:
+        (row,) = list(csv.DictReader(stream))
+    return row
+
+
+@pytest.mark.parametrize("name", ["SIGHUP", "SIGUSR1", "SIGUSR2", "SIGINT", "SIGQUIT", "SIGTERM"])
+def test_signals_to_the_monitor_reach_the_command_once_and_the_row_is_written(cwd: Path, home: Path, name: str):
+    marker = cwd.parent / "marker"
+    process = _start_monitor(cwd, home, marker, name)
+    _wait_ready(marker, process)
+    process.send_signal(getattr(signal, name))
+    err = _finish(process)
+    assert process.returncode == 41, err  # the command's own exit status: it saw the signal exactly once
+    assert marker.read_text() == name
+    assert _one_row(cwd)["tracking_mode"] == "process"
+
+
+def test_a_command_killed_by_a_forwarded_hangup_leaves_no_orphan_and_a_row(cwd: Path, home: Path):
+    marker = cwd.parent / "marker"
+    process = _start_monitor(cwd, home, marker)  # the command keeps the default dispositions
+    child = _wait_ready(marker, process)
+    process.send_signal(signal.SIGHUP)
+    err = _finish(process)
+    assert process.returncode == 128 + signal.SIGHUP, err  # what a shell reports for a command killed by SIGHUP
+    assert marker.read_text().startswith("ready")  # it died by the signal, as it would have without the monitor
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
+    assert float(_one_row(cwd)["duration"]) > 0
+
+
+EXIT_3 = [sys.executable, "-c", "import sys, time; time.sleep(0.5); sys.exit(3)"]
+
+
+def test_the_exit_status_survives_a_closed_stdout(cwd: Path, home: Path):
+    """`codecarbon monitor -- CMD | head -0`: the reader is gone before the report is printed."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        process = subprocess.Popen([*MONITOR, "--", *EXIT_3], cwd=cwd, env=dict(_env(home)), stdout=write_end,
+                                   stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    finally:
+        os.close(write_end)
+    err = _finish(process)
+    assert process.returncode == 3, err
+    assert "Traceback" not in err
+    _one_row(cwd)
+
+
+def test_the_exit_status_survives_a_full_stdout(cwd: Path, home: Path):
+    """A reader that stopped reading: the report is given up after a bound, the command's status returned."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    try:
+        while True:
+            os.write(write_end, b"x" * 65536)
+    except BlockingIOError:
+        pass
+    os.set_blocking(write_end, True)
+    try:
+        process = subprocess.Popen([*MONITOR, "--", *EXIT_3], cwd=cwd, env=dict(_env(home)), stdout=write_end,
+                                   stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        os.close(write_end)
+        err = _finish(process, timeout=90)
+    finally:
+        os.close(read_end)
+    assert process.returncode == 3, err
+    _one_row(cwd)

@@ -195,3 +195,37 @@ def test_check_url_names_the_setting_and_accepts_the_scheme_less_form() -> None:
         http.check_url("emissions_endpoint", "http://host:notaport/")
     with pytest.raises(ValueError):
         http.check_url("emissions_endpoint", "")
+
+
+@pytest.mark.parametrize("shown,expected", [
+    ("https://u:p@h.example/a?token=t1&page=2", "https://***@h.example/a?token=***&page=2"),
+    ("https://h/cb#access_token=t2&state=s", "https://h/cb#access_token=***&state=s"),
+    ("https://h/x?api_key=t3&API-KEY=t4&key=t5&auth=t6&keyboard=ok", "https://h/x?api_key=***&API-KEY=***&key=***"
+     "&auth=***&keyboard=ok"),
+    ("https://h/x?X-Amz-Security-Token=t7&client_secret=t8&refresh_token=t9",
+     "https://h/x?X-Amz-Security-Token=***&client_secret=***&refresh_token=***"),
+    ("failed: '/a?id_token=t10 x' (found ' ')", "failed: '/a?id_token=*** x' (found ' ')"),
+    ("https://h/plain?page=1&sort=asc", "https://h/plain?page=1&sort=asc"),
+])
+def test_redact_secrets_masks_query_tokens_like_user_info(shown: str, expected: str) -> None:
+    assert http.redact_secrets(shown) == expected
+
+
+def test_a_failed_request_never_quotes_a_query_token() -> None:
+    """http.client quotes the request target in its InvalidURL message; that text reaches DEBUG log lines."""
+    from tests.fakes.servers import recording_server
+
+    with recording_server() as server:
+        with pytest.raises(http.HttpError) as failed:
+            http.request("GET", f"{server.url}/a?token=s3cret-t0ken x&page=2", timeout_s=5)
+    message = str(failed.value)
+    assert "InvalidURL" in message and "s3cret" not in message and "token=***" in message
+
+
+def test_settings_shown_at_debug_mask_query_tokens(codecarbon_log) -> None:
+    from codecarbon.core.config import load_settings
+
+    load_settings({"emissions_endpoint": "https://me:pw0@hook.example/in?token=s3cret&page=2"})
+    (line,) = [r.getMessage() for r in codecarbon_log.records if "emissions_endpoint" in r.getMessage()]
+    assert "s3cret" not in line and "pw0" not in line
+    assert "https://***@hook.example/in?token=***&page=2" in line

@@ -47,6 +47,13 @@ def _call(method: str, api_endpoint: str, path: str, *, body: dict | None = None
 
     url = api_endpoint.rstrip("/") + path
     shown = redact_url(url)
+    if bearer_token:
+        from codecarbon.cli.bearer import transport_refusal
+        from codecarbon.support.http import with_scheme
+
+        refusal = transport_refusal(with_scheme(url))
+        if refusal is not None:
+            raise ApiUnavailable(refusal)
     headers = {"Accept": "application/json"}
     if api_key:
         headers["x-api-token"] = api_key

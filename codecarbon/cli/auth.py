@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from codecarbon.cli.bearer import REMEMBERED_ORIGIN_KEY
 from codecarbon.support.errors import CodeCarbonError, MissingDependencyError
 
 #: 3.3.2's provider and client; both can be changed (option, 3.3.2's environment variables, config file key).
@@ -34,7 +35,9 @@ WELL_KNOWN_ENV = "AUTH_SERVER_WELL_KNOWN"
 CLIENT_ID_ENV = "AUTH_CLIENT_ID"
 WELL_KNOWN_KEY = "auth_server_well_known"
 CLIENT_ID_KEY = "auth_client_id"
-#: The redirect 3.3.2 registers with its provider: http://localhost:8090/callback. 0 picks any free port.
+#: 3.3.2's redirect port (it sends http://localhost:8090/callback). We send the loopback IP literal we listen on,
+#: http://127.0.0.1:PORT/callback (RFC 8252 §7.3): a browser resolving "localhost" may try ::1 first, where
+#: another local process could take the code. 0 picks any free port.
 DEFAULT_REDIRECT_PORT = 8090
 SCOPE = "openid offline_access"
 CREDENTIALS_FILE = "credentials.json"
@@ -406,7 +409,7 @@ def login(settings: AuthSettings, *, port: int = DEFAULT_REDIRECT_PORT,
     provider = discover(settings, session, timeout_s)
     server = _bind_listener(port)
     try:
-        redirect_uri = f"http://localhost:{server.server_address[1]}/callback"
+        redirect_uri = f"http://127.0.0.1:{server.server_address[1]}/callback"
         session.redirect_uri = redirect_uri
         verifier = generate_token(64)
         nonce = generate_token(32)
@@ -533,8 +536,29 @@ def access_token(settings: AuthSettings | None = None, *, path: Path | None = No
     merged.setdefault("refresh_token", refresh)
     if not merged.get("id_token") and token.get("id_token"):
         merged["id_token"] = token["id_token"]
-    save_credentials(_stored(wanted, provider, merged, identity, expires_at), path)
+    kept = {k: stored[k] for k in (REMEMBERED_ORIGIN_KEY,) if stored.get(k)}  # not the provider's to change
+    save_credentials({**_stored(wanted, provider, merged, identity, expires_at), **kept}, path)
     return str(fresh["access_token"])
+
+
+def remembered_api_origins(path: Path | None = None) -> list[str]:
+    """The API origin the stored login was checked against at login (cli/bearer.py), if any."""
+    try:
+        stored = load_credentials(path)
+    except AuthError:
+        return []
+    found = stored.get(REMEMBERED_ORIGIN_KEY) if stored else None
+    return [found] if isinstance(found, str) and found else []
+
+
+def remember_api_origin(endpoint: str, path: Path | None = None) -> None:
+    """Keep the origin of the API the user just logged in for: later commands may send the token there even
+    when only a folder's config names it."""
+    from codecarbon.cli.bearer import origin
+
+    stored = load_credentials(path)
+    if stored is not None:
+        save_credentials({**stored, REMEMBERED_ORIGIN_KEY: origin(endpoint)}, path)
 
 
 def stored_user(path: Path | None = None) -> str | None:

@@ -61,10 +61,15 @@ def command_init(args: argparse.Namespace, out: TextIO) -> int:
     endpoint = args.api_endpoint or settings.api_endpoint
     project_id = local.get("project_id") or read_section(_global_config()).get("project_id") or DEFAULT_PROJECT_ID
     body = experiment_request_body(project_id, settings.country_iso_code, None, settings.region)
-    from codecarbon.cli.auth import token_for_api
+    from codecarbon.cli.auth import credentials_path, token_for_api
 
-    bearer = token_for_api(warn=lambda text: print(f"codecarbon: {text}", file=sys.stderr),
-                           timeout_s=args.timeout)
+    target = _bearer_target(args)
+    bearer = None
+    if target.allowed:
+        bearer = token_for_api(warn=lambda text: print(f"codecarbon: {text}", file=sys.stderr),
+                               timeout_s=args.timeout)
+    elif credentials_path().exists():
+        print(f"codecarbon: warning: {target.refusal}", file=sys.stderr)
     try:
         experiment_id = create_experiment(endpoint, body, api_key=settings.api_key, bearer_token=bearer,
                                           timeout_s=args.timeout)
@@ -307,8 +312,25 @@ def _auth_settings(args: argparse.Namespace) -> Any:
     return auth_settings(getattr(args, "well_known_url", None), getattr(args, "client_id", None))
 
 
-def _api_endpoint(args: argparse.Namespace) -> str:
-    return str(getattr(args, "api_endpoint", None) or load_settings({}, offline=True).api_endpoint)
+def _bearer_target(args: argparse.Namespace) -> Any:
+    """The API endpoint and whether the login token may go there (cli/bearer.py): https, and chosen by the user."""
+    from codecarbon.cli.auth import remembered_api_origins
+    from codecarbon.cli.bearer import ARGUMENT, bearer_target
+
+    given = getattr(args, "api_endpoint", None)
+    if given:
+        return bearer_target(str(given), ARGUMENT, remembered=remembered_api_origins())
+    settings = load_settings({}, offline=True)
+    return bearer_target(str(settings.api_endpoint), settings.source("api_endpoint"),
+                         remembered=remembered_api_origins())
+
+
+def _allowed_endpoint(args: argparse.Namespace) -> str:
+    """The endpoint for a command that needs the login token, or CliError saying how to confirm it."""
+    target = _bearer_target(args)
+    if not target.allowed:
+        raise CliError(target.refusal)
+    return str(target.endpoint)
 
 
 def _login_token(args: argparse.Namespace, command: str) -> str:
@@ -339,12 +361,20 @@ def command_login(args: argparse.Namespace, out: TextIO) -> int:
     except (auth.AuthError, MissingDependencyError) as problem:
         raise CliError(str(problem)) from None
     print(f"Logged in as {result.user}; credentials saved to {result.path}", file=out)
-    endpoint = _api_endpoint(args)
-    try:
-        check_auth(endpoint, result.access_token, timeout_s=args.timeout)
-        print(f"The CodeCarbon API at {endpoint} accepts this login.", file=out)
-    except ApiUnavailable as problem:
-        print(f"codecarbon: warning: logged in, but the API check failed: {problem}", file=sys.stderr)
+    target = _bearer_target(args)
+    endpoint = target.endpoint
+    if not target.allowed:
+        print(f"codecarbon: warning: logged in; the API check was skipped: {target.refusal}", file=sys.stderr)
+    else:
+        try:
+            check_auth(endpoint, result.access_token, timeout_s=args.timeout)
+            print(f"The CodeCarbon API at {endpoint} accepts this login.", file=out)
+        except ApiUnavailable as problem:
+            print(f"codecarbon: warning: logged in, but the API check failed: {problem}", file=sys.stderr)
+        try:
+            auth.remember_api_origin(endpoint, result.path)
+        except auth.AuthError as problem:
+            print(f"codecarbon: warning: {problem}", file=sys.stderr)
     note = auth.legacy_credentials_note()
     if note:
         print(note, file=sys.stderr)
@@ -355,11 +385,11 @@ def command_get_token(args: argparse.Namespace, out: TextIO) -> int:
     """No argument: print the login's access token. PROJECT_ID (3.3.2): create that project's API key, print it."""
     from codecarbon.cli.api import ApiUnavailable, create_project_token
 
+    endpoint = _allowed_endpoint(args) if args.project_id else ""
     token = _login_token(args, "codecarbon get-token")
     if not args.project_id:
         print(token, file=out)
         return 0
-    endpoint = _api_endpoint(args)
     try:
         api_key = create_project_token(endpoint, token, args.project_id, name=args.token_name, timeout_s=args.timeout)
     except ApiUnavailable as problem:
@@ -374,8 +404,8 @@ def command_test_api(args: argparse.Namespace, out: TextIO) -> int:
     """Is the configured API reachable, and does it accept the login? (authenticated GET /organizations)."""
     from codecarbon.cli.api import ApiRefused, ApiUnavailable, list_organizations
 
+    endpoint = _allowed_endpoint(args)
     token = _login_token(args, "codecarbon test-api")
-    endpoint = _api_endpoint(args)
     try:
         organizations = list_organizations(endpoint, token, timeout_s=args.timeout)
     except ApiRefused as problem:
@@ -491,6 +521,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--sentence", action="store_true", help="print only the sentence for a paper's appendix")
     report.add_argument("--activity", help="the sentence's subject, e.g. Training (default: the projects' names)")
     report.set_defaults(handler=command_report)
+
+    from codecarbon.cli.carbon import add_commands  # forecast, wait, estimate (issue 14)
+
+    add_commands(commands)
     return parser
 
 
@@ -498,7 +532,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (console scripts pass it to sys.exit)."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     command: list[str] = []
-    if "--" in arguments and "monitor" in arguments[:arguments.index("--")]:
+    if "--" in arguments and {"monitor", "wait"} & set(arguments[:arguments.index("--")]):
         split = arguments.index("--")
         arguments, command = arguments[:split], arguments[split + 1:]
     parser = build_parser()
@@ -511,7 +545,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if command:
         args.command = list(args.command or []) + command
-    if args.name == "monitor" and args.command[:1] == ["--"]:
+    if args.name in ("monitor", "wait") and args.command[:1] == ["--"]:
         args.command = args.command[1:]
     try:
         return int(args.handler(args, sys.stdout) or 0)

@@ -8,10 +8,12 @@ outside the sampler's lock: a slow or blocked terminal never delays the sampling
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,14 +59,19 @@ def plan_monitor(*, measure_power_secs: float | None = None, api_call_interval: 
                            "country_iso_code in .codecarbon.config")
     if prometheus_port is not None and api_call_interval is None and not configured.is_set("api_call_interval"):
         arguments["api_call_interval"] = 1  # the scrape endpoint moves at every measurement
+    from codecarbon.output_methods.selection import selected_methods
+
     if api is not None:
-        methods = [m for m in (configured.output_methods or [OutputMethod.CSV]) if m is not OutputMethod.API]
+        # settings hold method names as strings, and the deprecated save_to_* flags select outputs too: the
+        # methods in effect, as members, less the API
+        methods: list[OutputMethod] = [m for m in selected_methods(configured) if m is not OutputMethod.API]
         if api:
             if offline:
                 raise MonitorError("--api cannot be used with --offline")
             methods.append(OutputMethod.API)
         arguments["output_methods"] = methods
-    sends_to_api = OutputMethod.API in (arguments.get("output_methods") or configured.output_methods or [])
+    chosen = arguments.get("output_methods")
+    sends_to_api = OutputMethod.API in (chosen if chosen is not None else selected_methods(configured))
     if sends_to_api and not configured.is_set("experiment_id"):
         raise MonitorError("sending to the API needs an experiment_id: run `codecarbon init` or `codecarbon "
                            "config --set experiment_id=...` first")
@@ -205,50 +212,154 @@ def monitor_until_signalled(plan: MonitorPlan, stream: TextIO = sys.stdout,
     return 0
 
 
-def run_and_monitor(command: Sequence[str], plan: MonitorPlan, stream: TextIO = sys.stdout,
-                    make_tracker: Callable[[MonitorPlan], Any] = build_tracker) -> int:
-    """Run ``command`` under a process-mode tracker; return its exit code (127 not found, 128+N killed by N)."""
-    tracker = make_tracker(plan)
-    tracker.start()
-    child: subprocess.Popen | None = None
-    previous: dict[int, Any] = {}
+#: Signals passed on to the command: it decides what they mean, and the monitor writes the row when it ends.
+FORWARDED_SIGNALS = ("SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2")
+#: What a terminal sends to its whole foreground process group (Ctrl+C, Ctrl+\\): the command has its own copy.
+TERMINAL_SIGNALS = ("SIGINT", "SIGQUIT")
+REPORT_WRITE_BOUND_S = 5.0
 
-    def forward_term(signum: int, _frame: Any) -> None:
-        if child is not None and child.poll() is None:
-            child.send_signal(signum)
 
-    def let_child_handle_interrupt(_signum: int, _frame: Any) -> None:
-        """Ctrl+C reaches the whole foreground group: the command decides, we stop when it ends."""
+def _in_terminal_foreground() -> bool:
+    """Whether a terminal has our process group in the foreground, so that its Ctrl+C reached the command too.
 
-    try:
-        previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, forward_term)
-        previous[signal.SIGINT] = signal.signal(signal.SIGINT, let_child_handle_interrupt)
+    Windows' console sends Ctrl+C to every process attached to it: there the command always has its own copy."""
+    getpgrp, tcgetpgrp = getattr(os, "getpgrp", None), getattr(os, "tcgetpgrp", None)
+    if getpgrp is None or tcgetpgrp is None:
+        return True
+    for fd in (0, 1, 2):
         try:
-            child = subprocess.Popen(list(command))
-        except FileNotFoundError:
-            print(f"codecarbon: command not found: {command[0]}", file=sys.stderr)
-            code = EXIT_NOT_FOUND
-        except PermissionError:
-            print(f"codecarbon: permission denied: {command[0]}", file=sys.stderr)
-            code = EXIT_NOT_EXECUTABLE
-        else:
-            returned = child.wait()
-            code = 128 - returned if returned < 0 else returned
+            if os.isatty(fd) and tcgetpgrp(fd) == getpgrp():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _fill_standard_descriptors() -> None:
+    """A closed stdin/stdout/stderr is opened on the null device, so that no file we open later (the CSV)
+    takes its number and receives the command's output."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+
+
+def run_and_monitor(command: Sequence[str], plan: MonitorPlan, stream: TextIO | None = sys.stdout,
+                    make_tracker: Callable[[MonitorPlan], Any] = build_tracker) -> int:
+    """Run ``command`` under a process-mode tracker; return its exit code (127 not found, 128+N killed by N).
+
+    SIGHUP, SIGTERM, SIGUSR1 and SIGUSR2 sent to the monitor are passed on to the command, and so are SIGINT and
+    SIGQUIT unless a terminal already sent them to both; the monitor ends when the command does, after writing the
+    row. The report is a courtesy: a closed or full stdout never costs the command's exit status."""
+    _fill_standard_descriptors()
+    child: subprocess.Popen | None = None
+    pending: list[int] = []  # signals that came before the command started: delivered once it has
+    terminal = {getattr(signal, name) for name in TERMINAL_SIGNALS if hasattr(signal, name)}
+
+    def forward(signum: int, _frame: Any) -> None:
+        if signum in terminal and _in_terminal_foreground():
+            return  # the terminal sent it to the command's process group as well
+        if child is None:
+            pending.append(signum)
+            return
+        try:
+            child.send_signal(signum)  # a no-op once the command has ended
+        except OSError:
+            pass
+
+    previous: dict[int, Any] = {}
+    code = 0
+    try:
+        for name in FORWARDED_SIGNALS:
+            signum = getattr(signal, name, None)
+            if signum is not None:
+                try:
+                    previous[signum] = signal.signal(signum, forward)
+                except (OSError, ValueError):  # not the main thread, or not settable here
+                    pass
+        tracker = make_tracker(plan)
+        tracker.start()
+        try:
+            try:
+                child = subprocess.Popen(list(command))
+            except FileNotFoundError:
+                print(f"codecarbon: command not found: {command[0]}", file=sys.stderr)
+                code = EXIT_NOT_FOUND
+            except PermissionError:
+                print(f"codecarbon: permission denied: {command[0]}", file=sys.stderr)
+                code = EXIT_NOT_EXECUTABLE
+            else:
+                for signum in pending:
+                    forward(signum, None)
+                returned = child.wait()
+                code = 128 - returned if returned < 0 else returned
+        finally:
+            tracker.stop()  # still forwarding meanwhile: a late signal cannot end the monitor before its row
+        if child is not None:
+            write_bounded(stream, report_text(tracker, plan))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        tracker.stop()
-    if child is not None:
-        print_report(tracker, plan, stream)
     return code
+
+
+def write_bounded(stream: TextIO | None, text: str, bound_s: float = REPORT_WRITE_BOUND_S) -> bool:
+    """Write ``text`` unless the stream is closed, gone or stays full for ``bound_s``; True when all was written.
+
+    A real descriptor is written directly, in pieces no larger than a pipe takes at once when ``select`` says it
+    has room, so a reader that stopped reading cannot hold the monitor; nothing stays in Python's buffer for the
+    exit to flush (and fail on)."""
+    if stream is None or not text:
+        return stream is not None
+    try:
+        fd = stream.fileno()
+        stream.flush()
+    except (AttributeError, ValueError, OSError):
+        fd = -1
+    if fd < 0 or sys.platform.startswith("win"):  # a StringIO, or Windows' pipes (select takes sockets only)
+        try:
+            stream.write(text)
+            stream.flush()
+            return True
+        except (OSError, ValueError):
+            return False
+    import select
+
+    data = text.encode(getattr(stream, "encoding", None) or "utf-8", "replace")
+    deadline = time.monotonic() + bound_s
+    while data:
+        remaining = deadline - time.monotonic()
+        try:
+            if remaining <= 0 or not select.select([], [fd], [], remaining)[1]:
+                break
+            data = data[os.write(fd, data[:512]):]
+        except (OSError, ValueError):  # closed: EPIPE, EBADF
+            break
+    else:
+        return True
+    try:  # give up on this stream: later writes (the exit's flush) go nowhere instead of failing or blocking
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
+    except OSError:
+        pass
+    return False
 
 
 def print_report(tracker: Any, plan: MonitorPlan, stream: TextIO) -> None:
     """A few lines a person reads: emissions in grams, energy, duration, where the row went."""
+    print(report_text(tracker, plan), file=stream, end="", flush=True)
+
+
+def report_text(tracker: Any, plan: MonitorPlan) -> str:
+    """The report's lines, each ending with a newline."""
     data = getattr(tracker, "final_emissions_data", None)
     if data is None:
-        print("codecarbon: no measurement was recorded.", file=stream)
-        return
+        return "codecarbon: no measurement was recorded.\n"
     energy_kwh = float(data.energy_consumed or 0.0)
     energy = f"{energy_kwh:.4g} kWh" if energy_kwh >= 1 else f"{energy_kwh * 1000:.4g} Wh"
     parts = ", ".join(f"{c.upper()} {float(getattr(data, c + '_energy', 0.0) or 0.0) * 1000:.4g} Wh"
@@ -266,4 +377,4 @@ def print_report(tracker: Any, plan: MonitorPlan, stream: TextIO) -> None:
     path = csv_path(plan)
     if path is not None:
         lines.append(f"  csv:       {path.resolve()}")
-    print("\n".join(lines), file=stream, flush=True)
+    return "\n".join(lines) + "\n"

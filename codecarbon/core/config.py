@@ -146,7 +146,9 @@ def shown_value(name: str, value: Any) -> Any:
     if parameter is not None and parameter.secret:
         return mask_secret(value)
     if name in _URL_PARAMETERS and isinstance(value, str):
-        return redact_userinfo(value)
+        from codecarbon.support.http import redact_secrets  # query tokens (?token=...) too
+
+        return redact_secrets(redact_userinfo(value))
     return value
 
 

@@ -33,6 +33,49 @@ class Stoppable(Protocol):
     def _stop_for_exit(self, bound_s: float) -> None: ...
 
 
+class _WakeChannel:
+    """The one-way channel from the signal handler to the exit thread: a write that never waits, a blocking read.
+
+    A pipe whose write end is made non-blocking where ``os.set_blocking`` exists (POSIX; Windows only from Python
+    3.12); elsewhere a local socket pair, whose ``setblocking`` every platform has."""
+
+    def __init__(self) -> None:
+        self._sockets: Optional[tuple[Any, Any]] = None
+        if hasattr(os, "set_blocking"):
+            self._read_fd, self._write_fd = os.pipe()
+            os.set_blocking(self._write_fd, False)  # the handler's write never waits
+        else:
+            import socket
+
+            reader, writer = socket.socketpair()
+            writer.setblocking(False)
+            self._sockets = (reader, writer)
+
+    def send(self, data: bytes) -> None:
+        """Raises OSError when the channel is full or closed (never blocks)."""
+        if self._sockets is None:
+            os.write(self._write_fd, data)
+        else:
+            self._sockets[1].send(data)
+
+    def receive(self) -> bytes:
+        """One byte, waiting for it; b"" when the channel was closed."""
+        if self._sockets is None:
+            return os.read(self._read_fd, 1)
+        return bytes(self._sockets[0].recv(1))
+
+    def close(self) -> None:
+        if self._sockets is None:
+            for fd in (self._read_fd, self._write_fd):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        else:
+            for sock in self._sockets:
+                sock.close()
+
+
 class _State:
     """Everything this module keeps per process (a forked child starts over)."""
 
@@ -42,8 +85,7 @@ class _State:
         self.trackers: dict[int, weakref.ref[Any]] = {}
         self.atexit_registered = False
         self.handlers: dict[int, Any] = {}  # signal number -> the disposition we replaced (always SIG_DFL)
-        self.wake_read: Optional[int] = None
-        self.wake_write: Optional[int] = None
+        self.wake: Optional[_WakeChannel] = None
         self.exit_thread: Optional[threading.Thread] = None
         self.exit_busy = False  # the exit thread is stopping the trackers for a signal
 
@@ -70,9 +112,9 @@ def unregister(tracker: Stoppable) -> None:
         if state.trackers or state.exit_busy:
             return
         thread, state.exit_thread = state.exit_thread, None
-    if thread is not None and state.wake_write is not None:
+    if thread is not None and state.wake is not None:
         try:
-            os.write(state.wake_write, b"\0")  # "are you still the one?" -- it is not, so it ends
+            state.wake.send(b"\0")  # "are you still the one?" -- it is not, so it ends
         except OSError:
             return
         if thread is not threading.current_thread():
@@ -153,11 +195,9 @@ def _ensure_exit_thread() -> None:
     with state.lock:
         if state.exit_thread is not None:
             return
-        if state.wake_read is None:
-            read_end, write_end = os.pipe()
-            os.set_blocking(write_end, False)  # the handler's write never waits
-            state.wake_read, state.wake_write = read_end, write_end
-        thread = threading.Thread(target=_exit_thread_main, args=(state.wake_read,), name="codecarbon-exit",
+        if state.wake is None:
+            state.wake = _WakeChannel()
+        thread = threading.Thread(target=_exit_thread_main, args=(state.wake,), name="codecarbon-exit",
                                   daemon=True)
         state.exit_thread = thread
     thread.start()
@@ -170,23 +210,23 @@ def _on_signal(signum: int, frame: Any) -> None:
         signal.signal(signum, signal.SIG_DFL)
     except (ValueError, OSError):  # pragma: no cover - we are in the main thread
         pass
-    wake = state.wake_write
+    wake = state.wake
     if state.pid != os.getpid() or wake is None or not state.trackers:
         os.kill(os.getpid(), signum)  # nothing of ours to finish: the default action, now
         return
     try:
-        os.write(wake, bytes([signum]))
+        wake.send(bytes([signum]))
     except OSError:
         os.kill(os.getpid(), signum)
 
 
-def _exit_thread_main(read_end: int) -> None:
+def _exit_thread_main(wake: _WakeChannel) -> None:
     """Wait for a signal's byte, stop the live trackers (bounded), then let the signal end the process.
 
     A zero byte asks "are you still the exit thread?": the thread ends when it no longer is."""
     while True:
         try:
-            data = os.read(read_end, 1)
+            data = wake.receive()
         except OSError:  # pragma: no cover
             return
         if not data or _state.pid != os.getpid():
@@ -211,12 +251,8 @@ def _after_fork_in_child() -> None:
     parent = _state
     child = _State()
     child.atexit_registered = parent.atexit_registered  # the atexit hook is inherited; it checks the pid
-    for fd in (parent.wake_read, parent.wake_write):
-        if fd is not None:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+    if parent.wake is not None:
+        parent.wake.close()
     for signum in parent.handlers:
         try:
             if signal.getsignal(signum) is _on_signal:

@@ -91,6 +91,11 @@ class _Totals:
     ticks: int = 0
 
 
+#: The charging seam: kg CO2eq of ``kwh`` (PUE applied) used between two wall-clock instants (epoch seconds).
+#: The sampler calls it once per reading with the energy since the previous one; how the energy is split across
+#: grid-intensity intervals is the charger's business (see ``codecarbon.intensity.charger``).
+Charge = Callable[[float, float, float], float]
+
 READ_TIMEOUT_S = 2.0  # an on-demand reading waits at most this long for a hardware read
 
 
@@ -106,14 +111,16 @@ class Sampler:
     being read is dropped and the caller gets the latest reading there is."""
 
     def __init__(self, sources: Sequence[EnergySource], *, interval: float,
-                 intensity_g_per_kwh: Callable[[], float], pue: float = 1.0,
+                 intensity_g_per_kwh: Optional[Callable[[], float]] = None, pue: float = 1.0,
                  utilization: Optional[Callable[[], Utilization]] = None,
                  on_tick: Optional[Callable[[Reading], None]] = None,
-                 read_timeout_s: float = READ_TIMEOUT_S):
+                 read_timeout_s: float = READ_TIMEOUT_S, charge: Optional[Charge] = None):
         self.sources = list(sources)
         self.interval = interval
         self.pue = pue
         self._intensity = intensity_g_per_kwh
+        self._charge: Charge = charge if charge is not None else self._charge_at_intensity
+        self._last_wall = 0.0
         self._utilization = utilization
         self._on_tick = on_tick
         self._lock = threading.Lock()
@@ -156,9 +163,10 @@ class Sampler:
             self._last_source_joules = [0.0] * len(self.sources)
             self._gpu_indices = [i for i, s in enumerate(self.sources) if s.component == "gpu"]
             self._last_at = time.monotonic()
+            self._last_wall = time.time()
             if self._utilization is not None:
                 self._safe_utilization()  # primes the CPU-time deltas
-            self._latest = self._reading(self._last_at)
+            self._latest = self._reading(self._last_at, self._last_wall)
             return self._latest
 
     @property
@@ -245,9 +253,11 @@ class Sampler:
             joules[source.component] += step
             new_joules += step
         now = time.monotonic()  # after the reads: estimators integrate up to about here
+        wall = time.time()
         dt = now - self._last_at
         if new_joules > 0:
-            totals.emissions_kg += new_joules * self.pue / JOULES_PER_KWH * self._safe_intensity() / 1000.0
+            totals.emissions_kg += self._safe_charge(self._last_wall, wall, new_joules * self.pue / JOULES_PER_KWH)
+        self._last_wall = wall
         if dt > 0:
             if self._utilization is not None:
                 sample = self._safe_utilization()
@@ -261,12 +271,12 @@ class Sampler:
                     totals.gpu_util_s += gpu * dt
         totals.ticks += 1
         self._last_at = now
-        self._latest = self._reading(now)
+        self._latest = self._reading(now, wall)
         return self._latest
 
-    def _reading(self, now: float) -> Reading:
+    def _reading(self, now: float, wall: float) -> Reading:
         t = self._totals
-        return Reading(now, time.time(), dict(t.joules), t.emissions_kg, t.cpu_util_s, t.gpu_util_s,
+        return Reading(now, wall, dict(t.joules), t.emissions_kg, t.cpu_util_s, t.gpu_util_s,
                        t.ram_util_s, t.ram_used_gb_s, t.ticks)
 
     def _drop(self, index: int, source: EnergySource, error: BaseException) -> None:
@@ -277,8 +287,21 @@ class Sampler:
         logger.warning("stopped reading %s energy (%s): %s; the other sources go on",
                        source.component, source.method, error)
 
+    def _charge_at_intensity(self, _start: float, _end: float, kwh: float) -> float:
+        """The charge of a sampler given one intensity callable: the figure of the moment times the energy."""
+        return kwh * self._safe_intensity() / 1000.0
+
+    def _safe_charge(self, start: float, end: float, kwh: float) -> float:
+        try:
+            return float(self._charge(start, end, kwh))
+        except Exception as error:
+            logger.warning("carbon intensity unavailable (%s); using the world average 475 g/kWh", error)
+            return kwh * 475.0 / 1000.0
+
     def _safe_intensity(self) -> float:
         try:
+            if self._intensity is None:
+                raise ValueError("no intensity given to the sampler")
             return float(self._intensity())
         except Exception as error:  # the intensity callable is the tracker's resolver: a tick never fails on it
             logger.warning("carbon intensity unavailable (%s); using the world average 475 g/kWh", error)

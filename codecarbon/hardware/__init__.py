@@ -8,8 +8,8 @@ This package is a facade: every name is resolved on first use, so ``import codec
 - ``base``: the ``EnergySource`` interface and the ``Hardware`` inventory detection returns.
 - ``attribution``: CPU-time clocks, cgroup limits and a process tree's share (process mode, containers).
 - ``utilization``: the per-tick CPU and RAM utilisation figures.
-- one module per source: ``rapl``, ``nvidia``, ``amd``, ``powermetrics``, ``power_gadget``, ``cpu_estimate``,
-  ``ram``; ``gpus`` holds what the GPU vendors share.
+- one module per source: ``rapl``, ``emi`` (Windows' Energy Meter Interface), ``nvidia``, ``amd``,
+  ``powermetrics``, ``power_gadget``, ``cpu_estimate``, ``ram``; ``gpus`` holds what the GPU vendors share.
 - ``_linux``, ``_macos``, ``_windows``: each operating system's own way of reading the same facts.
 """
 

@@ -62,8 +62,9 @@ class EnergySource(ABC):
     """Cumulative energy of one component (cpu, gpu or ram) over one or more devices."""
 
     component: Component
-    #: how the figure is obtained: rapl, rapl-psys, rapl-dram, nvml-energy, nvml-power, amdsmi, powermetrics,
-    #: power-gadget, tdp-model, ram-model, constant, ... ; "+process-share" appended when apportioned.
+    #: how the figure is obtained: rapl, rapl-psys, rapl-dram, emi, emi-psys, emi-dram, nvml-energy, nvml-power,
+    #: amdsmi, powermetrics, power-gadget, tdp-model, ram-model, constant, ... ; "+process-share" appended when
+    #: apportioned.
     method: str
 
     @abstractmethod

@@ -4,9 +4,10 @@
 objects each call so that two trackers never share a baseline.
 
 CPU, in order: ``force_cpu_power`` → the load model with that TDP, nothing probed; Linux with readable RAPL →
-RAPL (unless ``force_mode_cpu_load``); macOS → powermetrics; Windows → Intel Power Gadget; otherwise the load
-model over the TDP table (``cpu_estimate``). RAM: ``force_ram_power`` → constant; RAPL DRAM when
-``rapl_include_dram`` and readable; otherwise the DIMM model (``ram``). ``tracking_mode="process"`` wraps the
+RAPL (unless ``force_mode_cpu_load``); macOS → powermetrics; Windows → the Energy Meter Interface's RAPL package
+channels (``emi``), else Intel Power Gadget; otherwise the load model over the TDP table (``cpu_estimate``). RAM:
+``force_ram_power`` → constant; RAPL (or EMI) DRAM when ``rapl_include_dram`` and readable; otherwise the DIMM
+model (``ram``). ``tracking_mode="process"`` wraps the
 CPU and RAM sources in the process tree's share (``process_share``). GPUs: only where a vendor's driver is
 visible are the vendor modules and bindings loaded (``gpus``). Nothing heavy is imported at module load.
 """
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from codecarbon.hardware.base import EnergySource, Hardware
     from codecarbon.hardware.cpu_model import CpuInfo
     from codecarbon.hardware.cpu_tdp import TdpMatch
+    from codecarbon.hardware.emi import EmiDiscovery
     from codecarbon.hardware.rapl import RaplDiscovery
 
 __all__ = ["HardwareOptions", "SystemSeams", "detect_hardware", "clear_cache"]
@@ -87,6 +89,7 @@ class SystemSeams:
     environ: Optional[Mapping[str, str]] = None
     pid: Optional[int] = None
     dev_root: Path = Path("/dev")  # where GPU drivers' device nodes appear (/dev/nvidiactl, /dev/kfd)
+    emi: Any = None  # Windows' Energy Meter Interface (an ``emi.EmiSystem``); None: the real one, on Windows
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sysfs_root", Path(self.sysfs_root))
@@ -135,6 +138,21 @@ def known_cgroup_limits(proc_root: Path, sysfs_root: Path) -> Optional[CgroupLim
 def _wants_rapl(options: HardwareOptions) -> bool:
     cpu_from_rapl = options.force_cpu_power is None and not options.force_mode_cpu_load
     return sys.platform.startswith("linux") and (cpu_from_rapl or options.rapl_include_dram)
+
+
+def _emi(options: HardwareOptions, seams: SystemSeams, notes: list[str]) -> Optional[EmiDiscovery]:
+    """Windows' energy meters, read when they could measure the CPU or (``rapl_include_dram``) the RAM."""
+    cpu_from_meters = options.force_cpu_power is None and not options.force_mode_cpu_load
+    if not sys.platform.startswith("win") or not (cpu_from_meters or options.rapl_include_dram):
+        return None
+    from codecarbon.hardware.emi import default_system, discover_emi
+
+    system = seams.emi if seams.emi is not None else default_system()
+    if system is None:
+        return None
+    found = discover_emi(system, prefer_psys=options.rapl_prefer_psys, include_dram=options.rapl_include_dram)
+    notes.extend(found.notes)
+    return found
 
 
 def _facts(options: HardwareOptions, seams: SystemSeams) -> _Facts:
@@ -222,7 +240,8 @@ def _optional_sources(module: str, function: str) -> list[EnergySource]:
         return []
 
 
-def _cpu_sources(options: HardwareOptions, facts: _Facts, clock: Any, notes: list[str]) -> list[EnergySource]:
+def _cpu_sources(options: HardwareOptions, facts: _Facts, clock: Any, notes: list[str],
+                 emi: Optional[EmiDiscovery] = None) -> list[EnergySource]:
     if options.force_cpu_power is None and not options.force_mode_cpu_load:
         if facts.rapl is not None:
             if facts.rapl.usable:
@@ -241,13 +260,19 @@ def _cpu_sources(options: HardwareOptions, facts: _Facts, clock: Any, notes: lis
                 if any(s.component == "cpu" for s in found):
                     return found
         elif sys.platform.startswith("win"):
+            if emi is not None and emi.usable:  # measured by Windows itself: before Power Gadget and the model
+                from codecarbon.hardware.emi import EmiSource
+
+                return [EmiSource(emi.system, emi.cpu_channels, emi.channel_counts, component="cpu",
+                                  method=emi.cpu_method)]
             found = _optional_sources("power_gadget", "detect_power_gadget")
             if any(s.component == "cpu" for s in found):
                 return found
     return [_estimate_cpu(options, facts, clock, notes)]
 
 
-def _ram_source(options: HardwareOptions, facts: _Facts, notes: list[str]) -> EnergySource:
+def _ram_source(options: HardwareOptions, facts: _Facts, notes: list[str],
+                emi: Optional[EmiDiscovery] = None) -> EnergySource:
     from codecarbon.hardware.ram import ConstantPowerSource, ram_power_w
 
     if options.force_ram_power is not None:
@@ -257,6 +282,10 @@ def _ram_source(options: HardwareOptions, facts: _Facts, notes: list[str]) -> En
         from codecarbon.hardware.rapl import RaplSource
 
         return RaplSource(facts.rapl.dram_zones, component="ram", method="rapl-dram")
+    if emi is not None and emi.dram_channels:
+        from codecarbon.hardware.emi import EmiSource
+
+        return EmiSource(emi.system, emi.dram_channels, emi.channel_counts, component="ram", method="emi-dram")
     size_gb = facts.ram_total_bytes / 1024 ** 3
     power = ram_power_w(size_gb, arm=facts.arm)
     notes.append(f"ram: DIMM model, {size_gb:.1f} GiB → {power:g} W")
@@ -300,8 +329,9 @@ def detect_hardware(options: Optional[HardwareOptions] = None, seams: Optional[S
     notes = list(facts.notes)
     clock = CpuClock(seams.proc_root, facts.limits)
 
-    cpu_sources = _cpu_sources(options, facts, clock, notes)
-    ram = _ram_source(options, facts, notes)
+    emi = _emi(options, seams, notes)
+    cpu_sources = _cpu_sources(options, facts, clock, notes, emi)
+    ram = _ram_source(options, facts, notes, emi)
     if options.tracking_mode == "process":
         from codecarbon.hardware.attribution import CpuShare, MemoryShare, ProcessTreeMeter
         from codecarbon.hardware.process_share import ProcessShareSource

@@ -4,7 +4,8 @@ Why our own on ``http.client`` rather than urllib or requests: an output or a lo
 server hold the process. ``timeout_s`` bounds the whole exchange (connect, send, headers, body), not each socket
 read, so a server that drips one byte a second cannot stretch it; the body is read up to ``max_body_bytes`` and
 refused beyond, so an endless answer cannot grow memory. ``http://user:pass@host/`` sends HTTP Basic auth: the
-user info never reaches the host name, a DNS query or a log line (use :func:`redact_url` in messages). A URL with
+user info never reaches the host name, a DNS query or a log line (use :func:`redact_url` in messages, or
+:func:`redact_secrets` to keep the URL's shape with its user info and query tokens masked). A URL with
 no scheme (``localhost:9091``, as 3.3.2's docs write them) means ``http://``. Environment proxies are honoured,
 except for loopback and link-local hosts (tests, cloud metadata). Redirects are not followed: credentials stay with
 the host they were given for.
@@ -118,6 +119,36 @@ def redact_url(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+#: Query (or fragment) parameters whose values are credentials: compared in lower case without "-" and "_",
+#: and any name ending in one of _SECRET_SUFFIXES counts too (``x-amz-security-token``, ``client_secret``).
+_SECRET_PARAMETERS = frozenset({"token", "accesstoken", "refreshtoken", "idtoken", "apikey", "apitoken", "key",
+                                "auth", "authorization", "bearer", "jwt", "password", "passwd", "pwd", "pass",
+                                "secret", "signature", "sig", "code", "session", "sessionid", "sid",
+                                "credential", "credentials", "privatetoken"})
+_SECRET_SUFFIXES = ("token", "secret", "password", "apikey", "signature", "credential")
+_PARAMETER = re.compile(r"([?&#;])([^=&#;?\s'\"]+)=([^&#;\s'\"]*)")
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^\s/@'\"]+@")
+
+
+def secret_parameter(name: str) -> bool:
+    """Whether a query parameter of this name carries a credential (``token``, ``access_token``, ``api_key``...)."""
+    plain = urllib.parse.unquote(name).lower().replace("-", "").replace("_", "")
+    return plain in _SECRET_PARAMETERS or plain.endswith(_SECRET_SUFFIXES)
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` (a URL, or a message quoting URLs or request targets) with user info and credential-bearing
+    query values masked (``https://***@host/p?token=***&page=2``); the rest is kept so that it still helps."""
+    masked = _USERINFO.sub(r"\1***@", text)
+
+    def mask(match: re.Match) -> str:
+        if not secret_parameter(match.group(2)):
+            return match.group(0)
+        return f"{match.group(1)}{match.group(2)}=***"
+
+    return _PARAMETER.sub(mask, masked)
+
+
 def split_credentials(url: str) -> tuple[str, Optional[tuple[str, str]]]:
     """(the URL without user info, (user, password) or None). Percent-encoded user info is decoded."""
     parts = urllib.parse.urlsplit(url)
@@ -167,7 +198,7 @@ def request(method: str, url: str, *, json: Any = None, data: Optional[bytes] = 
     except HttpError:
         raise
     except Exception as error:  # resets, timeouts, TLS, DNS: all mean "no answer"
-        raise HttpError(f"{redact_url(clean)}: {type(error).__name__}: {error}") from None
+        raise HttpError(f"{redact_url(clean)}: {type(error).__name__}: {redact_secrets(str(error))}") from None
 
 
 def get_json(url: str, *, timeout_s: float, headers: Optional[Mapping[str, str]] = None,
