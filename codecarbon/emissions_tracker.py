@@ -773,7 +773,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         if self._job is None:
             import socket
 
-            from codecarbon.core.job import JOB_COLUMNS
+            from codecarbon.output_methods.emissions_data import JOB_COLUMNS
 
             return {**dict.fromkeys(JOB_COLUMNS, ""), "node_name": socket.gethostname()}
         return self._job.columns(self._claim.attribution if self._claim is not None else "")
