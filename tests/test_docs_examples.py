@@ -5,7 +5,8 @@ run too). An INI block goes where its first line says (``# ~/.codecarbon.config`
 and a tracker is then built, started and stopped with it. What the reader brings is given: ``model``, ``x``,
 ``y`` (a small computation), ``my_logger``, and the imports a fragment leaves out (``logging``,
 ``EmissionsTracker``). Geolocation and the CodeCarbon API point at a closed local port and the grid intensity
-providers at a local server speaking their APIs, so nothing leaves the machine. ``pyi`` blocks (internals.md's declarations) are signatures, not examples, and are not run.
+providers at a local server speaking their APIs, so nothing leaves the machine. ``pyi`` blocks (internals.md's
+declarations) are signatures, not examples, and are not run.
 """
 
 from __future__ import annotations
