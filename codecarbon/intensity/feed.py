@@ -177,7 +177,7 @@ class Feed:
             future.result(timeout=max(0.0, timeout_s))
         except FutureTimeout:
             return False
-        except Exception:  # the fetch already recorded it as last_error and scheduled the retry
+        except Exception:  # the provider's failure was logged where it happened; the run stays provisional
             return False
         with self._lock:
             self._settled_until[(first, last)] = (last + 1) * self.granularity_s
