@@ -425,3 +425,13 @@ def test_html_without_plotly_says_what_to_install_and_writes_nothing(tmp_path: P
     assert said.startswith("codecarbon: error: ") and "unexpected" not in said
     assert "pip install 'codecarbon[carbonboard]'" in said
     assert not (tmp_path / "report.html").exists()
+
+
+def test_no_emissions_file_says_what_to_pass(tmp_path: Path, capsys) -> None:
+    from codecarbon.cli.main import main
+
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    assert main(["report", str(tmp_path)]) == 1
+    said = capsys.readouterr().err
+    assert f"codecarbon: error: no emissions CSV found in {tmp_path}: pass the file or the folder the tracker " \
+           "wrote to" in said

@@ -290,7 +290,8 @@ def command_report(args: argparse.Namespace, out: TextIO) -> int:
         raise CliError(f"no such file or directory: {', '.join(missing)}")
     reading = read_runs(paths)
     if not reading.files:
-        raise CliError(f"no emissions CSV found in {', '.join(paths)}")
+        raise CliError(f"no emissions CSV found in {', '.join(paths)}: pass the file or the folder the tracker "
+                       "wrote to (output_dir; emissions.csv by default), e.g. `codecarbon report runs/`")
     if args.html:
         target = Path(args.html)
         target.write_text(as_html(reading), encoding="utf-8")
