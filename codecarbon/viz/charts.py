@@ -180,9 +180,10 @@ def country_centres() -> dict[str, tuple[float, float]]:
 
 
 #: Screen pixels per degree on the views' world map, on the small side so that what is kept apart here is apart
-#: on screen: about 780 px for 360 degrees at the equator at 1200 px wide, fewer a degree of longitude towards the
-#: poles (natural earth: about 1.9 at 55°N, where Europe's markers crowd).
-PIXELS_PER_DEGREE = 1.85
+#: on screen: the map is about 780 px for 360 degrees at the equator in a window 1200 px wide, about 3/4 of that
+#: in one 900 px wide, and fewer px a degree of longitude towards the poles (natural earth), where Europe's
+#: markers crowd; markers and labels keep their size in px whatever the map's.
+PIXELS_PER_DEGREE = 1.4
 
 
 def spread_markers(centres: Sequence[tuple[float, float]], sizes: Sequence[float]) -> list[tuple[float, float]]:
@@ -241,27 +242,27 @@ def _label_box(x: float, y: float, r: float, text: str, side: str) -> tuple[floa
 def label_sides(centres: Sequence[tuple[float, float]], spots: Sequence[tuple[float, float]],
                 sizes: Sequence[float], texts: Sequence[str]) -> list[str]:
     """Where each marker's label goes: the side ``label_side`` prefers when that is clear of every marker and of
-    the labels placed before it, else the first clear side (GBR's label would otherwise sit on DEU's when both
-    markers were moved up, clear of France)."""
+    the labels placed before it, else the first clear side, else the least covered one (GBR's label would
+    otherwise sit on DEU's when both markers were moved up, clear of France)."""
     pixels = [(lon * PIXELS_PER_DEGREE, -lat * PIXELS_PER_DEGREE) for lon, lat in spots]
     markers = [(x - s / 2, y - s / 2, x + s / 2, y + s / 2) for (x, y), s in zip(pixels, sizes, strict=True)]
 
-    def hits(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
-        return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+    def covered(a: tuple[float, float, float, float], others: list[tuple[float, float, float, float]]) -> float:
+        """Area of ``a`` under the others (0: clear)."""
+        return sum(max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+                   for b in others)
 
     taken: list[tuple[float, float, float, float]] = []
     out = []
     for i, ((x, y), size, text) in enumerate(zip(pixels, sizes, texts, strict=True)):
         preferred = label_side(centres[i], spots[i])
-        choice, chosen_box = preferred, _label_box(x, y, size / 2, text, preferred)
-        for side in (preferred, *(s for s in _SIDES if s != preferred)):
-            candidate = _label_box(x, y, size / 2, text, side)
-            others = [m for j, m in enumerate(markers) if j != i]
-            if not any(hits(candidate, other) for other in [*others, *taken]):
-                choice, chosen_box = side, candidate
-                break
-        taken.append(chosen_box)
-        out.append(choice)
+        others = [m for j, m in enumerate(markers) if j != i] + taken
+        # the preferred side when clear, else the first clear one, else the least covered (crowded Europe)
+        sides = (preferred, *(side for side in _SIDES if side != preferred))
+        boxes = [_label_box(x, y, size / 2, text, side) for side in sides]
+        best = min(range(len(sides)), key=lambda k: (covered(boxes[k], others), k))
+        taken.append(boxes[best])
+        out.append(sides[best])
     return out
 
 
