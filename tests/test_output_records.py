@@ -64,7 +64,7 @@ def test_the_summary_a_person_reads_has_no_e_notation() -> None:
     from codecarbon import OfflineEmissionsTracker
 
     tracker = OfflineEmissionsTracker(country_iso_code="FRA", force_cpu_power=1.0, force_ram_power=0.1,
-                                      save_to_file=False, log_level="error")
+                                      output_methods=[], log_level="error")
     tracker.start()
     tracker.stop()
     data = tracker.final_emissions_data
