@@ -464,6 +464,37 @@ def test_online_tracker_told_its_country_skips_geolocation_and_picks_the_keyless
     assert {s.path for s in grid.seen} <= {"/dataset/CO2Emis"}
 
 
+def test_online_decorator_takes_country_and_region_as_the_tracker_does(monkeypatch) -> None:
+    """track_emissions (online) passes country_iso_code / region on: no geolocation, the region's figure."""
+    from codecarbon import EmissionsTracker, emissions_tracker, track_emissions
+    from codecarbon.intensity.resolver import static_intensity
+    from codecarbon.intensity.location import resolve_offline_location
+
+    made: list[object] = []
+
+    class Recorded(EmissionsTracker):
+        def __new__(cls, **arguments: object) -> object:
+            tracker = fake_machine_tracker(EmissionsTracker, **arguments)
+            made.append(tracker)
+            return tracker
+
+    monkeypatch.setattr(emissions_tracker, "EmissionsTracker", Recorded)  # the machine seam; the decorator is real
+
+    @track_emissions(country_iso_code="CAN", region="Quebec", measure_power_secs=0.2, project_name="decorated")
+    def job() -> str:
+        time.sleep(0.3)
+        return "done"
+
+    assert job() == "done"
+    (tracker,) = made
+    assert tracker._location_future.done()  # type: ignore[attr-defined]  # told its place: no geolocation
+    (row,) = rows(Path("emissions.csv"))
+    quebec = static_intensity(resolve_offline_location("CAN", region="quebec"))
+    assert (row["country_iso_code"], row["region"]) == ("CAN", "quebec")
+    assert float(row["emissions"]) == pytest.approx(float(row["energy_consumed"]) * quebec.kg_per_kwh, rel=1e-6)
+    assert quebec.g_co2e_per_kwh != static_intensity(resolve_offline_location("CAN")).g_co2e_per_kwh
+
+
 @pytest.mark.parametrize(("name", "first_path", "zone"), [
     ("electricitymaps", "/v3/carbon-intensity/latest", "DE"),
     ("watttime", "/v3/region-from-loc", "CAISO_NORTH"),
