@@ -467,8 +467,8 @@ def test_online_tracker_told_its_country_skips_geolocation_and_picks_the_keyless
 def test_online_decorator_takes_country_and_region_as_the_tracker_does(monkeypatch) -> None:
     """track_emissions (online) passes country_iso_code / region on: no geolocation, the region's figure."""
     from codecarbon import EmissionsTracker, emissions_tracker, track_emissions
-    from codecarbon.intensity.resolver import static_intensity
     from codecarbon.intensity.location import resolve_offline_location
+    from codecarbon.intensity.resolver import static_intensity
 
     made: list[object] = []
 

@@ -278,14 +278,17 @@ _SHARED_LOCK = threading.Lock()
 
 
 def shared_feed(provider: Any, *, zone: Optional[str], latitude: Optional[float], longitude: Optional[float],
-                secret: str = "", clock: Callable[[], float] = time.time) -> Feed:
-    """The process's one feed for this provider, URL, credentials and place (made on first use)."""
+                secret: str = "", clock: Callable[[], float] = time.time,
+                request_timeout_s: float = REQUEST_TIMEOUT_S) -> Feed:
+    """The process's one feed for this provider, URL, credentials and place (made on first use, with its clock
+    and request timeout)."""
     fingerprint = hashlib.sha256(secret.encode("utf-8")).hexdigest() if secret else ""
     key = (provider.name, provider.base_url, fingerprint, (zone or "").upper(), latitude, longitude)
     with _SHARED_LOCK:
         feed = _SHARED.get(key)
         if feed is None:
-            feed = _SHARED[key] = Feed(provider, zone=zone, latitude=latitude, longitude=longitude, clock=clock)
+            feed = _SHARED[key] = Feed(provider, zone=zone, latitude=latitude, longitude=longitude, clock=clock,
+                                       request_timeout_s=request_timeout_s)
         return feed
 
 
