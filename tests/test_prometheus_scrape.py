@@ -76,6 +76,32 @@ def test_the_endpoint_binds_localhost_and_counters_never_go_backwards() -> None:
         stop_serving(output.endpoint)
 
 
+def test_counters_follow_a_run_settled_upward_and_never_go_back_when_settled_lower() -> None:
+    """At stop() a run is settled from the provider's history (issue 14): its total can differ from the sum of
+    its provisionally priced windows. The endpoint's counters reach the higher total and never drop."""
+    from dataclasses import replace
+
+    output = PrometheusScrapeOutput(0)
+    try:
+        first = make_record(project_name="settled", emissions=0.001, energy_consumed=0.004)
+        other = make_record(project_name="settled", emissions=0.0002, energy_consumed=0.001)  # same labels
+        output.live_out(first, first)
+        output.live_out(other, other)  # another run of the same labels, interleaved: counted on its own
+        window = make_record(emissions=0.0012, energy_consumed=0.004)
+        output.out(replace(first, emissions=0.0025, energy_consumed=0.008), window)  # settled: 2.5 g, not 2.2
+        assert [v for _, v in samples(output.url, "codecarbon_emissions_kg_total")] == [pytest.approx(0.0027)]
+        assert [v for _, v in samples(output.url, "codecarbon_energy_total")] == [pytest.approx(0.009)]
+        lower = make_record(emissions=0.0, energy_consumed=0.0)
+        output.out(replace(first, emissions=0.0024, energy_consumed=0.008), lower)  # settled lower: kept
+        assert [v for _, v in samples(output.url, "codecarbon_emissions_kg_total")] == [pytest.approx(0.0027)]
+        output.out(replace(other, emissions=0.0005, energy_consumed=0.002), make_record(
+            emissions=0.0003, energy_consumed=0.001))
+        assert [v for _, v in samples(output.url, "codecarbon_emissions_kg_total")] == [pytest.approx(0.003)]
+        assert [v for _, v in samples(output.url, "codecarbon_energy_total")] == [pytest.approx(0.010)]
+    finally:
+        stop_serving(output.endpoint)
+
+
 def test_gauges_and_labels_match_the_pushgateway_output() -> None:
     from codecarbon.output_methods.metrics.prometheus import COUNTERS, GAUGES
 
