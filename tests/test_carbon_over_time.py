@@ -164,6 +164,29 @@ def test_eight_trackers_share_one_request_per_interval(server, clock) -> None:
     assert len(server.requests("/v3/carbon-intensity/history")) == 1
 
 
+def test_trackers_started_apart_settle_with_one_history_request(server, clock) -> None:
+    """The provider has not published the current interval yet: the runs that end in it share one request for
+    history however far apart they started (the part already settled is never asked about again)."""
+    server.clock = lambda: clock.t - 300.0  # history lags one 5-minute interval behind the present
+    feed = feed_for(server, clock, "energidataservice", "DK-DK1")
+    chargers = [Charger(STATIC, feed) for _ in range(8)]
+    end = T0 + 6100.0  # inside the interval [T0 + 6000, T0 + 6300) that history does not hold yet
+    for index, charger in enumerate(chargers):
+        t = T0 + 600.0 * index
+        while t < end:
+            clock.t = min(t + 50.0, end)
+            charger.charge(t, clock.t, 0.0001)
+            t = clock.t
+        feed.wait(5)
+    clock.t = end + 1.0
+    before = len([s for s in server.requests("/dataset/CO2Emis") if "start" in s.query])
+    for charger in chargers:
+        assert charger.settle(5.0) is False  # the last minutes stay provisional: not published yet
+        assert "history" in charger.account().label and "latest" in charger.account().label
+    history = [s for s in server.requests("/dataset/CO2Emis") if "start" in s.query][before:]
+    assert len(history) == 1, [s.query["start"] for s in history]
+
+
 # ------------------------------------------------------------------------------------------------ failures
 def test_rejected_token_warns_once_naming_the_setting_then_static(server, clock, codecarbon_log) -> None:
     feed = feed_for(server, clock, "electricitymaps", "DE", electricitymaps_api_token="wrong-secret-token")

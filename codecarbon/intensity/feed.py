@@ -105,13 +105,17 @@ class Feed:
         return sorted(edges)
 
     def covered_by_history(self, a: float, b: float) -> bool:
+        return self.first_unsettled(a, b) is None
+
+    def first_unsettled(self, a: float, b: float) -> Optional[float]:
+        """The first moment of [a, b) that no history point covers, None when history covers it all."""
         t = a
         while t < b:
             point = self.best(t)
             if point is None or point.kind != "history":
-                return False
+                return t
             t = point.end
-        return True
+        return None
 
     def points(self, kind: str) -> list[Point]:
         return list(self._series[kind][1])
@@ -155,8 +159,10 @@ class Feed:
     def settle(self, start: float, end: float, timeout_s: float) -> bool:
         """Ask for the history of [start, end), waiting ``timeout_s`` at most; True when the provider answered
         (or history already covered it). What history does not cover yet keeps its latest figure."""
-        if end <= start or self.covered_by_history(start, end):
+        unsettled = None if end <= start else self.first_unsettled(start, end)
+        if unsettled is None:
             return True
+        start = unsettled  # what history already holds is never asked about again
         now = self.clock()
         first, last = self.interval_key(start), self.interval_key(end - 1e-9)
         future = None
@@ -165,8 +171,7 @@ class Feed:
                 if key[0] == "history" and key[1] <= first and key[2] >= last:
                     future = running  # another tracker's settlement covers ours: wait for that one
                     break
-            if future is None and ("history", first, last) in self._asked and now < self._settled_until.get(
-                    (first, last), -math.inf):
+            if future is None and now < self._settled_until.get((first, last), -math.inf):
                 return True  # answered for this very range within the current interval already
         if future is None:
             future = self._submit(("history", first, last), lambda zone, timeout: self.provider.history(
@@ -180,7 +185,11 @@ class Feed:
         except Exception:
             return False
         with self._lock:
-            self._settled_until[(first, last)] = (last + 1) * self.granularity_s
+            until = (last + 1) * self.granularity_s
+            self._settled_until[(first, last)] = until
+            still = self.first_unsettled(start, end)
+            if still is not None:  # not published yet: a later run ending here asks from there, in vain until then
+                self._settled_until[(self.interval_key(still), last)] = until
         return True
 
     def forecast(self, hours: float, timeout_s: float, now: Optional[float] = None) -> list[Point]:
