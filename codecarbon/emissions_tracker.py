@@ -466,6 +466,12 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         recover_orphans(file_output.save_file_path, file_output.write_row)
         self._checkpoint = Checkpoint(file_output.save_file_path, str(self.run_id), file_output.on_csv_write)
 
+    def _drop_checkpoint_once_written(self) -> None:
+        """The run's checkpoint has served once its final row is in the CSV (or the state directory's fallback)."""
+        file_output = self._file_output()
+        if self._checkpoint is not None and (file_output is None or not file_output.owes_rows):
+            self._checkpoint.remove()  # idempotent: the second call finds nothing left
+
     def _file_output(self):
         from codecarbon.output_methods.file import FileOutput
 
@@ -635,14 +641,14 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             self._call_outputs("out", total, delta)
             self._send_tasks(run)
             run.written = True
+        self._drop_checkpoint_once_written()  # before delivery and exit hooks, which a second signal may cut
         self._drain_outputs(deadline)
         for output in self._output_handlers:
             self._call(output, "exit")
         self._run = None
         sampler.close()
         self._finish_job(total)
-        if self._checkpoint is not None:
-            self._checkpoint.remove()
+        self._drop_checkpoint_once_written()  # a row a failed write owed is in the fallback file now
         if self._machine_lock is not None:
             self._machine_lock.release()
         lifecycle.unregister(self)
@@ -767,7 +773,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         if self._job is None:
             import socket
 
-            from codecarbon.core.job import JOB_COLUMNS
+            from codecarbon.output_methods.emissions_data import JOB_COLUMNS
 
             return {**dict.fromkeys(JOB_COLUMNS, ""), "node_name": socket.gethostname()}
         return self._job.columns(self._claim.attribution if self._claim is not None else "")

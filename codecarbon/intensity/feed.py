@@ -182,7 +182,7 @@ class Feed:
             future.result(timeout=max(0.0, timeout_s))
         except FutureTimeout:
             return False
-        except Exception:
+        except Exception:  # the provider's failure was logged where it happened; the run stays provisional
             return False
         with self._lock:
             until = (last + 1) * self.granularity_s

@@ -17,12 +17,16 @@ CSV_COLUMNS: tuple[str, ...] = (
     "ram_utilization_percent", "ram_used_gb", "on_cloud", "pue", "wue",
 )
 
-# Our additions, only ever after the 38: how each figure was obtained.
-EXTRA_COLUMNS: tuple[str, ...] = (
-    "cpu_measure", "gpu_measure", "ram_measure", "carbon_intensity", "intensity_source",
-    # who wrote the row, in a job of many processes (empty outside one; node_name is always the host name)
+# Who wrote the row, in a job of many processes (empty outside one; node_name is always the host name);
+# core/job.py fills them.
+JOB_COLUMNS: tuple[str, ...] = (
     "scheduler", "job_id", "job_name", "job_user", "job_account", "job_partition", "node_name", "rank",
     "local_rank", "world_size", "attribution",
+)
+
+# Our additions, only ever after the 38: how each figure was obtained, then the job columns.
+EXTRA_COLUMNS: tuple[str, ...] = (
+    "cpu_measure", "gpu_measure", "ram_measure", "carbon_intensity", "intensity_source", *JOB_COLUMNS,
 )
 
 # Fields that are differences between two cumulative readings (the rest describe the run).
