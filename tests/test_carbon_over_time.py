@@ -537,6 +537,18 @@ def test_coordinates_are_asked_about_once_then_the_zone_is_used(server, clock, n
     assert charger.account().label.startswith(f"{name} {zone} (")
 
 
+def test_coordinates_are_asked_about_once_when_two_requests_start_together(server, clock) -> None:
+    """The present's figure and a forecast asked at once, the zone still unknown: one question about the place."""
+    server.delay = 0.3  # every answer takes a while: both requests are on their way before the zone is known
+    provider = providers.make("watttime", settings_for(server), clock=clock)
+    feed = Feed(provider, zone=None, latitude=52.5, longitude=13.4, clock=clock)
+    feed.want_latest()
+    feed.forecast(2, timeout_s=10.0)
+    feed.wait(10)
+    assert len(server.requests("/v3/region-from-loc")) == 1 and feed.zone == "CAISO_NORTH"
+    assert len(server.requests("/v3/forecast")) == 2  # the present (horizon 0) and the coming hours
+
+
 def test_denmark_price_area_follows_the_longitude() -> None:
     from codecarbon.intensity.providers.energidataservice import EnergiDataService
 

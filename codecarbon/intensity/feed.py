@@ -48,6 +48,7 @@ class Feed:
         self.clock = clock
         self.request_timeout_s = request_timeout_s
         self._lock = threading.Lock()
+        self._zone_lock = threading.Lock()  # held (by request threads only) while the place's zone is asked for
         # kind → (starts, points), replaced whole on every change so a reader on another thread never sees the
         # two lists out of step
         self._series: dict[str, tuple[list[float], list[Point]]] = {kind: ([], []) for kind in KIND_RANK}
@@ -238,9 +239,10 @@ class Feed:
                future: Future[list[Point]]) -> None:
         try:
             timeout = self.request_timeout_s
-            if self.zone is None:
-                lat, lon = self._where
-                self.zone = self.provider.resolve_zone(None, lat, lon, timeout)
+            with self._zone_lock:  # requests started together ask about the place once
+                if self.zone is None:
+                    lat, lon = self._where
+                    self.zone = self.provider.resolve_zone(None, lat, lon, timeout)
             points = call(self.zone, timeout)
         except BaseException as error:  # nothing escapes a background thread
             self._failed(key, error)
