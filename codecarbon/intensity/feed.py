@@ -152,8 +152,9 @@ class Feed:
         point = self.best(now)
         if point is not None and point.kind in ("history", "latest"):
             return
-        if any(key[0] == "latest" for key in self._inflight):
-            return  # one question about the present at a time
+        with self._lock:  # request threads remove their keys meanwhile: never iterate the dict unlocked
+            if any(key[0] == "latest" for key in self._inflight):
+                return  # one question about the present at a time
         self._submit(("latest", self.interval_key(now)), lambda zone, timeout: self.provider.latest(
             zone, now, timeout), now)
 
