@@ -196,13 +196,24 @@ def test_tracker_runs_scraped_by_prometheus_match_their_csv_and_sum_across_ranks
                                        ("codecarbon_emissions", "emissions")):
                     [(_, value)] = prometheus.query(f'{metric}{{project_name="scraped-run", rank="{rank}"}}')
                     assert value == pytest.approx(float(row[column]), rel=1e-9), metric
-            # docs/fleet.md: one job's total over every node and rank
-            [(labels, total)] = prometheus.query('sum by (job_id) (codecarbon_energy_total{job_id="fleet-42"})')
-            assert labels == {"job_id": "fleet-42"}
+            # docs/fleet.md, as written there: one job's total over every node and rank
+            energy_query, emissions_query = fleet_queries()[:2]
+            [(labels, total)] = prometheus.query(energy_query.replace('"4242"', '"fleet-42"'))
+            assert labels == {"scheduler": "slurm", "job_id": "fleet-42"}
             assert total == pytest.approx(sum(float(r["energy_consumed"]) for r in rows.values()), rel=1e-9)
+            [(_, emitted)] = prometheus.query(emissions_query.replace('"4242"', '"fleet-42"'))
+            assert emitted == pytest.approx(sum(float(r["emissions"]) for r in rows.values()), rel=1e-9)
     finally:
         for endpoint in endpoints:
             stop_serving(endpoint)
+
+
+def fleet_queries() -> list[str]:
+    """Every PromQL line of docs/fleet.md's section on summing a job across nodes, in the page's order."""
+    text = (ROOT / "docs" / "fleet.md").read_text()
+    section = text.split("## Summing a job across nodes (PromQL)", 1)[1].split("\n## ", 1)[0]
+    return [line.strip() for block in re.findall(r"```\n(.*?)```", section, re.S) for line in block.splitlines()
+            if line.strip()]
 
 
 def dashboard_queries() -> list[str]:
@@ -255,6 +266,11 @@ def test_monitor_endpoint_is_scraped_and_every_dashboard_query_answers(tmp_path:
                 result = prometheus.query(grafana_to_promql(expr))
                 assert result, expr
                 assert all(value == value for _, value in result), expr  # no NaN: every ratio had data
+            queries = fleet_queries()
+            assert len(queries) == 5 and queries[0].startswith("sum by (scheduler, job_id) (codecarbon_energy_total")
+            for expr in queries:  # docs/fleet.md's queries, on this monitor's job and project
+                result = prometheus.query(expr.replace('"4242"', '"777"').replace('"nodes"', '"node-monitor"'))
+                assert result and all(value == value and value > 0 for _, value in result), expr
             by_job = next(q for q in dashboard_queries() if "by (scheduler, job_id)" in q and "energy" in q)
             [(job, energy)] = prometheus.query(grafana_to_promql(by_job))
             assert job == {"scheduler": "slurm", "job_id": "777"} and energy > 0
