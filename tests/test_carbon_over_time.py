@@ -303,6 +303,21 @@ def test_auto_picks_the_provider_that_covers_the_place(given, country, zone, exp
     assert providers.choose(given, country_iso_code=country, grid_zone=zone).provider == expected
 
 
+def test_the_3x_token_name_selects_electricity_maps_and_is_sent(server, clock) -> None:
+    from codecarbon.core.config import load_settings
+
+    with pytest.warns(DeprecationWarning, match="co2_signal_api_token"):
+        settings = load_settings({"co2_signal_api_token": server.token,
+                                  "electricitymaps_api_url": server.base + "/v3", "grid_zone": "DE"})
+    choice = providers.choose(settings, grid_zone="DE")
+    assert (choice.provider, choice.zone) == ("electricitymaps", "DE")
+    feed = Feed(providers.make(choice.provider, settings, clock=clock), zone="DE", clock=clock)
+    feed.want_latest()
+    feed.wait(5)
+    assert feed.best(clock.t) is not None and feed.last_error is None  # the fake accepts only its token
+    assert [s.headers["auth-token"] for s in server.requests("/v3/")] == [server.token]
+
+
 def test_provider_settings_are_validated_at_the_constructor() -> None:
     from codecarbon import EmissionsTracker
 
