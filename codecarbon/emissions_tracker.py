@@ -960,6 +960,7 @@ class EmissionsTracker(BaseEmissionsTracker):
 
 
 _OFFLINE_ONLY = ("country_iso_code", "region", "cloud_provider", "cloud_region", "country_2letter_iso_code")
+_ONLINE_PLACE = ("country_iso_code", "region")  # what EmissionsTracker reads of the offline place
 
 
 def track_emissions(
@@ -1045,6 +1046,8 @@ def track_emissions(
     is_offline = bool(given.pop("offline", False))
     offline_arguments = {k: given.pop(k) for k in _OFFLINE_ONLY if k in given}
     tracker_arguments = given
+    if not is_offline:  # the online tracker takes an explicit place too (skips geolocation, issue 14)
+        tracker_arguments.update({k: offline_arguments[k] for k in _ONLINE_PLACE if k in offline_arguments})
     if is_offline and not offline_arguments.get("country_iso_code") and not offline_arguments.get("cloud_provider"):
         configured = load_settings({}, offline=True)
         if not configured.country_iso_code and not configured.cloud_provider:

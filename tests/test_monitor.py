@@ -44,17 +44,39 @@ def _read_for(fd: int, seconds: float) -> bytes:
     return out
 
 
+def _read_until(fd: int, marker: bytes, seconds: float) -> bytes:
+    out = b""
+    deadline = time.monotonic() + seconds
+    while marker not in out and time.monotonic() < deadline:
+        out += _read_for(fd, 0.2)
+    return out
+
+
+def _reap(pid: int, seconds: float) -> int:
+    """The child's wait status; a child still running after ``seconds`` is killed (the test then fails on it)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    return os.waitpid(pid, 0)[1]
+
+
 def test_on_a_terminal_one_line_is_redrawn_in_place_and_ctrl_c_prints_the_summary(cwd: Path, home: Path):
     pid, fd = pty.fork()
     if pid == 0:  # the child: the monitor, its stdout a pseudo-terminal
         os.chdir(cwd)
         os.execve(sys.executable, MONITOR, _env(home))
     try:
-        live = _read_for(fd, 4.5)
+        # on a loaded machine the start can take seconds: the live lines are counted from the monitor's first words
+        started = _read_until(fd, b"press Ctrl+C", 60)
+        live = started + _read_for(fd, 4.5)
         os.kill(pid, signal.SIGINT)  # what Ctrl+C sends
-        rest = _read_for(fd, 15)
+        rest = _read_for(fd, 60)  # until the monitor closes the terminal (its end), read all it writes
     finally:
-        _, status = os.waitpid(pid, 0)
+        status = _reap(pid, 30)
     text = (live + rest).decode()
     assert os.waitstatus_to_exitcode(status) == 0, text
     redraws = text.split("\r\x1b[2K")[1:]
