@@ -285,9 +285,6 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
                 self._location(), force_g_co2e_per_kwh=s.force_carbon_intensity_g_co2e_kwh, allow_network=False)
         return self._resolver
 
-    def _intensity_now(self) -> float:
-        return self._intensity_resolver().current().g_co2e_per_kwh
-
     # --- carbon over time (issue 14): energy charged interval by interval, settled at stop ----------------------
     def _carbon_charger(self) -> Any:
         if self._charger is None and (self._OFFLINE or self._settings.force_carbon_intensity_g_co2e_kwh is not None):
@@ -526,6 +523,12 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         recover_orphans(file_output.save_file_path, file_output.write_row)
         self._checkpoint = Checkpoint(file_output.save_file_path, str(self.run_id), file_output.on_csv_write)
 
+    def _drop_checkpoint_once_written(self) -> None:
+        """The run's checkpoint has served once its final row is in the CSV (or the state directory's fallback)."""
+        file_output = self._file_output()
+        if self._checkpoint is not None and (file_output is None or not file_output.owes_rows):
+            self._checkpoint.remove()  # idempotent: the second call finds nothing left
+
     def _file_output(self):
         from codecarbon.output_methods.file import FileOutput
 
@@ -699,14 +702,14 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             self._call_outputs("out", total, delta)
             self._send_tasks(run)
             run.written = True
+        self._drop_checkpoint_once_written()  # before delivery and exit hooks, which a second signal may cut
         self._drain_outputs(deadline)
         for output in self._output_handlers:
             self._call(output, "exit")
         self._run = None
         sampler.close()
         self._finish_job(total)
-        if self._checkpoint is not None:
-            self._checkpoint.remove()
+        self._drop_checkpoint_once_written()  # a row a failed write owed is in the fallback file now
         if self._machine_lock is not None:
             self._machine_lock.release()
         from codecarbon.core import lifecycle
@@ -844,7 +847,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         if self._job is None:
             import socket
 
-            from codecarbon.core.job import JOB_COLUMNS
+            from codecarbon.output_methods.emissions_data import JOB_COLUMNS
 
             return {**dict.fromkeys(JOB_COLUMNS, ""), "node_name": socket.gethostname()}
         return self._job.columns(self._claim.attribution if self._claim is not None else "")
@@ -885,11 +888,14 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         return f" -> {file_output.last_written_path or file_output.save_file_path}"
 
     def _log_summary(self, total: EmissionsData, where: str = "") -> None:
+        """The one line at stop(), figures in a unit that reads plainly (114 µg, 2.03 mWh, never 1.14e-04 g)."""
+        from codecarbon.viz.text import energy_text, mass_text
+
         parts = ", ".join(
-            f"{c} {getattr(total, c + '_energy') * 1000:.3g} Wh ({getattr(total, c + '_measure') or 'none'})"
+            f"{c} {energy_text(getattr(total, c + '_energy'))} ({getattr(total, c + '_measure') or 'none'})"
             for c in ("cpu", "gpu", "ram"))
-        logger.info("%.3g g CO2eq over %.1f s: %.3g Wh [%s] at %.0f g/kWh (%s)%s",
-                    total.emissions * 1000, total.duration, total.energy_consumed * 1000, parts,
+        logger.info("%s CO2eq over %.1f s: %s [%s] at %.0f g/kWh (%s)%s",
+                    mass_text(total.emissions), total.duration, energy_text(total.energy_consumed), parts,
                     total.carbon_intensity or 0.0, total.intensity_source or "unknown", where)
 
 
@@ -991,7 +997,14 @@ class OfflineEmissionsTracker(BaseEmissionsTracker):
         except ConfigError:
             raise
         except ValueError as error:  # an unknown country or region: a configuration error like any other
-            raise ConfigError(str(error)) from None
+            from codecarbon.core.config import describe_source
+
+            text = str(error)
+            named = [n for n in ("country_iso_code", "region", "cloud_provider", "cloud_region",
+                                 "country_2letter_iso_code") if n in text and s.get(n)]
+            first = min(named, key=text.index) if named else None
+            where = f"{first} (from {describe_source(s.source(first))}): " if first and s.is_set(first) else ""
+            raise ConfigError(where + text) from None
         return future
 
 
@@ -1022,6 +1035,7 @@ class EmissionsTracker(BaseEmissionsTracker):
 
 
 _OFFLINE_ONLY = ("country_iso_code", "region", "cloud_provider", "cloud_region", "country_2letter_iso_code")
+_ONLINE_PLACE = ("country_iso_code", "region")  # what EmissionsTracker reads of the offline place
 
 
 def track_emissions(
@@ -1107,6 +1121,8 @@ def track_emissions(
     is_offline = bool(given.pop("offline", False))
     offline_arguments = {k: given.pop(k) for k in _OFFLINE_ONLY if k in given}
     tracker_arguments = given
+    if not is_offline:  # the online tracker takes an explicit place too (skips geolocation, issue 14)
+        tracker_arguments.update({k: offline_arguments[k] for k in _ONLINE_PLACE if k in offline_arguments})
     if is_offline and not offline_arguments.get("country_iso_code") and not offline_arguments.get("cloud_provider"):
         from codecarbon.core.config import load_settings
 

@@ -7,14 +7,13 @@ never waits (on Windows too: no ``msvcrt`` retry loop that gives up after ten se
 
 from __future__ import annotations
 
-import os
 from typing import Optional
 
 from codecarbon.support import files
 
 
 def _default_lockfile() -> str:
-    from codecarbon.core.state import lock_path
+    from codecarbon.support.statedir import lock_path
 
     return str(lock_path("machine"))
 
@@ -30,7 +29,8 @@ class LockError(RuntimeError):
 
 
 class Lock:
-    """Exclusive, non-blocking, released by ``release()`` or by the process ending."""
+    """Exclusive, non-blocking, released by ``release()`` or by the process ending; a forked child never holds
+    it (``support.files.FileLock``), so a worker outliving the run cannot keep the next run out."""
 
     def __init__(self, path: Optional[str] = None):
         self.lockfile_path = path or _default_lockfile()
@@ -48,13 +48,7 @@ class Lock:
             raise LockError(
                 f"another CodeCarbon tracker is running on this machine (pid {self._holder() or 'unknown'}) "
                 "and allow_multiple_runs=False; stop it first or set allow_multiple_runs=True")
-        fd = self._lock.fd
-        assert fd is not None
-        try:
-            os.ftruncate(fd, 0)
-            files.write_all(fd, str(os.getpid()).encode())
-        except OSError:
-            pass  # the pid is only a courtesy for the message above
+        self._lock.note_holder()  # the pid is only a courtesy for the message above
 
     def _holder(self) -> str:
         try:

@@ -6,5 +6,5 @@ tracker = OfflineEmissionsTracker(country_iso_code="GBR", measure_power_secs=0.5
 tracker.start()
 for epoch in range(3):
     sum(i * i for i in range(700_000))
-    print(f"epoch {epoch}: {tracker.flush() * 1000:.4f} g CO2eq so far")
+    print(f"epoch {epoch}: {tracker.flush() * 1e6:.3g} mg CO2eq so far")
 tracker.stop()

@@ -10,5 +10,5 @@ total = sum(math.sqrt(i) for i in range(3_000_000))  # the computation being mea
 emissions_kg = tracker.stop()
 
 data = tracker.final_emissions_data
-print(f"{emissions_kg * 1000:.4f} g CO2eq, {data.energy_consumed * 1000:.4f} Wh in {data.duration:.2f} s "
+print(f"{emissions_kg * 1e6:.3g} mg CO2eq, {data.energy_consumed * 1e6:.3g} mWh in {data.duration:.2f} s "
       f"(cpu: {data.cpu_measure}, ram: {data.ram_measure}) -> emissions.csv")

@@ -8,5 +8,5 @@ for name, size in (("load", 500_000), ("train", 2_000_000), ("evaluate", 300_000
     tracker.start_task(name)
     sum(i * i for i in range(size))
     task = tracker.stop_task(name)
-    print(f"{name}: {task.energy_consumed * 1000:.4f} Wh, {task.emissions * 1000:.4f} g CO2eq")
+    print(f"{name}: {task.energy_consumed * 1e6:.3g} mWh, {task.emissions * 1e6:.3g} mg CO2eq")
 tracker.stop()

@@ -184,6 +184,10 @@ def test_estimate_from_the_last_run_of_a_project_without_forecast(capsys) -> Non
     out = capsys.readouterr().out
     assert "100 W for 4 h 00 min" in out and "400 Wh" in out
     assert "source:  static" in out and "no forecast here" in out
+    assert main(["estimate", "--power-w", "0.5", "--duration", "2s", "--zone", "FR"]) == 0
+    short = capsys.readouterr().out
+    assert "energy:  278 µWh (0.5 W for 2 s, power given)" in short, short
+    assert "now:     15.6 µg CO2eq at 56 g/kWh" in short and "e-0" not in short, short
 
 
 def test_wait_starts_at_once_on_ctrl_c(capfd, monkeypatch) -> None:

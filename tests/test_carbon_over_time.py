@@ -164,6 +164,29 @@ def test_eight_trackers_share_one_request_per_interval(server, clock) -> None:
     assert len(server.requests("/v3/carbon-intensity/history")) == 1
 
 
+def test_trackers_started_apart_settle_with_one_history_request(server, clock) -> None:
+    """The provider has not published the current interval yet: the runs that end in it share one request for
+    history however far apart they started (the part already settled is never asked about again)."""
+    server.clock = lambda: clock.t - 300.0  # history lags one 5-minute interval behind the present
+    feed = feed_for(server, clock, "energidataservice", "DK-DK1")
+    chargers = [Charger(STATIC, feed) for _ in range(8)]
+    end = T0 + 6100.0  # inside the interval [T0 + 6000, T0 + 6300) that history does not hold yet
+    for index, charger in enumerate(chargers):
+        t = T0 + 600.0 * index
+        while t < end:
+            clock.t = min(t + 50.0, end)
+            charger.charge(t, clock.t, 0.0001)
+            t = clock.t
+        feed.wait(5)
+    clock.t = end + 1.0
+    before = len([s for s in server.requests("/dataset/CO2Emis") if "start" in s.query])
+    for charger in chargers:
+        assert charger.settle(5.0) is False  # the last minutes stay provisional: not published yet
+        assert "history" in charger.account().label and "latest" in charger.account().label
+    history = [s for s in server.requests("/dataset/CO2Emis") if "start" in s.query][before:]
+    assert len(history) == 1, [s.query["start"] for s in history]
+
+
 # ------------------------------------------------------------------------------------------------ failures
 def test_rejected_token_warns_once_naming_the_setting_then_static(server, clock, codecarbon_log) -> None:
     feed = feed_for(server, clock, "electricitymaps", "DE", electricitymaps_api_token="wrong-secret-token")
@@ -278,6 +301,21 @@ def test_hung_provider_leaves_the_run_provisional_within_the_bound(server, clock
 ])
 def test_auto_picks_the_provider_that_covers_the_place(given, country, zone, expected) -> None:
     assert providers.choose(given, country_iso_code=country, grid_zone=zone).provider == expected
+
+
+def test_the_3x_token_name_selects_electricity_maps_and_is_sent(server, clock) -> None:
+    from codecarbon.core.config import load_settings
+
+    with pytest.warns(DeprecationWarning, match="co2_signal_api_token"):
+        settings = load_settings({"co2_signal_api_token": server.token,
+                                  "electricitymaps_api_url": server.base + "/v3", "grid_zone": "DE"})
+    choice = providers.choose(settings, grid_zone="DE")
+    assert (choice.provider, choice.zone) == ("electricitymaps", "DE")
+    feed = Feed(providers.make(choice.provider, settings, clock=clock), zone="DE", clock=clock)
+    feed.want_latest()
+    feed.wait(5)
+    assert feed.best(clock.t) is not None and feed.last_error is None  # the fake accepts only its token
+    assert [s.headers["auth-token"] for s in server.requests("/v3/")] == [server.token]
 
 
 def test_provider_settings_are_validated_at_the_constructor() -> None:
@@ -464,6 +502,37 @@ def test_online_tracker_told_its_country_skips_geolocation_and_picks_the_keyless
     assert {s.path for s in grid.seen} <= {"/dataset/CO2Emis"}
 
 
+def test_online_decorator_takes_country_and_region_as_the_tracker_does(monkeypatch) -> None:
+    """track_emissions (online) passes country_iso_code / region on: no geolocation, the region's figure."""
+    from codecarbon import EmissionsTracker, emissions_tracker, track_emissions
+    from codecarbon.intensity.location import resolve_offline_location
+    from codecarbon.intensity.resolver import static_intensity
+
+    made: list[object] = []
+
+    class Recorded(EmissionsTracker):
+        def __new__(cls, **arguments: object) -> object:
+            tracker = fake_machine_tracker(EmissionsTracker, **arguments)
+            made.append(tracker)
+            return tracker
+
+    monkeypatch.setattr(emissions_tracker, "EmissionsTracker", Recorded)  # the machine seam; the decorator is real
+
+    @track_emissions(country_iso_code="CAN", region="Quebec", measure_power_secs=0.2, project_name="decorated")
+    def job() -> str:
+        time.sleep(0.3)
+        return "done"
+
+    assert job() == "done"
+    (tracker,) = made
+    assert tracker._location_future.done()  # type: ignore[attr-defined]  # told its place: no geolocation
+    (row,) = rows(Path("emissions.csv"))
+    quebec = static_intensity(resolve_offline_location("CAN", region="quebec"))
+    assert (row["country_iso_code"], row["region"]) == ("CAN", "quebec")
+    assert float(row["emissions"]) == pytest.approx(float(row["energy_consumed"]) * quebec.kg_per_kwh, rel=1e-6)
+    assert quebec.g_co2e_per_kwh != static_intensity(resolve_offline_location("CAN")).g_co2e_per_kwh
+
+
 @pytest.mark.parametrize(("name", "first_path", "zone"), [
     ("electricitymaps", "/v3/carbon-intensity/latest", "DE"),
     ("watttime", "/v3/region-from-loc", "CAISO_NORTH"),
@@ -481,6 +550,18 @@ def test_coordinates_are_asked_about_once_then_the_zone_is_used(server, clock, n
     assert feed.zone == zone
     assert all(s.query.get("zone", s.query.get("region")) == [zone] for s in data[1:])
     assert charger.account().label.startswith(f"{name} {zone} (")
+
+
+def test_coordinates_are_asked_about_once_when_two_requests_start_together(server, clock) -> None:
+    """The present's figure and a forecast asked at once, the zone still unknown: one question about the place."""
+    server.delay = 0.3  # every answer takes a while: both requests are on their way before the zone is known
+    provider = providers.make("watttime", settings_for(server), clock=clock)
+    feed = Feed(provider, zone=None, latitude=52.5, longitude=13.4, clock=clock)
+    feed.want_latest()
+    feed.forecast(2, timeout_s=10.0)
+    feed.wait(10)
+    assert len(server.requests("/v3/region-from-loc")) == 1 and feed.zone == "CAISO_NORTH"
+    assert len(server.requests("/v3/forecast")) == 2  # the present (horizon 0) and the coming hours
 
 
 def test_denmark_price_area_follows_the_longitude() -> None:

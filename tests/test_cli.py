@@ -9,9 +9,8 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from codecarbon._version import __version__
 from codecarbon.cli.config_file import read_section, update_section
 from codecarbon.cli.main import main
 from codecarbon.core.config import load_settings
+from tests.fakes.servers import loopback_url, serve_on_loopback, stop_serving
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -176,13 +176,11 @@ class FakeApi:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_on_loopback(Handler)
+        self.url = loopback_url(self.server)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        stop_serving(self.server)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ from codecarbon import OfflineEmissionsTracker
 from codecarbon.core.parameters import MIN_MEASURE_POWER_SECS
 from codecarbon.hardware.base import EnergySource
 from codecarbon.support.errors import ConfigError
+from tests.fakes.servers import loopback_url, serve_on_loopback, stop_serving
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = dict(country_iso_code="FRA", measure_power_secs=0.1, force_cpu_power=100.0, force_ram_power=10.0)
@@ -204,14 +205,11 @@ def geo_server() -> Iterator[dict]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = serve_on_loopback(Handler)
     try:
-        yield {"base": f"http://127.0.0.1:{server.server_address[1]}", "routes": routes}
+        yield {"base": loopback_url(server), "routes": routes}
     finally:
-        server.shutdown()
-        server.server_close()
+        stop_serving(server)
 
 
 def test_data_source_names_the_geolocation_service_the_tracker_asks() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,18 @@ def test_a_misspelt_ini_key_is_warned_with_the_usual_prefix_and_a_suggestion(cwd
     assert variable.endswith("did you mean 'CODECARBON_PROJECT_NAME'?")
 
 
+def test_a_misspelt_section_header_is_warned_not_silently_ignored(cwd: Path) -> None:
+    (cwd / ".codecarbon.config").write_text("[codecarbn]\nproject_name = demo\n", encoding="utf-8")
+    done = run_python("from codecarbon import OfflineEmissionsTracker\n"
+                      "print(OfflineEmissionsTracker(country_iso_code='FRA')._project_name)\n", cwd)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "codecarbon"  # the file's settings are not used...
+    (warning,) = [line for line in done.stderr.splitlines() if "[codecarbn]" in line]
+    assert warning.startswith("[codecarbon WARNING @ ")  # ...and the user is told why, once
+    assert warning.endswith("has no [codecarbon] section (found [codecarbn]): its settings are ignored; the header "
+                            "must be [codecarbon]")
+
+
 def test_an_unknown_argument_is_an_error_with_a_suggestion() -> None:
     with pytest.raises(ConfigError, match=r"^mesure_power_secs \(from the argument\): unknown parameter; "
                                           r"did you mean 'measure_power_secs'\?$"):
@@ -48,6 +61,19 @@ def test_an_alpha2_country_code_suggests_the_alpha3_one() -> None:
         OfflineEmissionsTracker(country_iso_code="FR")
     with pytest.raises(ValueError, match=r"did you mean 'DEU'\?"):
         track_emissions(offline=True, country_iso_code="de")(lambda: None)()
+
+
+def test_an_unknown_country_or_region_names_the_parameter_and_where_it_came_from(cwd: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^country_iso_code \(from the argument\): unknown country_iso_code "
+                                          r"'XYZ'; list valid codes with"):
+        OfflineEmissionsTracker(country_iso_code="XYZ")
+    with pytest.raises(ConfigError, match=r"^region \(from the argument\): unknown region 'nowhere' for "
+                                          r"country_iso_code 'USA'"):
+        OfflineEmissionsTracker(country_iso_code="USA", region="nowhere")
+    (cwd / ".codecarbon.config").write_text("[codecarbon]\ncountry_iso_code = XYZ\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"^country_iso_code \(from config file .*\.codecarbon\.config\): "
+                                          r"unknown country_iso_code 'XYZ'"):
+        OfflineEmissionsTracker()
 
 
 def test_a_configuration_error_shows_the_users_line_not_the_layers(cwd: Path) -> None:
@@ -107,3 +133,16 @@ def test_config_set_with_a_misspelt_key_suggests_the_right_one(cwd: Path, capsys
     error = capsys.readouterr().err
     assert "unknown setting 'mesure_power_secs'; did you mean 'measure_power_secs'?" in error
     assert not (cwd / ".codecarbon.config").exists()
+
+
+def test_the_summary_line_of_a_short_run_reads_without_e_notation(cwd: Path, codecarbon_log) -> None:
+    """A run of a fraction of a second emits micrograms: the line says ``µg`` and ``mWh``, not ``1.6e-05 g``."""
+    tracker = OfflineEmissionsTracker(country_iso_code="FRA", force_cpu_power=10.0, force_ram_power=5.0)
+    tracker.start()
+    tracker.stop()
+    summary = [r.getMessage() for r in codecarbon_log.records if "CO2eq over" in r.getMessage()][-1]
+    figures = summary.split(" -> ")[0]  # the path may hold anything
+    assert not re.search(r"\de[-+]?\d", figures), summary
+    small = r"[\d.]+ (mWh|µWh|nWh)"
+    assert re.match(rf"^[\d.]+ (mg|µg|ng) CO2eq over [\d.]+ s: {small} \[cpu {small} \(tdp-model\), "
+                    rf"gpu 0 Wh \(none\), ram {small} \(constant\)\]", figures), summary

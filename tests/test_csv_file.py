@@ -6,6 +6,7 @@ import csv
 import io
 import multiprocessing
 import os
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -326,3 +327,84 @@ def test_the_tracker_never_raises_and_writes_its_row_over_any_existing_bytes(ori
         text = (folder / "emissions.csv").read_bytes().decode("utf-8", "surrogateescape")
         records = list(csv.reader(io.StringIO(text, newline="")))
         assert sum(1 for r in records if tracker.run_id in r) == (2 if mode == "append" else 1)
+
+
+def test_update_after_a_failed_write_still_updates_the_runs_one_row(tmp_path: Path) -> None:
+    output = FileOutput(output_dir=str(tmp_path), on_csv_write="update")
+    output.out(make_record("run", 1.0), make_record())
+    csv_path = tmp_path / "emissions.csv"
+    aside = tmp_path / "aside.csv"
+    csv_path.rename(aside)
+    csv_path.mkdir()  # the next write fails like a full or read-only disk would
+    output.out(make_record("run", 2.0), make_record())
+    csv_path.rmdir()
+    aside.rename(csv_path)
+    for emissions in (3.0, 4.0):  # every later write of the run still replaces its row
+        output.out(make_record("run", emissions), make_record())
+    output.exit()
+    assert [(r["run_id"], r["emissions"]) for r in read_rows(csv_path)[1]] == [("run", "4.0")]
+
+
+@pytest.mark.parametrize("experiment", ["a/b", "/../../escaped", "..\\\\..\\\\win", "x" * 400, "tab\there", "nul\0"],
+                         ids=["slash", "leading-slash-dotdot", "backslashes", "too-long", "control", "nul"])
+def test_task_rows_stay_in_output_dir_whatever_the_experiment_name(tmp_path: Path, experiment: str) -> None:
+    output_dir = tmp_path / "out"
+    output_dir.mkdir()
+    output = FileOutput(output_dir=str(output_dir))
+    rows = [TaskEmissionsData.from_emissions(name, make_record("r9")) for name in ("load", "train")]
+    output.task_out(rows, experiment)
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    (task_file,) = written
+    assert task_file.parent == output_dir and task_file.name.startswith("emissions_")
+    assert task_file.name.endswith("_r9.csv") and len(task_file.name.encode()) <= 220
+    assert [r["task_name"] for r in read_rows(task_file)[1]] == ["load", "train"]
+    output.task_out(rows, experiment)  # the same name again: rewritten, not a second file
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == [task_file]
+
+
+@pytest.mark.parametrize("mode", ["append", "update"])
+def test_text_that_is_not_utf8_never_loses_the_row(tmp_path: Path, mode: str, codecarbon_log,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from codecarbon.external import logger as logger_module
+
+    monkeypatch.setattr(logger_module, "_said_once", set())
+    stray = os.fsdecode(b"caf\xe9")  # a Latin-1 byte in a UTF-8 world, as os.environ and argv carry it
+    output = FileOutput(output_dir=str(tmp_path), on_csv_write=mode)
+    rows = [TaskEmissionsData.from_emissions(stray, make_record("r1", job_name=stray))]
+    for emissions in (1.0, 2.0):
+        output.out(make_record("r1", emissions, project_name=stray, job_name="\ud800"), make_record())
+        output.task_out(rows, stray)
+    output.exit()
+    read = read_rows(tmp_path / "emissions.csv")[1]
+    assert [r["project_name"] for r in read] == ["caf\\xe9"] * (2 if mode == "append" else 1)
+    assert read[-1]["emissions"] == "2.0" and read[-1]["job_name"] == "\\ud800"
+    (task_file,) = tmp_path.glob("emissions_caf*_r1.csv")
+    assert [(r["task_name"], r["job_name"]) for r in read_rows(task_file)[1]] == [("caf\\xe9", "caf\\xe9")]
+    said = [r for r in codecarbon_log.records if "not UTF-8" in r.getMessage()]
+    assert len(said) == 1 and said[0].levelname == "WARNING"
+
+
+@pytest.mark.skipif(not hasattr(os, "umask") or os.name == "nt", reason="POSIX modes")
+def test_new_outputs_follow_the_umask_and_an_updated_csv_keeps_its_own_mode(tmp_path: Path) -> None:
+    previous = os.umask(0o027)
+    try:
+        FileOutput(output_dir=str(tmp_path), on_csv_write="update").out(make_record("r1"), make_record())
+        FileOutput(output_dir=str(tmp_path)).task_out([TaskEmissionsData.from_emissions("t", make_record("r1"))],
+                                                      "e")
+        assert os.stat(tmp_path / "emissions.csv").st_mode & 0o777 == 0o640
+        assert os.stat(tmp_path / "emissions_e_r1.csv").st_mode & 0o777 == 0o640
+        os.chmod(tmp_path / "emissions.csv", 0o664)  # the user shares it with their group
+        os.umask(0o077)
+        FileOutput(output_dir=str(tmp_path), on_csv_write="update").out(make_record("r1", 2.0), make_record())
+    finally:
+        os.umask(previous)
+    assert os.stat(tmp_path / "emissions.csv").st_mode & 0o777 == 0o664
+    assert [r["emissions"] for r in read_rows(tmp_path / "emissions.csv")[1]] == ["2.0"]
+
+
+def test_task_file_names_keep_what_the_platform_allows_as_3_3_2_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    from codecarbon.output_methods.file import task_file_name
+
+    assert task_file_name("task:e1", "r") == "emissions_task:e1_r.csv"  # POSIX takes it: 3.3.2's name
+    monkeypatch.setattr(sys, "platform", "win32")
+    assert task_file_name('task:e1\\a*b?"<>|', "r") == "emissions_task_e1_a_b______r.csv"

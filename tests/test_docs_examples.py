@@ -4,8 +4,9 @@ Each page runs in a fresh interpreter, its blocks in order, in one IPython shell
 run too). An INI block goes where its first line says (``# ~/.codecarbon.config``, else ``./.codecarbon.config``)
 and a tracker is then built, started and stopped with it. What the reader brings is given: ``model``, ``x``,
 ``y`` (a small computation), ``my_logger``, and the imports a fragment leaves out (``logging``,
-``EmissionsTracker``). Geolocation and the CodeCarbon API point at a closed local port, so nothing leaves the
-machine. ``pyi`` blocks (internals.md's declarations) are signatures, not examples, and are not run.
+``EmissionsTracker``). Geolocation and the CodeCarbon API point at a closed local port and the grid intensity
+providers at a local server speaking their APIs, so nothing leaves the machine. ``pyi`` blocks (internals.md's
+declarations) are signatures, not examples, and are not run.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.fakes.grid import GridServer
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -102,11 +105,18 @@ def test_every_example_of_the_page_runs_offline(page: Path, isolated_environment
     script = tmp_path / "blocks.json"
     script.write_text(json.dumps(blocks), encoding="utf-8")
     closed = closed_port()
+    # the grid intensity providers' documented API, on this machine, taking the token the pages write
+    grid = GridServer(token="your-token").start()
     env = {**os.environ, "PYTHONPATH": str(REPO), "CODECARBON_API_ENDPOINT": closed,
            "CODECARBON_DELIVERY_TIMEOUT_SECS": "1", "CODECARBON_STATE_DIR": str(tmp_path / "state"),
-           "IPYTHONDIR": str(tmp_path / "ipython")}
-    done = subprocess.run([sys.executable, "-c", RUNNER, closed, str(script)], cwd=isolated_environment, env=env,
-                          capture_output=True, text=True, timeout=300)
+           "IPYTHONDIR": str(tmp_path / "ipython"), "CODECARBON_UK_GRID_API_URL": grid.base,
+           "CODECARBON_ENERGIDATASERVICE_API_URL": grid.base, "CODECARBON_WATTTIME_API_URL": grid.base,
+           "CODECARBON_ELECTRICITYMAPS_API_URL": grid.base + "/v3"}
+    try:
+        done = subprocess.run([sys.executable, "-c", RUNNER, closed, str(script)], cwd=isolated_environment,
+                              env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        grid.close()
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     ran = json.loads(done.stdout.strip().splitlines()[-1])
     assert ran == [kind for kind, _ in blocks]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,11 @@ def test_example_runs(script: Path, isolated_environment: Path) -> None:
                             capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
+    # what it prints reads plainly: no e-notation, and no figure rounded away to zero ("0.0000 g")
+    printed = "\n".join(line for line in result.stdout.splitlines() if not line.startswith("{"))  # logged rows
+    assert not re.search(r"\d\.?\d*e[-+]\d", printed) and not re.search(r"\b0\.0+ ", printed), printed
+    summaries = [line.split(" -> ")[0] for line in result.stderr.splitlines() if "CO2eq over" in line]
+    assert summaries and not any(re.search(r"\d\.?\d*e[-+]\d", line) for line in summaries), summaries
     produced = list(isolated_environment.glob("*.csv")) + list(isolated_environment.glob("*.json")) + \
         list(isolated_environment.glob("*.log"))
     assert produced, f"{script.name} wrote nothing"

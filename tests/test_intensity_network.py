@@ -1,4 +1,4 @@
-"""Electricity Maps and location detection, driven against local HTTP servers on 127.0.0.1.
+"""Electricity Maps (through the resolver) and location detection, against local HTTP servers on 127.0.0.1.
 
 The servers answer what the real services document (Electricity Maps v3 `carbon-intensity/latest`, get.geojs.io,
 ipinfo.io, GCP/AWS/Azure instance metadata); the code under test makes real HTTP requests to them.
@@ -13,12 +13,15 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from codecarbon.intensity import Intensity, IntensityResolver, Location, detect_online_location, geolocation
+from codecarbon.intensity.feed import forget_shared_feeds
+from codecarbon.intensity.providers.base import iso_utc
+from tests.fakes.servers import loopback_url, serve_on_loopback, stop_serving
 
 # ---------------------------------------------------------------- local servers
 
@@ -68,18 +71,14 @@ class LocalServer:
             def log_message(self, *args) -> None:  # keep test output clean
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        self._thread.start()
+        self.httpd = serve_on_loopback(Handler, poll_s=0.05)
+        self.base = loopback_url(self.httpd)
 
     def paths(self) -> list[str]:
         return [s.path for s in self.seen]
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        stop_serving(self.httpd)
 
 
 class SilentServer:
@@ -118,8 +117,10 @@ def silent():
 
 
 class FakeClock:
+    """Wall-clock seconds (UTC), settable: the feed's intervals are hours of UTC time."""
+
     def __init__(self) -> None:
-        self.now = 1000.0
+        self.now = 1_714_557_600.0 + 600  # 2024-05-01T10:10:00Z, inside the answers' 10:00 hour
 
     def __call__(self) -> float:
         return self.now
@@ -130,9 +131,17 @@ STATIC_FRANCE = Intensity(56.039, "owid-energy", 2023)
 EM_PATH = "/v3/carbon-intensity/latest"
 
 
-def em_answer(value: float) -> Answer:
-    return Answer(200, {"zone": "FR", "carbonIntensity": value, "datetime": "2024-05-01T10:00:00.000Z",
+def em_answer(value: float, stamp: str = "2024-05-01T10:00:00.000Z") -> Answer:
+    return Answer(200, {"zone": "FR", "carbonIntensity": value, "datetime": stamp,
                         "updatedAt": "2024-05-01T09:51:58.000Z", "isEstimated": False})
+
+
+@pytest.fixture(autouse=True)
+def no_shared_feeds():
+    """Each test starts with an empty process cache (the feeds are shared per process on purpose)."""
+    forget_shared_feeds()
+    yield
+    forget_shared_feeds()
 
 
 def resolver_for(server_base: str, clock: FakeClock, location: Location = FRANCE, **kwargs) -> IntensityResolver:
@@ -152,34 +161,49 @@ def test_live_figure_is_fetched_in_background_then_served(server):
     assert resolver.current() == Intensity(123.0, "electricitymaps", 2024)
     (request,) = server.seen
     assert request.headers["auth-token"] == "secret-token"
-    assert request.query == {"countryCode": ["FR"]}
+    assert request.query == {"zone": ["FR"]}
 
 
-def test_coordinates_are_preferred_to_the_country(server):
+def test_the_old_latest_url_setting_and_the_base_url_both_work(server):
+    server.routes[("GET", EM_PATH)] = em_answer(77.0)
+    for url in (server.base + EM_PATH, server.base + "/v3", server.base + "/v3/"):
+        forget_shared_feeds()
+        resolver = IntensityResolver(FRANCE, electricitymaps_api_token="secret-token", electricitymaps_url=url,
+                                     clock=FakeClock())
+        resolver.current()
+        resolver.live.wait(10)
+        assert resolver.current().g_co2e_per_kwh == 77.0, url
+    assert server.paths() == [EM_PATH] * 3
+
+
+def test_coordinates_are_asked_about_once_then_the_zone_they_name(server):
     server.routes[("GET", EM_PATH)] = em_answer(80.0)
     location = Location("FRA", "France", None, None, None, "N", latitude=48.85, longitude=2.35,
                         country_2letter_iso_code="FR")
     resolver = resolver_for(server.base, FakeClock(), location)
     resolver.current()
     resolver.live.wait(10)
-    assert server.seen[0].query == {"lat": ["48.85"], "lon": ["2.35"]}
+    assert [s.query for s in server.seen] == [{"lat": ["48.85"], "lon": ["2.35"]}, {"zone": ["FR"]}]
+    assert resolver.current().g_co2e_per_kwh == 80.0
 
 
-def test_cache_is_used_for_sixty_seconds_then_refreshed(server):
+def test_one_request_per_interval_for_every_resolver_of_the_process(server):
     server.routes[("GET", EM_PATH)] = em_answer(100.0)
     clock = FakeClock()
-    resolver = resolver_for(server.base, clock)
-    resolver.current()
-    resolver.live.wait(10)
-    clock.now += 59
-    assert resolver.current().g_co2e_per_kwh == 100.0
-    assert len(server.seen) == 1  # fresh: no request
-    server.routes[("GET", EM_PATH)] = em_answer(200.0)
-    clock.now += 2
-    # Stale: the last live figure still beats the bundled one while the refresh runs.
-    assert resolver.current().g_co2e_per_kwh == 100.0
-    resolver.live.wait(10)
-    assert resolver.current().g_co2e_per_kwh == 200.0
+    resolvers = [resolver_for(server.base, clock) for _ in range(8)]
+    assert len({id(r.live) for r in resolvers}) == 1  # one shared feed
+    for _ in range(3):
+        for resolver in resolvers:
+            resolver.current()
+        resolvers[0].live.wait(10)
+    clock.now += 45 * 60  # 10:55: the same hour, still known
+    assert all(r.current().g_co2e_per_kwh == 100.0 for r in resolvers)
+    assert len(server.seen) == 1
+    server.routes[("GET", EM_PATH)] = em_answer(200.0, "2024-05-01T11:00:00.000Z")
+    clock.now += 10 * 60  # 11:05: a new interval; the 10:00 figure stands in while the new one is asked for
+    assert resolvers[3].current().g_co2e_per_kwh == 100.0
+    resolvers[0].live.wait(10)
+    assert all(r.current().g_co2e_per_kwh == 200.0 for r in resolvers)
     assert len(server.seen) == 2
 
 
@@ -200,21 +224,26 @@ def test_failures_back_off_from_30_s_doubling_to_one_hour(server, codecarbon_log
     assert len(server.seen) == 9
     assert "HTTP 500" in feed.last_error
     warnings = [r for r in codecarbon_log.records
-                if r.levelno == logging.WARNING and "Electricity Maps" in r.getMessage()]
+                if r.levelno == logging.WARNING and "electricitymaps" in r.getMessage()]
     assert len(warnings) == 1  # one warning per failure streak, the rest at debug level
-    server.routes[("GET", EM_PATH)] = em_answer(42.0)
+    hour = clock.now - clock.now % 3600  # the back-off is over: the figure of the hour it is now
+    server.routes[("GET", EM_PATH)] = em_answer(42.0, iso_utc(hour))
     resolver.current()
     feed.wait(10)
-    assert resolver.current().g_co2e_per_kwh == 42.0 and feed.consecutive_failures == 0
+    assert resolver.current().g_co2e_per_kwh == 42.0 and feed.failures == 0
 
 
-def test_rejected_token_is_named_in_the_error(server):
+def test_rejected_token_is_named_once_and_never_shown(server, codecarbon_log):
     server.routes[("GET", EM_PATH)] = Answer(401, {"message": "invalid token"})
     resolver = resolver_for(server.base, FakeClock())
     resolver.current()
     resolver.live.wait(10)
-    assert "electricitymaps_api_token" in resolver.live.last_error
+    assert "electricitymaps_api_token" in resolver.live.last_error and resolver.live.disabled
     assert resolver.current() == STATIC_FRANCE
+    resolver.live.wait(10)
+    assert len(server.seen) == 1  # refused: not asked again in this process
+    text = "\n".join(r.getMessage() for r in codecarbon_log.records) + str(resolver.live.last_error)
+    assert "electricitymaps_api_token" in text and "secret-token" not in text
 
 
 @pytest.mark.parametrize("body", [{"carbonIntensity": None}, {"carbonIntensity": -5}, "not json", [1, 2]])
@@ -223,30 +252,20 @@ def test_unusable_answers_count_as_failures(server, body):
     resolver = resolver_for(server.base, FakeClock())
     resolver.current()
     resolver.live.wait(10)
-    assert resolver.live.consecutive_failures == 1
+    assert resolver.live.failures == 1
     assert resolver.current() == STATIC_FRANCE
 
 
-def test_hung_server_never_blocks_current_and_hits_the_hard_limit(silent):
+def test_hung_server_never_blocks_current_and_times_out(silent):
     clock = FakeClock()
-    resolver = resolver_for(silent.base, clock, timeout_s=2.0)
-    assert resolver.current() == STATIC_FRANCE
+    resolver = resolver_for(silent.base, clock, timeout_s=0.5)
+    assert resolver.current() == STATIC_FRANCE  # came back at once, the request waiting on its thread
     feed = resolver.live
-    assert feed._thread.is_alive()  # current() came back while the request is still waiting for an answer
-    clock.now += 5  # past twice the timeout: the stuck request counts as failed
+    assert feed.failures == 0 and feed.requests == 1
     assert resolver.current() == STATIC_FRANCE
-    assert feed.consecutive_failures == 1 and "no answer within" in feed.last_error
-    feed.wait(10)  # the socket timeout ends the stuck request; its late failure is not counted twice
-    assert not feed._thread.is_alive()
-    assert feed.consecutive_failures == 1
-
-
-def test_socket_timeout_is_a_failure(silent):
-    resolver = resolver_for(silent.base, FakeClock(), timeout_s=0.3)
-    resolver.current()
-    resolver.live.wait(10)
-    assert resolver.live.consecutive_failures == 1
-    assert "timed out" in resolver.live.last_error.lower()
+    feed.wait(10)
+    assert feed.failures == 1 and "timed out" in feed.last_error.lower()
+    assert feed.requests == 1  # the one in flight was never doubled
 
 
 def test_no_live_feed_on_known_cloud_region_or_without_token(server):

@@ -118,3 +118,19 @@ def test_codecarbon_detect_shows_the_job(monkeypatch: pytest.MonkeyPatch) -> Non
     text = out.getvalue()
     assert "Job:       slurm" in text and "31  (SLURM_JOB_ID)" in text and "bert" in text
     assert "each device of this host measured once" in text
+
+
+@pytest.mark.parametrize("rank, world", [("²", "②"), ("1" * 5000, "4"), ("-1", "+2"), ("٣", "8")],
+                         ids=["superscript-and-circled", "5000-digits", "signed", "arabic-indic-digit"])
+def test_a_launchers_unusable_numbers_are_ignored_with_one_warning(codecarbon_log, monkeypatch: pytest.MonkeyPatch,
+                                                                    rank: str, world: str) -> None:
+    from codecarbon.external import logger as logger_module
+
+    monkeypatch.setattr(logger_module, "_said_once", set())
+    job = detect_job({"RANK": rank, "LOCAL_RANK": "0", "WORLD_SIZE": world, "TORCHELASTIC_RUN_ID": "r1"})
+    assert job.launcher == "torchrun" and job.local_rank == 0 and job.job_id == "r1"
+    assert job.rank is None and "rank" not in job.found
+    warned = [r.getMessage() for r in codecarbon_log.records if "ignoring RANK=" in r.getMessage()]
+    assert len(warned) == 1 and len(warned[0]) < 300  # a 5,000-digit value is cut in the message
+    detect_job({"RANK": rank, "LOCAL_RANK": "0", "WORLD_SIZE": world})
+    assert len([r for r in codecarbon_log.records if "ignoring RANK=" in r.getMessage()]) == 1  # once

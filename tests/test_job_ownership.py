@@ -197,6 +197,67 @@ def test_amd_gpus_are_owned_by_uuid_too(tmp_path: Path) -> None:
         child.communicate()
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_ownership_released_at_stop_is_free_while_a_forked_child_lives(tmp_path: Path) -> None:
+    """A DataLoader worker or a Pool process forked during a run must not keep the run's devices owned."""
+    from tests.test_support_files import _ForkedChild
+
+    hardware, _, _ = machine(tmp_path, gpus=1)
+    state = tmp_path / "state"
+    first = claim(hardware.sources, detect_job(JOB_ENV), state)
+    assert first.attribution == "cpu=host;gpu=0;ram=host"
+    child = _ForkedChild()
+    try:
+        first.release()  # the run's stop()
+        assert child_can_take(state, "host.lock") and child_can_take(state, f"gpu-{fake_uuid(0)}.lock")
+        second = claim(hardware.sources, detect_job(JOB_ENV), state)  # the job's next run in this process
+        assert second.attribution == "cpu=host;gpu=0;ram=host"
+        second.release()
+    finally:
+        child.close()
+
+
+@pytest.mark.skipif(os.name == "nt", reason="symbolic links")
+def test_job_lock_files_planted_as_links_are_never_followed(tmp_path: Path, codecarbon_log) -> None:
+    from codecarbon.hardware.ownership import prepare
+
+    hardware, _, _ = machine(tmp_path, gpus=1)
+    state = tmp_path / "state"
+    folder = state / detect_job(JOB_ENV).host_key()
+    folder.mkdir(parents=True)
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    for name in ("election.lock", "host.lock", f"gpu-{fake_uuid(0)}.lock"):
+        (folder / name).symlink_to(victim)
+    prepare(hardware.sources, detect_job(JOB_ENV), state)
+    result = claim(hardware.sources, detect_job(JOB_ENV), state)
+    result.release()
+    assert victim.read_text() == "precious"  # never opened for writing, never truncated to a pid
+    assert all((folder / name).is_symlink() for name in ("host.lock", "election.lock"))
+    assert result.attribution == "cpu=all;gpu=all;ram=all" and "more than once" in codecarbon_log.text
+
+
+@pytest.mark.skipif(os.name == "nt", reason="symbolic links")
+def test_a_jobs_folder_planted_as_a_link_is_refused(tmp_path: Path) -> None:
+    hardware, _, _ = machine(tmp_path, gpus=0)
+    state = tmp_path / "state"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    state.mkdir()
+    (state / detect_job(JOB_ENV).host_key()).symlink_to(elsewhere)
+    result = claim(hardware.sources, detect_job(JOB_ENV), state)
+    assert result.attribution == "cpu=all;gpu=all;ram=all" and list(elsewhere.iterdir()) == []
+
+
+def test_a_jobs_folder_swept_away_meanwhile_is_made_again(tmp_path: Path) -> None:
+    from codecarbon.hardware.ownership import OwnedLock
+
+    folder = tmp_path / "state" / "job"
+    lock = OwnedLock.acquire(folder / "host.lock")
+    assert lock is not None and (folder / "host.lock").is_file()
+    lock.release()
+
+
 def test_the_gpu_sources_declare_the_per_device_protocol_ownership_relies_on(tmp_path: Path) -> None:
     """NVML's and amdsmi's sources are PerDeviceSource, their devices GpuDevice; and any source that follows the
     protocol (a third vendor's) is split device by device the same way."""

@@ -108,6 +108,59 @@ def test_a_second_rank_on_the_host_leaves_the_cpu_to_the_first(tmp_path: Path, i
         child.communicate()
 
 
+def test_a_tracker_starts_and_writes_its_row_beside_unusable_launcher_numbers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CODECARBON_STATE_DIR", str(tmp_path / "state"))
+    for name, value in {"RANK": "²", "LOCAL_RANK": "7" * 5000, "WORLD_SIZE": "②", "TORCHELASTIC_RUN_ID": "r9"}.items():
+        monkeypatch.setenv(name, value)
+    t = tracker(tmp_path)
+    t.start()
+    t.stop()
+    with open("emissions.csv", newline="") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert (row["scheduler"], row["job_id"], row["rank"], row["local_rank"], row["world_size"]) == \
+        ("torchrun", "r9", "", "", "")
+
+
+def test_a_job_variable_that_is_not_utf8_keeps_the_runs_row(tmp_path: Path, in_slurm_job,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.setenv("SLURM_JOB_NAME", os.fsdecode(b"r\xe9sum\xe9"))  # bytes os.environb holds as they came
+    t = tracker(tmp_path, project_name=os.fsdecode(b"proj\xff"), experiment_name=os.fsdecode(b"exp\xff"))
+    t.start()
+    t.start_task("train")
+    t.stop_task("train")
+    t.flush()
+    t.stop()
+    with open("emissions.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2 and rows[-1]["job_name"] == "r\\xe9sum\\xe9" and rows[-1]["project_name"] == "proj\\xff"
+    (task_file,) = Path(".").glob("emissions_exp*.csv")
+    with open(task_file, newline="", encoding="utf-8") as handle:
+        (task,) = list(csv.DictReader(handle))
+    assert task["job_name"] == "r\\xe9sum\\xe9"
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="fork only")
+def test_the_jobs_next_run_owns_the_host_again_while_a_child_forked_by_the_last_one_lives(
+        tmp_path: Path, in_slurm_job) -> None:
+    from tests.test_support_files import _ForkedChild
+
+    first = tracker(tmp_path)
+    first.start()
+    child = _ForkedChild()  # e.g. a DataLoader worker, alive past the run's stop()
+    try:
+        first.stop()
+        second = tracker(tmp_path)
+        second.start()
+        second.stop()
+    finally:
+        child.close()
+    assert first.final_emissions_data.attribution == second.final_emissions_data.attribution == \
+        "cpu=host;gpu=0;ram=host"
+
+
 def job_record(**changes):
     fields = {"scheduler": "slurm", "job_id": "8080", "node_name": "gpu-3", "rank": "5", "local_rank": "1",
               "world_size": "8", "attribution": "cpu=none;gpu=1;ram=none"}

@@ -34,11 +34,22 @@ def checkpoints(state: Path, csv_path: Path) -> list[Path]:
     return sorted(folder.glob("*.json")) if folder.is_dir() else []
 
 
-BUSY_CHILD = """
+def wait_for(condition, timeout_s: float = 60.0) -> bool:
+    """Poll ``condition`` until it holds (a checkpoint written, a marker file): no fixed sleep to tune."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+BUSY_ZYGOTE = """
 import os, sys, time
 from pathlib import Path
-from codecarbon import OfflineEmissionsTracker
+from codecarbon import OfflineEmissionsTracker  # imported once: every case is a fork of this process
 from codecarbon.output_methods.base_output import BaseOutput
+from codecarbon.support import files
 
 class SlowDelivery(BaseOutput):
     run_id = None
@@ -50,47 +61,86 @@ class SlowDelivery(BaseOutput):
     def exit(self):
         Path("stopped").write_text(str(self.run_id))
 
-if len(sys.argv) > 2:  # every CSV write takes 20 ms, under the file's lock: the signal lands inside one
-    from codecarbon.support import files
-    real_write = files._write
-    def slow_write(fd, data):
-        time.sleep(0.02)
-        return real_write(fd, data)
-    files._write = slow_write
+def say(text):
+    os.write(1, (text + "\\n").encode())  # one write per line: the cases share this pipe
 
-tracker = OfflineEmissionsTracker(country_iso_code="FRA", measure_power_secs=0.02, api_call_interval=1,
-                                  force_cpu_power=50.0, force_ram_power=5.0, on_csv_write=sys.argv[1],
-                                  output_handlers=[SlowDelivery()])
-tracker.start()
-tracker.start_task("t")
-print("started", tracker.run_id, flush=True)
-while True:
-    tracker.flush()
+def busy_run(case, directory, state, mode):
+    os.chdir(directory)
+    os.environ["CODECARBON_STATE_DIR"] = state
+    os.dup2(os.open("stderr.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)
+    if "slowcsv" in mode:  # every CSV write takes 20 ms, under the file's lock: the signal lands inside one
+        real_write = files._write
+        def slow_write(fd, data):
+            time.sleep(0.02)
+            return real_write(fd, data)
+        files._write = slow_write
+    tracker = OfflineEmissionsTracker(country_iso_code="FRA", measure_power_secs=0.02, api_call_interval=1,
+                                      force_cpu_power=50.0, force_ram_power=5.0,
+                                      on_csv_write=mode.split("+")[0], output_handlers=[SlowDelivery()])
+    tracker.start()
+    tracker.start_task("t")
+    say(f"started {case} {os.getpid()} {tracker.run_id}")
+    while True:
+        tracker.flush()
+
+cases = int(sys.argv[1])
+forked = {}
+for _ in range(cases):
+    case, directory, state, mode = sys.stdin.readline().split()
+    pid = os.fork()
+    if pid == 0:  # the case's process: it ends by the signal (or, for SIGINT, as Python ends on one)
+        busy_run(case, directory, state, mode)
+    forked[pid] = case
+while forked:
+    pid, status = os.wait()
+    say(f"ended {forked.pop(pid)} {os.waitstatus_to_exitcode(status)}")
 """
 
 
-def _signal_child(directory: Path, state: Path, mode: str, signum: int, delay: float, twice: bool,
-                  results: dict) -> None:
-    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(BUSY_CHILD), *mode.split("+")], cwd=directory,
-                             env=child_env(state), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert child.stdout is not None
-        line = child.stdout.readline().split()
-        run_id = line[1] if len(line) == 2 else None
-        time.sleep(delay)
-        child.send_signal(signum)
-        if twice:
-            time.sleep(0.01)
-            child.send_signal(signum)
+class _Case:
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.ended = threading.Event()
+        self.pid = 0
+        self.run_id = ""
+        self.code: object = "hung"
+
+
+def _read_zygote(stdout, cases: dict[str, _Case]) -> None:
+    for line in stdout:
+        word, name, *rest = line.split()
+        case = cases[name]
+        if word == "started":
+            case.pid, case.run_id = int(rest[0]), rest[1]
+            case.started.set()
+        elif word == "ended":
+            case.code = int(rest[0])
+            case.ended.set()
+            case.started.set()  # a case that ended before it started: its waiter stops waiting
+
+
+def _signal_case(case: _Case, state: Path, csv_path: Path, signum: int, delay: float, twice: bool) -> None:
+    """Once the run is busy and has its first checkpoint (a run younger than that is lost to any kill, by
+    design), let ``delay`` of busy run pass, then signal it once or twice."""
+    if not case.started.wait(60) or case.ended.is_set():
+        return
+    wait_for(lambda: checkpoints(state, csv_path) or case.ended.is_set())
+    time.sleep(delay)
+    os.kill(case.pid, signum)
+    if twice:
+        time.sleep(0.01)
         try:
-            _, stderr = child.communicate(timeout=40)
-            results[directory.name] = (run_id, child.returncode, stderr)
-        except subprocess.TimeoutExpired:
-            results[directory.name] = (run_id, "hung", "")
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
+            os.kill(case.pid, signum)
+        except ProcessLookupError:
+            pass
+    if not case.ended.wait(40):
+        os.kill(case.pid, signal.SIGKILL)
+
+
+def _durations(path: Path, run_id: str) -> list[float]:
+    rows = csv_rows(path) if path.exists() else []
+    assert all(len(row) == len(rows[0]) for row in rows), "a row is cut"
+    return [float(row[4]) for row in rows[1:] if row[2] == run_id]
 
 
 CASES = [(signal.SIGTERM, d, False, "append") for d in (0.05, 0.2, 0.45, 0.8)] + \
@@ -102,35 +152,112 @@ CASES = [(signal.SIGTERM, d, False, "append") for d in (0.05, 0.2, 0.45, 0.8)] +
 
 
 @POSIX_ONLY
-def test_signals_at_any_point_of_a_busy_run_end_it_promptly_with_its_row_or_checkpoint(tmp_path: Path) -> None:
-    """SIGTERM/SIGINT, once or twice, land while the run writes its CSV, reads counters and delivers."""
-    results: dict = {}
+def test_signals_at_any_point_of_a_busy_run_end_it_promptly_with_its_row_or_checkpoint(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM/SIGINT, once or twice, land while the run writes its CSV, reads counters and delivers; then the
+    next tracker on the CSV recovers what a second signal cut short, and never writes a run twice.
+
+    The cases are forks of one process that imported codecarbon once (13 interpreters starting together were
+    most of this test's time on a loaded machine), and each is signalled only once its run is busy."""
+    from codecarbon.core.state import _read_checkpoint, recover_orphans
+    from codecarbon.output_methods.file import FileOutput
+
+    cases = {str(index): _Case() for index in range(len(CASES))}
+    zygote = subprocess.Popen([sys.executable, "-c", textwrap.dedent(BUSY_ZYGOTE), str(len(CASES))], cwd=tmp_path,
+                              env=child_env(tmp_path / "unused-state"), stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert zygote.stdin is not None and zygote.stdout is not None
+    reader = threading.Thread(target=_read_zygote, args=(zygote.stdout, cases), daemon=True)
+    reader.start()
     threads = []
+    try:
+        for index, (signum, delay, twice, mode) in enumerate(CASES):
+            directory, state = tmp_path / f"case{index}", tmp_path / f"state{index}"
+            directory.mkdir()
+            zygote.stdin.write(f"{index} {directory} {state} {mode}\n")
+            zygote.stdin.flush()
+            thread = threading.Thread(target=_signal_case, args=(cases[str(index)], state,
+                                                                 directory / "emissions.csv", signum, delay, twice))
+            thread.start()
+            threads.append(thread)
+        for thread in threads:
+            thread.join()
+        zygote.wait(timeout=60)
+    finally:
+        for case in cases.values():
+            if case.pid and not case.ended.is_set():
+                os.kill(case.pid, signal.SIGKILL)
+        if zygote.poll() is None:
+            zygote.kill()
+        zygote.communicate()
     for index, (signum, delay, twice, mode) in enumerate(CASES):
-        directory = tmp_path / f"case{index}"
-        directory.mkdir()
-        thread = threading.Thread(target=_signal_child, args=(directory, tmp_path / f"state{index}", mode,
-                                                              signum, delay, twice, results))
-        thread.start()
-        threads.append(thread)
-    for thread in threads:
-        thread.join()
-    for index, (signum, delay, twice, mode) in enumerate(CASES):
-        directory = tmp_path / f"case{index}"
-        run_id, code, stderr = results[directory.name]
-        case = f"{signal.Signals(signum).name} at {delay} s{' twice' if twice else ''} ({mode})"
-        assert code != "hung", f"{case}: the process did not end"
-        assert run_id, f"{case}: {stderr}"
+        directory, state, case = tmp_path / f"case{index}", tmp_path / f"state{index}", cases[str(index)]
+        csv_path = directory / "emissions.csv"
+        name = f"{signal.Signals(signum).name} at {delay} s{' twice' if twice else ''} ({mode})"
+        stderr = (directory / "stderr.txt").read_text() if (directory / "stderr.txt").exists() else ""
+        assert case.code != "hung", f"{name}: the process did not end"
+        assert case.run_id, f"{name}: {stderr}"
         if signum == signal.SIGTERM:
-            assert code == -signal.SIGTERM, f"{case}: ended with {code}: {stderr}"
-        rows = csv_rows(directory / "emissions.csv")
-        assert all(len(row) == len(rows[0]) for row in rows), f"{case}: a row is cut"
-        stopped = (directory / "stopped").exists()
-        kept = [p.stem for p in checkpoints(tmp_path / f"state{index}", directory / "emissions.csv")]
-        assert stopped or kept == [run_id], f"{case}: neither the final row nor a checkpoint: {stderr}"
-        if stopped:
-            assert any(row[2] == run_id for row in rows[1:])
-            assert kept == [], f"{case}: the checkpoint outlived the stop"
+            assert case.code == -signal.SIGTERM, f"{name}: ended with {case.code}: {stderr}"
+        written = _durations(csv_path, case.run_id)
+        kept = checkpoints(state, csv_path)
+        assert [p.stem for p in kept] in ([], [case.run_id]), f"{name}: {kept}"
+        if (directory / "stopped").exists():  # the exit hooks ran: the final row was written before them
+            assert written and not kept, f"{name}: the checkpoint outlived the stop"
+        assert kept or not twice or written, f"{name}: neither a row nor a checkpoint: {stderr}"
+        monkeypatch.setenv("CODECARBON_STATE_DIR", str(state))
+        newest = _read_checkpoint(kept[0], os.path.realpath(csv_path))["row"]["duration"] if kept else 0.0
+        output = FileOutput(output_dir=str(directory), on_csv_write=mode.split("+")[0])
+        recover_orphans(output.save_file_path, output.write_row)  # what the next tracker on this CSV does
+        after = _durations(csv_path, case.run_id)
+        assert checkpoints(state, csv_path) == [], f"{name}: a checkpoint was left after recovery"
+        assert after and after[-1] == max(after) >= newest, f"{name}: an older total came last: {after}"
+        if mode.startswith("update"):
+            assert len(after) == 1, f"{name}: {after}"
+        else:
+            assert after[:len(written)] == written and len(after) - len(written) <= 1, f"{name}: {written} {after}"
+
+
+SLOW_EXIT_HOOK = """
+import time
+from pathlib import Path
+from codecarbon import OfflineEmissionsTracker
+from codecarbon.output_methods.base_output import BaseOutput
+
+class SlowExit(BaseOutput):
+    def exit(self):
+        Path("in-exit").write_text("")
+        time.sleep(60)
+
+tracker = OfflineEmissionsTracker(country_iso_code="FRA", measure_power_secs=0.05, output_handlers=[SlowExit()])
+tracker.start()
+print("started", tracker.run_id, flush=True)
+time.sleep(60)
+"""
+
+
+@POSIX_ONLY
+def test_a_second_sigterm_during_the_exit_hooks_leaves_the_row_and_no_checkpoint(tmp_path: Path) -> None:
+    """The row is in the CSV before any exit hook runs, and the checkpoint is gone with it: a second signal
+    there must not leave both (the next tracker would write the run again)."""
+    state = tmp_path / "state"
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(SLOW_EXIT_HOOK)], cwd=tmp_path,
+                             env=child_env(state), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        run_id = child.stdout.readline().split()[1]
+        assert wait_for(lambda: checkpoints(state, tmp_path / "emissions.csv"))
+        child.send_signal(signal.SIGTERM)
+        assert wait_for((tmp_path / "in-exit").exists)
+        child.send_signal(signal.SIGTERM)  # the default disposition again: it ends the process at once
+        child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    assert child.returncode == -signal.SIGTERM
+    assert [row[2] for row in csv_rows(tmp_path / "emissions.csv")[1:]] == [run_id]
+    assert checkpoints(state, tmp_path / "emissions.csv") == []
 
 
 @POSIX_ONLY
@@ -279,9 +406,7 @@ def test_a_killed_run_is_recovered_exactly_once_by_trackers_starting_together(tm
                              env=child_env(state), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert child.stdout is not None
     run_id = child.stdout.readline().split()[1]
-    deadline = time.monotonic() + 30
-    while not checkpoints(state, tmp_path / "emissions.csv") and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: checkpoints(state, tmp_path / "emissions.csv"), 30)
     child.send_signal(signal.SIGKILL)
     child.communicate(timeout=30)
     assert [p.stem for p in checkpoints(state, tmp_path / "emissions.csv")] == [run_id]

@@ -44,17 +44,39 @@ def _read_for(fd: int, seconds: float) -> bytes:
     return out
 
 
+def _read_until(fd: int, marker: bytes, seconds: float) -> bytes:
+    out = b""
+    deadline = time.monotonic() + seconds
+    while marker not in out and time.monotonic() < deadline:
+        out += _read_for(fd, 0.2)
+    return out
+
+
+def _reap(pid: int, seconds: float) -> int:
+    """The child's wait status; a child still running after ``seconds`` is killed (the test then fails on it)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    return os.waitpid(pid, 0)[1]
+
+
 def test_on_a_terminal_one_line_is_redrawn_in_place_and_ctrl_c_prints_the_summary(cwd: Path, home: Path):
     pid, fd = pty.fork()
     if pid == 0:  # the child: the monitor, its stdout a pseudo-terminal
         os.chdir(cwd)
         os.execve(sys.executable, MONITOR, _env(home))
     try:
-        live = _read_for(fd, 4.5)
+        # on a loaded machine the start can take seconds: the live lines are counted from the monitor's first words
+        started = _read_until(fd, b"press Ctrl+C", 60)
+        live = started + _read_for(fd, 4.5)
         os.kill(pid, signal.SIGINT)  # what Ctrl+C sends
-        rest = _read_for(fd, 15)
+        rest = _read_for(fd, 60)  # until the monitor closes the terminal (its end), read all it writes
     finally:
-        _, status = os.waitpid(pid, 0)
+        status = _reap(pid, 30)
     text = (live + rest).decode()
     assert os.waitstatus_to_exitcode(status) == 0, text
     redraws = text.split("\r\x1b[2K")[1:]
@@ -123,7 +145,7 @@ def test_a_blocked_terminal_does_not_hold_up_the_sampling(cwd: Path):
 
 def test_live_text_reads_like_a_status_line():
     text = live_text(3725.0, {"cpu": 45.25, "gpu": 1500.0, "ram": 6.0}, 1.5, 0.0425)
-    assert text == "1:02:05  CPU 45.2 W GPU 1.50 kW RAM 6.0 W (= 1.55 kW)  1.500 kWh  42.5 g CO2eq"
+    assert text == "1:02:05  CPU 45.2 W GPU 1.50 kW RAM 6.0 W (= 1.55 kW)  1.5 kWh  42.5 g CO2eq"
 
 
 # ------------------------------------------------------------------------------------------------- --no-api
@@ -265,3 +287,26 @@ def test_the_exit_status_survives_a_full_stdout(cwd: Path, home: Path):
         os.close(read_end)
     assert process.returncode == 3, err
     _one_row(cwd)
+
+
+def test_the_report_and_the_live_line_of_a_short_run_read_without_e_notation(cwd: Path, home: Path) -> None:
+    """One second of a light command is micrograms and microwatt-hours: scaled units, never ``1.03e-05 g``."""
+    import re
+
+    from codecarbon import OfflineEmissionsTracker
+    from codecarbon.cli.monitor import plan_monitor, report_text
+
+    plan = plan_monitor(measure_power_secs=None, api_call_interval=None, api=False, offline=True,
+                        country_iso_code="FRA", region=None, project_name=None, log_level="error",
+                        process_mode=True, prometheus_port=None, prometheus_host=None)
+    tracker = OfflineEmissionsTracker(country_iso_code="FRA", force_cpu_power=1.0, force_ram_power=0.1,
+                                      log_level="error")
+    tracker.start()
+    tracker.stop()
+    text = report_text(tracker, plan)
+    figures = text.split("  csv:")[0]
+    assert not re.search(r"\de[-+]?\d", figures), text
+    assert re.search(r"emissions: [\d.]+ (ng|µg) CO2eq\n", text), text
+    assert re.search(r"energy:    [\d.]+ (nWh|µWh|mWh) \(CPU [\d.]+ (nWh|µWh|mWh), GPU 0 Wh, RAM ", text), text
+    assert live_text(1.0, {"cpu": 1.0}, 2.8e-7, 1.6e-8) == "0:00:01  CPU 1.0 W GPU 0.0 W RAM 0.0 W (= 1.0 W)  " \
+        "280 µWh  16 µg CO2eq"

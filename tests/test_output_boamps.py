@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -147,6 +148,22 @@ def test_report_is_rewritten_at_each_flush(tmp_path: Path) -> None:
     output.out(make_record(run_id=first.run_id, duration=20.0), first)
     [path] = tmp_path.glob("boamps_report_*.json")
     assert json.loads(path.read_text())["measures"][0]["measurementDuration"] == 20.0
+
+
+@pytest.mark.skipif(not hasattr(os, "umask") or os.name == "nt", reason="POSIX modes")
+@pytest.mark.parametrize("umask, expected", [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)])
+def test_reports_follow_the_users_umask_like_every_output_in_their_folders(tmp_path: Path, umask: int,
+                                                                           expected: int) -> None:
+    previous = os.umask(umask)
+    try:
+        output = BoAmpsOutput(output_dir=str(tmp_path / "reports"))
+        first = make_record(duration=10.0)
+        output.out(first, first)
+        output.out(make_record(run_id=first.run_id, duration=20.0), first)  # replaced: still the umask's mode
+    finally:
+        os.umask(previous)
+    [path] = (tmp_path / "reports").iterdir()  # no temporary file left beside it
+    assert path.name.startswith("boamps_report_") and os.stat(path).st_mode & 0o777 == expected
 
 
 # ------------------------------------------------------------------------------ 3.3.2's names and report object

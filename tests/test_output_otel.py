@@ -116,6 +116,22 @@ def test_counters_are_cumulative_and_gauges_hold_the_latest_window() -> None:
     assert component(second, "hw.power", "cpu").value == 40.0
 
 
+def test_counters_reach_the_total_of_a_run_settled_upward() -> None:
+    """The run's total at stop() (settled from the provider's history) can exceed the sum of its windows."""
+    total = make_record(project_name="settled", emissions=0.001, cpu_energy=0.002)
+    with otlp_receiver() as receiver:
+        output = OtelOutput(receiver.url)
+        output.live_out(total, total)
+        output.out(replace(total, emissions=0.0025, cpu_energy=0.004),
+                   replace(total, emissions=0.0012, cpu_energy=0.002))  # the last window: 2.2 g; the run: 2.5 g
+        output.out(replace(total, emissions=0.0024, cpu_energy=0.004),
+                   replace(total, emissions=0.0, cpu_energy=0.0))  # settled lower later: never backwards
+        assert output.drain(5.0)
+        points = receiver.latest()
+    assert by_name(points, "codecarbon.emissions")[0].value == pytest.approx(0.0025)
+    assert component(points, "hw.energy", "cpu").value == pytest.approx(0.004 * J_PER_KWH)
+
+
 def test_a_collector_that_comes_back_gets_the_snapshot_it_missed() -> None:
     total = make_record(project_name="retried")
     with otlp_receiver(fail_first=2) as receiver:

@@ -52,3 +52,26 @@ def test_make_record_is_consistent() -> None:
     record = make_record()
     assert math.isclose(record.energy_consumed,
                         record.cpu_energy + record.gpu_energy + record.ram_energy, rel_tol=1e-3)
+
+
+def test_the_summary_a_person_reads_has_no_e_notation() -> None:
+    """The table under a ``%%codecarbon`` cell and IPython's plain view of a short run: ``1.25 mg``, ``22.3 µWh``
+    (not ``1.25e-06 g``), each component with its unit."""
+    import re
+
+    from IPython.lib.pretty import pretty
+
+    from codecarbon import OfflineEmissionsTracker
+
+    tracker = OfflineEmissionsTracker(country_iso_code="FRA", force_cpu_power=1.0, force_ram_power=0.1,
+                                      output_methods=[], log_level="error")
+    tracker.start()
+    tracker.stop()
+    data = tracker.final_emissions_data
+    rows = dict(data.summary_rows())
+    assert re.fullmatch(r"[\d.]+ (mg|µg|ng) CO2eq", rows["emissions"]), rows
+    assert re.fullmatch(r"[\d.]+ (mWh|µWh|nWh) \(CPU / GPU / RAM: [\d.]+ (mWh|µWh|nWh) / 0 Wh / "
+                        r"[\d.]+ (mWh|µWh|nWh)\)", rows["energy"]), rows
+    table = re.sub(r"<caption.*?</caption>", "", data._repr_html_())  # the caption names the run (hex)
+    for shown in (pretty(data), table):
+        assert not re.search(r"\de[-+]?\d", shown), shown

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -95,6 +96,11 @@ def test_chunks_add_up_to_cumulative_energy():
     assert source.collect_once() == pytest.approx(7.184021)
     assert source.read_joules() == pytest.approx(2 * 7.184021)
     assert runner.commands[0][:5] == ["/opt/PowerLog", "-resolution", "100", "-duration", "1"]
+    from codecarbon.support.statedir import state_dir
+
+    logs = [Path(command[command.index("-file") + 1]) for command in runner.commands]
+    assert all(log.parent == state_dir("powerlog") for log in logs)  # private, never a shared temp folder
+    assert logs[0] != logs[1] and not any(log.exists() for log in logs)
 
 
 def test_failed_run_adds_nothing_and_is_logged_once(codecarbon_log):

@@ -76,6 +76,32 @@ def test_the_endpoint_binds_localhost_and_counters_never_go_backwards() -> None:
         stop_serving(output.endpoint)
 
 
+def test_counters_follow_a_run_settled_upward_and_never_go_back_when_settled_lower() -> None:
+    """At stop() a run is settled from the provider's history (issue 14): its total can differ from the sum of
+    its provisionally priced windows. The endpoint's counters reach the higher total and never drop."""
+    from dataclasses import replace
+
+    output = PrometheusScrapeOutput(0)
+    try:
+        first = make_record(project_name="settled", emissions=0.001, energy_consumed=0.004)
+        other = make_record(project_name="settled", emissions=0.0002, energy_consumed=0.001)  # same labels
+        output.live_out(first, first)
+        output.live_out(other, other)  # another run of the same labels, interleaved: counted on its own
+        window = make_record(emissions=0.0012, energy_consumed=0.004)
+        output.out(replace(first, emissions=0.0025, energy_consumed=0.008), window)  # settled: 2.5 g, not 2.2
+        assert [v for _, v in samples(output.url, "codecarbon_emissions_kg_total")] == [pytest.approx(0.0027)]
+        assert [v for _, v in samples(output.url, "codecarbon_energy_total")] == [pytest.approx(0.009)]
+        lower = make_record(emissions=0.0, energy_consumed=0.0)
+        output.out(replace(first, emissions=0.0024, energy_consumed=0.008), lower)  # settled lower: kept
+        assert [v for _, v in samples(output.url, "codecarbon_emissions_kg_total")] == [pytest.approx(0.0027)]
+        output.out(replace(other, emissions=0.0005, energy_consumed=0.002), make_record(
+            emissions=0.0003, energy_consumed=0.001))
+        assert [v for _, v in samples(output.url, "codecarbon_emissions_kg_total")] == [pytest.approx(0.003)]
+        assert [v for _, v in samples(output.url, "codecarbon_energy_total")] == [pytest.approx(0.010)]
+    finally:
+        stop_serving(output.endpoint)
+
+
 def test_gauges_and_labels_match_the_pushgateway_output() -> None:
     from codecarbon.output_methods.metrics.prometheus import COUNTERS, GAUGES
 
@@ -170,13 +196,24 @@ def test_tracker_runs_scraped_by_prometheus_match_their_csv_and_sum_across_ranks
                                        ("codecarbon_emissions", "emissions")):
                     [(_, value)] = prometheus.query(f'{metric}{{project_name="scraped-run", rank="{rank}"}}')
                     assert value == pytest.approx(float(row[column]), rel=1e-9), metric
-            # docs/fleet.md: one job's total over every node and rank
-            [(labels, total)] = prometheus.query('sum by (job_id) (codecarbon_energy_total{job_id="fleet-42"})')
-            assert labels == {"job_id": "fleet-42"}
+            # docs/fleet.md, as written there: one job's total over every node and rank
+            energy_query, emissions_query = fleet_queries()[:2]
+            [(labels, total)] = prometheus.query(energy_query.replace('"4242"', '"fleet-42"'))
+            assert labels == {"scheduler": "slurm", "job_id": "fleet-42"}
             assert total == pytest.approx(sum(float(r["energy_consumed"]) for r in rows.values()), rel=1e-9)
+            [(_, emitted)] = prometheus.query(emissions_query.replace('"4242"', '"fleet-42"'))
+            assert emitted == pytest.approx(sum(float(r["emissions"]) for r in rows.values()), rel=1e-9)
     finally:
         for endpoint in endpoints:
             stop_serving(endpoint)
+
+
+def fleet_queries() -> list[str]:
+    """Every PromQL line of docs/fleet.md's section on summing a job across nodes, in the page's order."""
+    text = (ROOT / "docs" / "fleet.md").read_text()
+    section = text.split("## Summing a job across nodes (PromQL)", 1)[1].split("\n## ", 1)[0]
+    return [line.strip() for block in re.findall(r"```\n(.*?)```", section, re.S) for line in block.splitlines()
+            if line.strip()]
 
 
 def dashboard_queries() -> list[str]:
@@ -229,6 +266,11 @@ def test_monitor_endpoint_is_scraped_and_every_dashboard_query_answers(tmp_path:
                 result = prometheus.query(grafana_to_promql(expr))
                 assert result, expr
                 assert all(value == value for _, value in result), expr  # no NaN: every ratio had data
+            queries = fleet_queries()
+            assert len(queries) == 5 and queries[0].startswith("sum by (scheduler, job_id) (codecarbon_energy_total")
+            for expr in queries:  # docs/fleet.md's queries, on this monitor's job and project
+                result = prometheus.query(expr.replace('"4242"', '"777"').replace('"nodes"', '"node-monitor"'))
+                assert result and all(value == value and value > 0 for _, value in result), expr
             by_job = next(q for q in dashboard_queries() if "by (scheduler, job_id)" in q and "energy" in q)
             [(job, energy)] = prometheus.query(grafana_to_promql(by_job))
             assert job == {"scheduler": "slurm", "job_id": "777"} and energy > 0

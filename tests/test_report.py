@@ -413,3 +413,25 @@ def test_energy_bars_name_the_project_and_the_run(cwd: Path):
     assert many["data"][0]["x"][:2] == ["alpha · run-01", "alpha · run-03"]
     assert many["layout"]["xaxis"]["tickangle"] == -90
     assert "(Wh)" in many["layout"]["title"]["text"] and many["data"][3]["text"][0] == "2"  # 2 Wh, not 0.002 kWh
+
+
+def test_html_without_plotly_says_what_to_install_and_writes_nothing(tmp_path: Path, monkeypatch, capsys) -> None:
+    """A plain install asking for ``--html``: the missing extra is the user's to install, not a bug of ours."""
+    from codecarbon.cli.main import main
+
+    monkeypatch.setitem(sys.modules, "plotly", None)  # as on a plain install: plotly cannot be found
+    assert main(["report", str(EXAMPLE_CSV), "--html", str(tmp_path / "report.html")]) == 1
+    said = capsys.readouterr().err.strip()
+    assert said.startswith("codecarbon: error: ") and "unexpected" not in said
+    assert "pip install 'codecarbon[carbonboard]'" in said
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_no_emissions_file_says_what_to_pass(tmp_path: Path, capsys) -> None:
+    from codecarbon.cli.main import main
+
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    assert main(["report", str(tmp_path)]) == 1
+    said = capsys.readouterr().err
+    assert f"codecarbon: error: no emissions CSV found in {tmp_path}: pass the file or the folder the tracker " \
+           "wrote to" in said

@@ -63,6 +63,7 @@ def test_html_report_draws_every_chart_offline_with_the_csv_numbers(tmp_path: Pa
     assert "0.000642 smartphone charges" in equivalents
     shown_text = re.sub(r"<[^>]*>", " ", re.sub(r"<(script|style)\b.*?</\1>", "", dom, flags=re.S))
     assert not re.search(r"\d(\.\d+)?e[-+]\d", shown_text)  # no figure on the page in e-notation
+    assert "× 10" not in shown_text and "393 g CO2e per mile" in equivalents  # nor in powers of ten
     shot = screenshot(out.as_uri(), tmp_path / "report.png", tmp_path)
     assert shot.stat().st_size > 50_000  # kept in pytest's tmp_path (the last three sessions) for a person
 
@@ -78,12 +79,31 @@ def test_html_report_layout_is_readable(tmp_path: Path, cwd: Path):
     labels = layout["energy_axis_labels"]
     assert {run.project_name for run in runs} <= set(labels)  # the project under its runs' bars
     assert {run.run_id[:8] for run in runs} <= set(labels)
+    assert layout["energy_axis_labels_cut"] == 0  # the project row under the runs is inside the chart
     assert layout["y2_title"] == "g CO2eq/kWh" and layout["y2_ticks"] >= 3
     assert layout["y2_title_over_ticks"] == 0
     assert layout["map_markers"] == len({run.country_iso_code for run in runs})  # one marker per country
     assert layout["map_markers_overlapping"] == 0  # FRA, BEL, DEU and GBR apart
     assert sorted(layout["map_labels"]) == sorted({run.country_iso_code for run in runs})
+    assert layout["map_labels_overlapping"] == 0  # no label over another label or marker (GBR beside DEU)
     assert layout["table_overflows"] is False and layout["table_tallest_row_lines"] < 1.8
+
+
+def test_map_labels_of_neighbouring_countries_stay_apart(tmp_path: Path, cwd: Path):
+    """The examples and one more run in France: France's bigger marker pushes Germany's and Great Britain's up
+    side by side, where their labels once ran together ("GBRDEU")."""
+    lines = EXAMPLE_CSV.read_text(encoding="utf-8").splitlines()
+    quickstart = next(line for line in lines if ",quickstart," in line).split(",")
+    quickstart[0], quickstart[2] = "2026-12-08T01:40:36", "953ee0b6-fec4-48fb-9dbe-fd4dd1ec1b53"
+    path = cwd / "more.csv"
+    path.write_text("\n".join([*lines, ",".join(quickstart)]) + "\n", encoding="utf-8")
+    out = tmp_path / "report.html"
+    write_report(path, out, cwd)
+    for width in (900, 1200, 1600):  # the map shrinks with the window; markers and labels keep their size
+        layout, _dom = measured_layout(out, tmp_path, width=width)
+        assert sorted(layout["map_labels"]) == ["BEL", "CAN", "DEU", "FRA", "GBR", "USA"]
+        assert layout["map_markers_overlapping"] == 0, width
+        assert layout["map_labels_overlapping"] == 0, width
 
 
 def test_hostile_names_are_shown_as_text_and_every_chart_is_drawn(tmp_path: Path, cwd: Path):

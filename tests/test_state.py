@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -140,3 +141,24 @@ def test_checkpoint_cadence_bounds_what_a_kill_loses() -> None:
         assert tracker._checkpoint_every() == pytest.approx(every)
         # a checkpoint at most every `every` s, taken at a tick: the gap is at most max(interval, 5 s)
         assert every + interval <= max(interval, 5.0) + 1e-9
+
+
+@pytest.mark.parametrize("mode", ["append", "update"])
+def test_a_checkpoint_whose_run_row_reached_the_csv_is_dropped_not_written_again(state_dir: Path, out_dir: Path,
+                                                                                 mode: str) -> None:
+    """A second signal can end the process between the final row's write and the checkpoint's removal."""
+    output = FileOutput(output_dir=str(out_dir), on_csv_write=mode)
+    real = os.path.realpath(output.save_file_path)
+    output.write_row(row("other", duration=99.0))
+    output.write_row(row("finished", duration=30.0))  # the final row, written by the run before it died
+    output.write_row(row("cut-short", duration=5.0))  # a flush row, older than that run's checkpoint
+    folder = state.runs_dir(real)
+    finished = plant(folder, "finished", real, dead_identity(), mode=mode, row=row("finished", duration=30.0))
+    cut_short = plant(folder, "cut-short", real, dead_identity(), mode=mode, row=row("cut-short", duration=7.5))
+    assert recover_orphans(output.save_file_path, output.write_row) == ["cut-short"]
+    assert not finished.exists() and not cut_short.exists()
+    with open(real, newline="") as handle:
+        rows = [(r["run_id"], r["duration"]) for r in csv.DictReader(handle)]
+    expected = [("other", "99.0"), ("finished", "30.0")]
+    assert rows == expected + ([("cut-short", "5.0"), ("cut-short", "7.5")] if mode == "append" else
+                               [("cut-short", "7.5")])

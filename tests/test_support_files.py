@@ -214,3 +214,87 @@ def test_read_bytes_no_follow(folder: Path) -> None:
         link.symlink_to(path)
         with pytest.raises(files.SymlinkRefused):
             files.read_bytes_no_follow(link)
+
+
+class _ForkedChild:
+    """A child forked while a lock is held, alive until closed (a DataLoader worker, a Pool process)."""
+
+    def __init__(self, in_child=None) -> None:
+        self._read, self._write = os.pipe()
+        self._answer_read, answer_write = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # pragma: no cover - runs in the child
+            try:
+                os.close(self._write)
+                os.write(answer_write, (in_child() if in_child else "ready").encode())
+                os.read(self._read, 1)
+            finally:
+                os._exit(0)
+        os.close(self._read)
+        os.close(answer_write)
+        self.answer = os.read(self._answer_read, 200).decode()
+        os.close(self._answer_read)
+
+    def close(self) -> None:
+        os.close(self._write)
+        os.waitpid(self.pid, 0)
+
+
+def _taken_by_another_process(path: Path) -> bool:
+    code = f"from codecarbon.support import files; print(files.FileLock({str(path)!r}).acquire(blocking=False))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    return done.stdout.strip() == "True"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_a_forked_child_holds_none_of_its_parents_locks(folder: Path) -> None:
+    lock = files.FileLock(folder / "lock")
+    assert lock.acquire(blocking=False)
+
+    def in_child() -> str:
+        seen = f"held={lock.held}"
+        lock.release()  # the child's copy: must not release the parent's lock
+        return seen
+
+    child = _ForkedChild(in_child)
+    try:
+        assert child.answer == "held=False"
+        assert lock.held and not _taken_by_another_process(folder / "lock")  # the parent still holds it
+        lock.release()
+        assert _taken_by_another_process(folder / "lock")  # the living child does not keep it alive
+        assert lock.acquire(blocking=False)
+        lock.release()
+    finally:
+        child.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_the_machine_lock_is_free_again_after_stop_while_a_forked_child_lives(folder: Path) -> None:
+    from codecarbon.lock import Lock, LockError
+
+    first = Lock(str(folder / "machine.lock"))
+    first.acquire()
+    child = _ForkedChild()
+    try:
+        with pytest.raises(LockError, match=f"pid {os.getpid()}"):
+            Lock(str(folder / "machine.lock")).acquire()
+        first.release()
+        again = Lock(str(folder / "machine.lock"))
+        again.acquire()  # before: "another CodeCarbon tracker is running" for as long as the child lived
+        assert again.held
+        again.release()
+    finally:
+        child.close()
+
+
+@pytest.mark.skipif(os.name == "nt", reason="symbolic links")
+def test_a_lock_file_planted_as_a_link_is_never_followed(folder: Path) -> None:
+    victim = folder / "victim"
+    victim.write_text("precious")
+    (folder / "lock").symlink_to(victim)
+    (folder / "dangling").symlink_to(folder / "would-be-created")
+    for name in ("lock", "dangling"):
+        with pytest.raises(files.SymlinkRefused):
+            files.FileLock(folder / name).acquire(blocking=False)
+    assert victim.read_text() == "precious" and not (folder / "would-be-created").exists()

@@ -56,9 +56,9 @@ def screenshot(url: str, path: Path, tmp_path: Path, size: str = "1200,3200", bu
 LAYOUT_SCRIPT = Path(__file__).with_name("viz_layout.js")
 
 
-def measured_layout(page: Path, tmp_path: Path, budget_ms: int = 15000) -> tuple[dict, str]:
-    """What Chromium drew, measured by `viz_layout.js` in a 1200 px wide window (overlaps of the location
-    chart's right axis, of the map's markers, the run table's fit), and the DOM."""
+def measured_layout(page: Path, tmp_path: Path, budget_ms: int = 15000, width: int = 1200) -> tuple[dict, str]:
+    """What Chromium drew, measured by `viz_layout.js` in a window ``width`` px wide (overlaps of the location
+    chart's right axis, of the map's markers and labels, the run table's fit), and the DOM."""
     import html
     import json
     import re
@@ -67,7 +67,7 @@ def measured_layout(page: Path, tmp_path: Path, budget_ms: int = 15000) -> tuple
     text = page.read_text(encoding="utf-8")
     measured.write_text(text.replace("</body>", f"<script>{LAYOUT_SCRIPT.read_text()}</script></body>"),
                         encoding="utf-8")
-    dom = dump_dom(measured.as_uri(), tmp_path, budget_ms=budget_ms, extra=("--window-size=1200,3400",))
+    dom = dump_dom(measured.as_uri(), tmp_path, budget_ms=budget_ms, extra=(f"--window-size={width},3400",))
     found = re.search(r'data-layout="([^"]*)"', dom)
     assert found, "the layout was not measured (charts not drawn?)"
     return json.loads(html.unescape(found.group(1))), dom

@@ -18,7 +18,12 @@
         return overlap(box(title), box(t)); }).length : -1;
     }
     var energy = document.getElementById('energy-by-component');
-    if (energy) { out.energy_axis_labels = texts(energy, '.xaxislayer-above text'); }
+    if (energy) {
+      out.energy_axis_labels = texts(energy, '.xaxislayer-above text');
+      var frame = box(energy.querySelector('.main-svg'));
+      out.energy_axis_labels_cut = Array.prototype.filter.call(energy.querySelectorAll('.xaxislayer-above text'),
+        function (t) { var b = box(t); return b.b > frame.b + 0.5 || b.t < frame.t - 0.5; }).length;
+    }
     var world = document.getElementById('world-map');
     if (world) {
       var points = world.querySelectorAll('.scattergeo .point');
@@ -28,6 +33,12 @@
       out.map_markers = boxes.length;
       out.map_markers_overlapping = piled;
       out.map_labels = texts(world, '.trace.scattergeo text');
+      var labels = Array.prototype.map.call(world.querySelectorAll('.trace.scattergeo text'), box), covered = 0;
+      for (var a = 0; a < labels.length; a++) {
+        for (var c = a + 1; c < labels.length; c++) { if (overlap(labels[a], labels[c])) { covered++; } }
+        for (var m = 0; m < boxes.length; m++) { if (overlap(labels[a], boxes[m])) { covered++; } }
+      }
+      out.map_labels_overlapping = covered;
     }
     var table = document.getElementById('runs');
     if (table) {

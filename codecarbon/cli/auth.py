@@ -561,11 +561,6 @@ def remember_api_origin(endpoint: str, path: Path | None = None) -> None:
         save_credentials({**stored, REMEMBERED_ORIGIN_KEY: origin(endpoint)}, path)
 
 
-def stored_user(path: Path | None = None) -> str | None:
-    stored = load_credentials(path)
-    return None if stored is None else str(stored.get("user") or "")
-
-
 def token_for_api(settings: AuthSettings | None = None, *, warn: Callable[[str], Any] | None = None,
                   timeout_s: float = 10.0) -> str | None:
     """For commands that work without login too (init): the token when there is a usable one, else None.

@@ -45,6 +45,8 @@ def _hhmm(seconds: float) -> str:
 
 
 def _span(seconds: float) -> str:
+    if seconds < 59.5:  # "0 min" would hide a short span
+        return f"{seconds:.0f} s"
     minutes = int(round(seconds / 60.0))
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
@@ -211,12 +213,14 @@ def command_estimate(args: argparse.Namespace, out: TextIO) -> int:
         json.dump(result, out, indent=2)
         out.write("\n")
         return 0
-    print(f"energy:  {energy_kwh * 1000:.4g} Wh ({power:.4g} W for {_span(duration)}, power {power_source})",
+    from codecarbon.viz.text import energy_text, mass_text
+
+    print(f"energy:  {energy_text(energy_kwh)} ({power:.4g} W for {_span(duration)}, power {power_source})",
           file=out)
     for key in ("now", "best", "worst"):
         entry = result[key]
         when = f" starting {entry['start'].replace('T', ' ')[:16]} UTC" if "start" in entry else ""
-        print(f"{key + ':':<8} {entry['kg'] * 1000:.4g} g CO2eq at {entry['g_per_kwh']:.0f} g/kWh{when}", file=out)
+        print(f"{key + ':':<8} {mass_text(entry['kg'])} CO2eq at {entry['g_per_kwh']:.0f} g/kWh{when}", file=out)
     print(f"source:  {result['source']}", file=out)
     return 0
 

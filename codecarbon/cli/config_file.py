@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -76,16 +75,12 @@ def update_section(path: Path, changes: Mapping[str, str | None]) -> None:
 
 
 def _write_atomically(path: Path, text: str) -> None:
+    """Replace the config file whole; a new one is private (it may hold an API key), an existing one keeps its mode."""
+    from codecarbon.support.files import atomic_write
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".codecarbon.", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        if path.exists():
-            os.chmod(temporary, path.stat().st_mode & 0o777)
-        else:
-            os.chmod(temporary, 0o600)  # may hold an API key
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        mode, exact = os.stat(path).st_mode & 0o777, True
+    except FileNotFoundError:
+        mode, exact = 0o600, False
+    atomic_write(path, text, mode=mode, exact_mode=exact)

@@ -24,7 +24,7 @@ from codecarbon.core.config import (
     load_settings,
     mask_secret,
 )
-from codecarbon.support.errors import CliError  # defined in the error tree, importable here
+from codecarbon.support.errors import CliError, MissingDependencyError  # the error tree; CliError importable here
 
 _SECRETS = ("api_key", "electricitymaps_api_token")
 _WIZARD_KEYS = ("project_name", "experiment_id", "api_endpoint", "api_key", "output_dir", "country_iso_code",
@@ -290,7 +290,8 @@ def command_report(args: argparse.Namespace, out: TextIO) -> int:
         raise CliError(f"no such file or directory: {', '.join(missing)}")
     reading = read_runs(paths)
     if not reading.files:
-        raise CliError(f"no emissions CSV found in {', '.join(paths)}")
+        raise CliError(f"no emissions CSV found in {', '.join(paths)}: pass the file or the folder the tracker "
+                       "wrote to (output_dir; emissions.csv by default), e.g. `codecarbon report runs/`")
     if args.html:
         target = Path(args.html)
         target.write_text(as_html(reading), encoding="utf-8")
@@ -549,7 +550,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.command = args.command[1:]
     try:
         return int(args.handler(args, sys.stdout) or 0)
-    except (CliError, ValueError) as problem:  # ConfigError and invalid tracker arguments are ValueErrors
+    except (CliError, ValueError, MissingDependencyError) as problem:  # ConfigError is a ValueError too
         print(f"codecarbon: error: {problem}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from codecarbon.core.config import load_settings
 from codecarbon.output_methods.base_output import OutputMethod
 from codecarbon.support.errors import MonitorError  # defined in the error tree, importable here
+from codecarbon.viz.text import energy_text, mass_text
 
 EXIT_NOT_FOUND = 127
 EXIT_NOT_EXECUTABLE = 126
@@ -98,10 +99,6 @@ def _power_text(watts: float) -> str:
     return f"{watts / 1000:.2f} kW" if watts >= 1000 else f"{watts:.1f} W"
 
 
-def _energy_text(kwh: float) -> str:
-    return f"{kwh:.3f} kWh" if kwh >= 1 else f"{kwh * 1000:.3f} Wh"
-
-
 def live_text(elapsed_s: float, power_w: dict[str, float], energy_kwh: float, emissions_kg: float) -> str:
     """One line: elapsed, power per component and in all, energy and emissions so far."""
     minutes, seconds = divmod(int(elapsed_s), 60)
@@ -109,7 +106,7 @@ def live_text(elapsed_s: float, power_w: dict[str, float], energy_kwh: float, em
     parts = " ".join(f"{name.upper()} {_power_text(power_w.get(name, 0.0))}" for name in ("cpu", "gpu", "ram"))
     total = sum(power_w.values())
     return (f"{hours:d}:{minutes:02d}:{seconds:02d}  {parts} (= {_power_text(total)})  "
-            f"{_energy_text(energy_kwh)}  {emissions_kg * 1000:.4g} g CO2eq")
+            f"{energy_text(energy_kwh)}  {mass_text(emissions_kg)} CO2eq")
 
 
 class LiveLine:
@@ -360,14 +357,13 @@ def report_text(tracker: Any, plan: MonitorPlan) -> str:
     data = getattr(tracker, "final_emissions_data", None)
     if data is None:
         return "codecarbon: no measurement was recorded.\n"
-    energy_kwh = float(data.energy_consumed or 0.0)
-    energy = f"{energy_kwh:.4g} kWh" if energy_kwh >= 1 else f"{energy_kwh * 1000:.4g} Wh"
-    parts = ", ".join(f"{c.upper()} {float(getattr(data, c + '_energy', 0.0) or 0.0) * 1000:.4g} Wh"
+    energy = energy_text(float(data.energy_consumed or 0.0))
+    parts = ", ".join(f"{c.upper()} {energy_text(float(getattr(data, c + '_energy', 0.0) or 0.0))}"
                       for c in ("cpu", "gpu", "ram"))
     intensity = getattr(data, "carbon_intensity", None)
     lines = [
         "codecarbon report",
-        f"  emissions: {float(data.emissions or 0.0) * 1000:.4g} g CO2eq",
+        f"  emissions: {mass_text(float(data.emissions or 0.0))} CO2eq",
         f"  energy:    {energy} ({parts})",
         f"  duration:  {float(data.duration or 0.0):.1f} s",
     ]

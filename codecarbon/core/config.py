@@ -159,10 +159,11 @@ def _unquote(text: str) -> str:
     return text
 
 
-def read_config_file(path: Path) -> dict[str, str] | None:
+def read_config_file(path: Path, sections: list[str] | None = None) -> dict[str, str] | None:
     """The ``[codecarbon]`` section of an INI file as lower-case keys; None when the file does not exist.
 
     Raw semantics: ``%`` is literal. A file without that section gives {}; a malformed one raises ConfigError.
+    ``sections``, when given, receives the names of every section found (a misspelt header is then told).
     """
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -181,6 +182,8 @@ def read_config_file(path: Path) -> dict[str, str] | None:
     except configparser.Error as error:
         raise ConfigError(f"config file {path} is malformed: {str(error)[:300]}") from error
     values: dict[str, str] = {}
+    if sections is not None:
+        sections.extend(parser.sections())
     for section in parser.sections():
         if section.strip().lower() == SECTION:
             for key, value in parser.items(section):
@@ -201,7 +204,8 @@ def _environment_layer(environ: Mapping[str, str]) -> dict[str, tuple[str, str]]
     return found
 
 
-def _describe(layer: str) -> str:
+def describe_source(layer: str) -> str:
+    """Where a setting came from, for a message: "the argument", "config file PATH", "environment variable X"."""
     if layer == _ARGUMENT:
         return "the argument"
     if layer.startswith(ENV_PREFIX):
@@ -210,7 +214,7 @@ def _describe(layer: str) -> str:
 
 
 def _error(name: str, layer: str, expected: str) -> ConfigError:
-    return ConfigError(f"{name} (from {_describe(layer)}): expected {expected}")
+    return ConfigError(f"{name} (from {describe_source(layer)}): expected {expected}")
 
 
 @dataclass(frozen=True)
@@ -238,20 +242,20 @@ class _Resolution:
             parameter = PARAMETERS.get(name)
             if parameter is None:
                 if key in LEGACY_KEYS:
-                    self.notes.append(f"{key} (from {_describe(layer)}) is deprecated and ignored: "
+                    self.notes.append(f"{key} (from {describe_source(layer)}) is deprecated and ignored: "
                                       f"{LEGACY_KEYS[key]}")
                 elif key not in CLI_KEYS:
                     prefix = ENV_PREFIX if layer.startswith(ENV_PREFIX) else ""
                     self.unknown.append((f"config-unknown:{key}:{layer}",
-                                         f"unknown setting {key!r} in {_describe(layer)} is ignored"
+                                         f"unknown setting {key!r} in {describe_source(layer)} is ignored"
                                          f"{did_you_mean(key, prefix=prefix)}"))
                 continue
             if name != key:
                 if name in entries:
-                    self.notes.append(f"{key} (from {_describe(layer)}) is deprecated and ignored there: {name} "
+                    self.notes.append(f"{key} (from {describe_source(layer)}) is deprecated and ignored there: {name} "
                                       "in the same place wins")
                     continue
-                self.notes.append(f"{key} (from {_describe(layer)}) is deprecated; use {name}")
+                self.notes.append(f"{key} (from {describe_source(layer)}) is deprecated; use {name}")
             if not parameter.from_files:
                 raise _error(name, layer, "an object passed to the constructor; it cannot be set in a file or "
                                           "variable")
@@ -296,16 +300,16 @@ class _Resolution:
             winner = entries[-1]
             value, note = self._convert(parameter, winner)
             if note:
-                self.notes.append(f"{name} (from {_describe(winner.layer)}): {note}")
+                self.notes.append(f"{name} (from {describe_source(winner.layer)}): {note}")
             for lower in entries[:-1]:
                 try:
                     _, lower_note = self._convert(parameter, lower)
                 except ConfigError as problem:
-                    message = f"{problem}; not used, since {_describe(winner.layer)} sets {name}"
+                    message = f"{problem}; not used, since {describe_source(winner.layer)} sets {name}"
                     log_once(f"config-overridden:{message}", logging.WARNING, "%s", message)
                     continue
                 if lower_note:
-                    self.notes.append(f"{name} (from {_describe(lower.layer)}): {lower_note}")
+                    self.notes.append(f"{name} (from {describe_source(lower.layer)}): {lower_note}")
             values[name], sources[name] = value, winner.layer
         self._note_output_flags(values, sources)
         return Settings(values, sources)
@@ -322,7 +326,7 @@ class _Resolution:
             replacement = (f"use output_methods={wanted!r} (in a config file: output_methods = "
                            f"{','.join(wanted) or '(empty)'})")
         for flag, layer in used:
-            self.notes.append(f"{flag} (from {_describe(layer)}) is deprecated; {replacement}")
+            self.notes.append(f"{flag} (from {describe_source(layer)}) is deprecated; {replacement}")
 
 
 def _user_stacklevel() -> int:
@@ -360,7 +364,13 @@ def load_settings(arguments: Mapping[str, Any], *, offline: bool = False, home: 
     if local != files[0]:
         files.append(local)
     for path in files:
-        entries = read_config_file(path)
+        sections: list[str] = []
+        entries = read_config_file(path, sections)
+        if sections and not any(name.strip().lower() == SECTION for name in sections):
+            found = ", ".join(f"[{name}]" for name in sections)
+            resolution.unknown.append((f"config-section:{path}", (
+                f"config file {path} has no [{SECTION}] section (found {found}): its settings are ignored; "
+                f"the header must be [{SECTION}]")))
         if entries:
             resolution.add_external({key: (raw, str(path)) for key, raw in entries.items()})
     resolution.add_external(_environment_layer(os.environ if environ is None else environ))
@@ -373,7 +383,7 @@ def load_settings(arguments: Mapping[str, Any], *, offline: bool = False, home: 
     if settings._sources and logger.isEnabledFor(logging.DEBUG):
         for name, layer in settings._sources.items():
             if PARAMETERS[name].from_files:
-                logger.debug("setting %s = %r from %s", name, shown_value(name, settings[name]), _describe(layer))
+                logger.debug("setting %s = %r from %s", name, shown_value(name, settings[name]), describe_source(layer))
     for once, message in resolution.unknown:  # after the logger is set up: the usual prefix and level
         log_once(once, logging.WARNING, "%s", message)
     _report_deprecations(resolution.notes)
@@ -395,7 +405,7 @@ def check_output_location(settings: Settings, cwd: Path | None = None) -> Settin
     base = Path(cwd) if cwd is not None else Path(os.getcwd())
     given = str(settings.output_dir)
     folder = Path(os.path.abspath(base / Path(given).expanduser()))
-    where = _describe(settings.source("output_dir"))
+    where = describe_source(settings.source("output_dir"))
     if not folder.is_dir():
         problem = "is not a folder" if folder.exists() else "doesn't exist"
         raise OutputPathError(f"output_dir (from {where}): Folder '{given}' {problem}; expected an existing "
@@ -403,7 +413,7 @@ def check_output_location(settings: Settings, cwd: Path | None = None) -> Settin
     if _csv_selected(settings):
         name = str(settings.output_file)
         target = folder / Path(name).expanduser()
-        file_where = _describe(settings.source("output_file"))
+        file_where = describe_source(settings.source("output_file"))
         if target.is_dir():
             raise OutputPathError(f"output_file (from {file_where}): {target} is a directory, expected a file name")
         if not target.parent.is_dir():
@@ -421,7 +431,7 @@ def _warn_sampling_floor(settings: Settings) -> None:
     if given < MIN_MEASURE_POWER_SECS:
         log_once(f"measure-floor:{given}", logging.WARNING,
                  "measure_power_secs (from %s) = %g is below the minimum: the tracker samples every %g s",
-                 _describe(settings.source("measure_power_secs")), given, MIN_MEASURE_POWER_SECS)
+                 describe_source(settings.source("measure_power_secs")), given, MIN_MEASURE_POWER_SECS)
 
 
 def tracker_settings(arguments: Mapping[str, Any], *, offline: bool = False) -> Settings:

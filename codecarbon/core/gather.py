@@ -127,7 +127,9 @@ def gather_job_totals(total: Any, timeout_s: float, dist: Any = None) -> Optiona
     job: dict[str, Any] = {"world_size": world, "ranks_reported": sorted(answered),
                            "missing_ranks": [r for r in range(world) if r not in answered],
                            **job_totals(answered.values())}
-    logger.info("job total over %d of %d ranks: %.3g Wh, %.3g g CO2eq%s", len(answered), world,
-                job["total"]["energy_consumed"] * 1000, job["total"]["emissions"] * 1000,
+    from codecarbon.viz.text import energy_text, mass_text
+
+    logger.info("job total over %d of %d ranks: %s, %s CO2eq%s", len(answered), world,
+                energy_text(job["total"]["energy_consumed"]), mass_text(job["total"]["emissions"]),
                 f" (no answer from ranks {job['missing_ranks']})" if job["missing_ranks"] else "")
     return job

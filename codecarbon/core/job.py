@@ -11,18 +11,16 @@ override whatever was detected.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 from codecarbon.core.state import hostname
+from codecarbon.external.logger import log_once
+from codecarbon.output_methods.emissions_data import JOB_COLUMNS  # the row columns this module fills
 
-#: the row columns this module fills (contracts: after ``intensity_source``, in this order)
-JOB_COLUMNS: tuple[str, ...] = (
-    "scheduler", "job_id", "job_name", "job_user", "job_account", "job_partition", "node_name", "rank",
-    "local_rank", "world_size", "attribution",
-)
 #: settings that override detection (text fields, then integer fields)
 TEXT_OVERRIDES: tuple[str, ...] = ("scheduler", "job_id", "job_name", "job_user", "job_account", "job_partition")
 NUMBER_OVERRIDES: tuple[str, ...] = ("rank", "local_rank", "world_size", "local_world_size")
@@ -104,11 +102,24 @@ class JobInfo:
 
 # --------------------------------------------------------------------------------------------- reading
 
-def _integer(text: Optional[str]) -> Optional[int]:
+#: the most digits a rank or a size may have: more is no launcher's value (and ``int()`` of 5,000 digits raises)
+MAX_DIGITS = 9
+
+
+def _integer(text: Optional[str], name: str = "") -> Optional[int]:
+    """A launcher's rank or size: plain ASCII digits only. Anything else (``²``, ``②``, a sign, thousands of
+    digits) is no rank: ignored with one warning, never an error that stops the tracker."""
     if text is None:
         return None
-    text = text.strip()
-    return int(text) if text.isdigit() else None
+    stripped = text.strip()
+    if stripped.isascii() and stripped.isdigit() and len(stripped) <= MAX_DIGITS:
+        return int(stripped)
+    if stripped:
+        shown = stripped if len(stripped) <= 24 else stripped[:20] + "..."
+        log_once(f"job-variable:{name}", logging.WARNING,
+                 "ignoring %s=%r: a launcher's rank or size is a whole number of at most %d digits",
+                 name or "a job variable", shown, MAX_DIGITS)
+    return None
 
 
 class _Reader:
@@ -135,7 +146,7 @@ class _Reader:
         if target in self.values:
             return
         for name in names:
-            value = _integer(self.environ.get(name))
+            value = _integer(self.environ.get(name), name)
             if value is not None:
                 self.values[target], self.found[target] = value, name
                 return

@@ -177,8 +177,3 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def owner_pid() -> int:
-    """The pid this module's state belongs to (the current process, after the fork hook ran)."""
-    return _state.pid

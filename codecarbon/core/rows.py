@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any, Optional
 
 from codecarbon._version import __version__
+from codecarbon.support.files import escape_unencodable
 
 
 @functools.lru_cache(maxsize=1)
@@ -63,7 +64,7 @@ def static_columns(settings: Any, hardware: Any, location: Any, intensity: Any, 
     location, the intensity's source, the hardware and the job's attribution stay the same."""
     os_name, python_version = platform_facts()
     s = settings
-    return dict(
+    columns = dict(
         project_name=s.project_name, run_id=str(run_id), experiment_id=str(s.experiment_id),
         country_name=location.country_name, country_iso_code=location.country_iso_code,
         region=location.region, cloud_provider=location.cloud_provider or "",
@@ -78,6 +79,9 @@ def static_columns(settings: Any, hardware: Any, location: Any, intensity: Any, 
         intensity_source=intensity_label(intensity),
         **job_columns,
     )
+    # text that UTF-8 cannot hold (a job variable's stray byte) is escaped once here, for every output
+    return {name: escape_unencodable(value, name) if isinstance(value, str) else value
+            for name, value in columns.items()}
 
 
 def changing_columns(window: Any, end_wall: float, wue: float, fallback_g_per_kwh: float) -> dict[str, Any]:

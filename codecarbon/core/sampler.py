@@ -305,7 +305,7 @@ class Sampler:
     def _safe_charge(self, start: float, end: float, kwh: float) -> float:
         try:
             return float(self._charge(start, end, kwh))
-        except Exception as error:
+        except Exception as error:  # the sampling loop's boundary: a charger's failure never loses the energy
             logger.warning("carbon intensity unavailable (%s); using the world average 475 g/kWh", error)
             return kwh * 475.0 / 1000.0
 

@@ -31,31 +31,10 @@ from typing import Any, Optional
 
 from codecarbon.external.logger import logger
 from codecarbon.support import files
-from codecarbon.support.statedir import key_for_path, state_dir
+from codecarbon.support.statedir import fallback_dir, key_for_path, lock_path, runs_dir, spool_dir  # noqa: F401 - re-exported: their former home
 
 CHECKPOINT_MIN_EVERY_S = 5.0  # a SIGKILL loses at most max(measure_power_secs, this) of a run
 _MAX_CHECKPOINT_BYTES = 1 << 20
-
-
-# --- paths ---------------------------------------------------------------------------------------------------------
-def runs_dir(csv_path: str | os.PathLike[str]) -> Path:
-    """Where the checkpoints of runs writing ``csv_path`` live."""
-    return state_dir("runs", key_for_path(csv_path))
-
-
-def lock_path(name: str) -> Path:
-    """A lock file in the state directory (``name`` is ours: a fixed word or a key)."""
-    return state_dir("locks") / f"{name}.lock"
-
-
-def spool_dir() -> Path:
-    """Where network outputs keep payloads they could not deliver (the outputs own the format)."""
-    return state_dir("undelivered")
-
-
-def fallback_dir() -> Path:
-    """Where rows go that could not be written to their CSV."""
-    return state_dir("unwritten")
 
 
 # --- who is running ------------------------------------------------------------------------------------------------
@@ -82,6 +61,24 @@ def boot_id() -> Optional[str]:
         return f"boot-{int(psutil.boot_time())}"
     except Exception:  # psutil missing or refused: the boot id is unknown
         return None
+
+
+#: off Linux the boot id is the boot time, which the OS derives from the clock and the uptime: it wobbles by a
+#: second or more (and moves with clock steps) while the machine runs. Within this much it is the same boot; the
+#: pid and its start time (absolute there) then decide, so a real reboot is still told apart.
+BOOT_TIME_TOLERANCE_S = 300
+
+
+def same_boot(recorded: str, current: str) -> bool:
+    """Whether two boot ids name the same boot (Linux's exactly; boot times within the tolerance)."""
+    if recorded == current:
+        return True
+    if recorded.startswith("boot-") and current.startswith("boot-"):
+        try:
+            return abs(int(recorded[5:]) - int(current[5:])) <= BOOT_TIME_TOLERANCE_S
+        except ValueError:
+            return False
+    return False
 
 
 def process_start_time(pid: int) -> Optional[str]:
@@ -148,7 +145,7 @@ class ProcessIdentity:
         if self.host != hostname():
             return False
         current_boot = boot_id()
-        if self.boot and current_boot and self.boot != current_boot:
+        if self.boot and current_boot and not same_boot(self.boot, current_boot):
             return True
         if not _pid_exists(self.pid):
             return True
@@ -375,7 +372,12 @@ def recover_orphans(csv_path: str | os.PathLike[str], write_row: Any) -> list[st
                 identity = ProcessIdentity.from_dict(payload.get("process"))
                 if identity is None or not identity.is_gone():
                     continue
-                write_row(payload["row"], payload.get("mode", "append"))
+                row = payload["row"]
+                if _already_written(real, str(row["run_id"]), row.get("duration")):
+                    path.unlink()  # its process died between writing the run's row and removing this file
+                    logger.debug("checkpoint %s: the run's row is in %s already", path, real)
+                    continue
+                write_row(row, payload.get("mode", "append"))
                 path.unlink()
                 recovered.append(payload["run_id"])
                 logger.warning("recovered run %s, interrupted before stop(), into %s", payload["run_id"], real)
@@ -384,3 +386,53 @@ def recover_orphans(csv_path: str | os.PathLike[str], write_row: Any) -> list[st
     finally:
         lock.release()
     return recovered
+
+
+def _already_written(csv_path: str, run_id: str, duration: Any) -> bool:
+    """Whether the CSV holds a row of ``run_id`` at least as long as the checkpoint's.
+
+    Then the run's final row (or a later flush's) reached the file before its process died -- a second signal
+    can land between writing the row and removing the checkpoint -- and writing the checkpoint's row would put
+    an older total after it (append) or over it (update). The file is searched in place (mmap) for the run id;
+    only the lines holding it are parsed."""
+    if not run_id or isinstance(duration, bool) or not isinstance(duration, (int, float)):
+        return False
+    import csv
+    import mmap
+
+    try:
+        fd = files.open_no_follow(csv_path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        size = os.fstat(fd).st_size
+        if not size or not files.is_regular_file(fd):
+            return False
+        with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as data:
+            header_end = data.find(b"\n")
+            if header_end < 0:
+                return False
+            header = next(csv.reader([data[:header_end].decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r")]),
+                          [])
+            if "run_id" not in header or "duration" not in header:
+                return False
+            id_at, duration_at = header.index("run_id"), header.index("duration")
+            needle = run_id.encode("utf-8", "replace")
+            found = data.find(needle, header_end)
+            while found >= 0:
+                start = data.rfind(b"\n", 0, found) + 1
+                end = data.find(b"\n", found)
+                end = size if end < 0 else end
+                row = next(csv.reader([data[start:end].decode("utf-8", "replace").rstrip("\r")]), [])
+                if len(row) > max(id_at, duration_at) and row[id_at] == run_id:
+                    try:
+                        if float(row[duration_at]) >= float(duration):
+                            return True
+                    except ValueError:
+                        pass
+                found = data.find(needle, end)
+    except (OSError, ValueError):
+        return False
+    finally:
+        os.close(fd)
+    return False

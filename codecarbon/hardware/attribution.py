@@ -352,10 +352,6 @@ class CpuClock:
         """True when busy time is a cgroup's own usage: the scheduler's task time, as precise as a process clock."""
         return self._cgroup is not None
 
-    @property
-    def container_cpus(self) -> Optional[float]:
-        return self._limits.cpu_limit if self._limits else None
-
     def read(self) -> CpuTimes:
         now = self._monotonic()
         if self._cgroup is not None:

@@ -9,7 +9,8 @@ each, the host would be counted N times. The rule, per job and per host:
   only its own GPUs (``CUDA_VISIBLE_DEVICES``) measures those; where every process sees every GPU, the first
   process to choose takes them all. In process mode, GPUs measured as the process's share are kept by each.
 
-Owners are chosen on the host itself, with advisory locks (``flock``) on files in the per-user state directory,
+Owners are chosen on the host itself, with advisory locks (the package's one lock, ``support.files.FileLock``:
+``flock``, never through a planted link, dropped by forked children) on files in the per-user state directory,
 under a folder named for the job. A lock dies with its process, so a dead rank never blocks anybody and a
 re-launched job chooses again. A short election lock makes one process's choice atomic; waiting for it is bounded,
 and without it the per-device locks still guarantee that no device has two owners.
@@ -19,7 +20,6 @@ Each row says what its process measured in the ``attribution`` column (see ``att
 
 from __future__ import annotations
 
-import errno
 import os
 import threading
 import time
@@ -30,37 +30,19 @@ from typing import Any, Optional
 
 from codecarbon.external.logger import logger
 from codecarbon.hardware.base import EnergySource, GpuDevice, PerDeviceSource
+from codecarbon.support import files
 from codecarbon.support.errors import LockingUnavailable  # defined in the error tree, importable here
+
+__all__ = ["Claim", "LockingUnavailable", "OwnedDevices", "OwnedLock", "attribution_text", "claim", "prepare",
+           "sweep"]
 
 ELECTION_WAIT_S = 1.0  # the longest one process waits for another's choice to finish
 
 
 # ------------------------------------------------------------------------------------------------ locks
-_BUSY = {errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, errno.EDEADLK}
-
-
-def _try_lock(fd: int) -> bool:
-    """True when locked, False when another holder has it; LockingUnavailable when locks do not work here."""
-    try:
-        if os.name == "nt":  # pragma: no cover - exercised on Windows only
-            import msvcrt
-
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
-        else:
-            import fcntl
-
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except OSError as error:
-        if error.errno in _BUSY:
-            return False
-        raise LockingUnavailable(error.errno, f"file locks do not work here: {error.strerror}") from error
-
-
 @dataclass
 class _Held:
-    path: Path
-    fd: int
+    lock: files.FileLock
     pid: int
     count: int = 1
 
@@ -70,7 +52,8 @@ _held_lock = threading.Lock()
 
 
 class OwnedLock:
-    """An exclusive, non-blocking lock on a file; holding it means owning what the file names."""
+    """Ownership of what a lock file names, held through the package's one lock (``support.files.FileLock``):
+    exclusive between processes, shared by the trackers of one process, never inherited by a forked child."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -79,41 +62,30 @@ class OwnedLock:
 
     @classmethod
     def acquire(cls, path: Path) -> Optional[OwnedLock]:
-        """The lock when nobody else holds it (this process's other trackers share it), else None."""
+        """The lock when nobody else holds it (this process's other trackers share it), else None.
+
+        ``LockingUnavailable`` where the file system cannot lock; ``SymlinkRefused`` for a link planted at
+        ``path`` (never followed)."""
         key = str(path)
         with _held_lock:
             held = _held.get(key)
-            if held is not None and held.pid == os.getpid():
+            if held is not None and held.pid == os.getpid() and held.lock.held:
                 held.count += 1
                 return cls(path)
-            _held.pop(key, None)  # inherited through fork: the parent's, not ours
-            for _ in range(8):  # the file may be unlinked by its previous owner between open and lock
-                try:
-                    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-                except FileNotFoundError:
-                    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                    continue
-                try:
-                    locked = _try_lock(fd)
-                except LockingUnavailable:
-                    os.close(fd)
-                    raise
-                if not locked:
-                    os.close(fd)
-                    return None
-                try:
-                    same = os.path.samestat(os.fstat(fd), os.stat(path))
-                except FileNotFoundError:
-                    same = False
-                if same:
-                    try:
-                        os.write(fd, f"{os.getpid()}\n".encode())
-                    except OSError:
-                        pass
-                    _held[key] = _Held(path, fd, os.getpid())
-                    return cls(path)
-                os.close(fd)  # we locked a file its owner had just removed: try the new one
-            return None
+            _held.pop(key, None)  # inherited through fork: the parent's, not ours (the child closed its copy)
+            lock = files.FileLock(path)
+            try:
+                got = lock.acquire(blocking=False)
+            except FileNotFoundError:  # the job's folder was swept meanwhile: make it again, once
+                from codecarbon.support.statedir import ensure_private_dir
+
+                ensure_private_dir(path.parent, "the job's lock folder")
+                got = lock.acquire(blocking=False)
+            if not got:
+                return None
+            lock.note_holder()
+            _held[key] = _Held(lock, os.getpid())
+            return cls(path)
 
     def release(self) -> None:
         if self._released:
@@ -127,43 +99,26 @@ class OwnedLock:
             if held.count > 0:
                 return
             del _held[self._key]
-            os.close(held.fd)  # the file stays for the job's next run; sweep() removes old jobs' folders
-
-
-def _try_lock_quietly(fd: int) -> bool:
-    try:
-        return _try_lock(fd)
-    except LockingUnavailable:
-        return True  # device locks will say so; waiting here would not help
+            held.lock.release()  # the file stays for the job's next run; sweep() removes old jobs' folders
 
 
 class _Election:
     """Held for the few microseconds of one process's choice, so that choice is atomic (bounded wait)."""
 
     def __init__(self, directory: Path) -> None:
-        self._path = directory / "election.lock"
-        self._fd: Optional[int] = None
+        self._lock = files.FileLock(directory / "election.lock")
 
     def __enter__(self) -> _Election:
         try:
-            fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as error:
+            self._lock.acquire(timeout_s=ELECTION_WAIT_S)
+        except files.LockTimeout:
+            logger.debug("another process holds the election lock; device locks alone decide")
+        except OSError as error:  # no locking here, or a planted link: the device locks will say so
             logger.debug("election lock unavailable (%s); device locks alone decide", error)
-            return self
-        deadline = time.monotonic() + ELECTION_WAIT_S
-        while not _try_lock_quietly(fd):
-            if time.monotonic() > deadline:
-                logger.debug("another process holds the election lock; device locks alone decide")
-                os.close(fd)
-                return self
-            time.sleep(0.002)
-        self._fd = fd
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        self._lock.release()
 
 
 # ------------------------------------------------------------------------------------------------ GPUs
@@ -237,9 +192,16 @@ def attribution_text(cpu: str, gpu: str, ram: str) -> str:
 
 
 def _default_state_dir() -> Path:
-    from codecarbon.support.statedir import state_dir
+    from codecarbon.support.statedir import jobs_dir
 
-    return state_dir("jobs")
+    return jobs_dir()
+
+
+def _job_folder(base: Path, job: Any) -> Path:
+    """The job's folder of lock files: a plain directory of ours, never a link planted in its place."""
+    from codecarbon.support.statedir import ensure_private_dir
+
+    return ensure_private_dir(base / job.host_key(), "the job's lock folder")
 
 
 SWEEP_AFTER_S = 7 * 24 * 3600  # a job's folder untouched this long, with no lock held in it, is removed
@@ -261,12 +223,10 @@ def prepare(sources: Sequence[EnergySource], job: Any, state_dir: Optional[Path]
         return
     try:
         base = Path(state_dir) if state_dir is not None else _default_state_dir()
-        folder = base / job.host_key()
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder = _job_folder(base, job)
         for name in _lock_names(sources):
-            path = folder / name
-            if not path.exists():
-                os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+            fd, _created = files.open_append(folder / name, 0o600)  # never through a planted link
+            os.close(fd)
         sweep(base, keep=folder)
     except Exception as error:  # a warm-up nicety: start() does the real claim and reports
         logger.debug("could not prepare the job's lock files: %s", error)
@@ -299,13 +259,13 @@ def sweep(base: Path, keep: Optional[Path] = None, max_age_s: float = SWEEP_AFTE
 def _remove_if_free(folder: Path) -> bool:
     try:
         for path in folder.iterdir():
-            fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+            lock = files.FileLock(path)
+            if not lock.acquire(blocking=False):
+                return False  # a process of that job still runs
             try:
-                if not _try_lock(fd):
-                    return False  # a process of that job still runs
                 os.unlink(path)  # while locked: a late claimant notices and locks a new file
             finally:
-                os.close(fd)
+                lock.release()
         folder.rmdir()
         return True
     except OSError:
@@ -325,8 +285,7 @@ def claim(sources: Sequence[EnergySource], job: Any, state_dir: Optional[Path] =
     if not enabled:
         return Claim(sources, attribution_text("all", "all", "all"))
     try:
-        directory = (Path(state_dir) if state_dir is not None else _default_state_dir()) / job.host_key()
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        directory = _job_folder(Path(state_dir) if state_dir is not None else _default_state_dir(), job)
         with _Election(directory):
             return _choose(sources, directory, tracking_mode)
     except Exception as error:  # never raises (see the docstring): without an election every source is kept

@@ -89,12 +89,13 @@ class PowerGadgetSource(EnergySource):
 
         A chunk that ends after ``stop`` was set (the source was closed meanwhile) is not counted.
         """
-        import tempfile
+        import secrets
 
-        fd, path = tempfile.mkstemp(prefix="codecarbon-powerlog-", suffix=".csv")
-        os.close(fd)
-        try:
-            os.remove(path)  # PowerLog creates the file itself
+        from codecarbon.support.statedir import state_dir
+
+        path = ""
+        try:  # in our private state directory: a shared temp folder would let others plant the name first
+            path = str(state_dir("powerlog") / f"powerlog-{secrets.token_hex(12)}.csv")  # PowerLog creates it
             code, output = self._runner.run(powerlog_command(self.binary, self._chunk_s, path),
                                             timeout=self._chunk_s + 30.0)
             text = ""
@@ -105,10 +106,11 @@ class PowerGadgetSource(EnergySource):
         except Exception as error:  # the vendor tool may fail in any way; the reading is then skipped
             code, output, joules = -1, str(error), None
         finally:
-            try:
-                os.remove(path)
-            except OSError:
-                pass
+            if path:
+                try:
+                    os.remove(path)
+                except OSError:
+                    pass
         if joules is None:
             self._failures += 1
             log_once("power-gadget-run", logging.WARNING, "Intel Power Gadget's PowerLog gave no energy (status %s: "

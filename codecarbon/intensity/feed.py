@@ -47,6 +47,7 @@ class Feed:
         self.clock = clock
         self.request_timeout_s = request_timeout_s
         self._lock = threading.Lock()
+        self._zone_lock = threading.Lock()  # held (by request threads only) while the place's zone is asked for
         # kind → (starts, points), replaced whole on every change so a reader on another thread never sees the
         # two lists out of step
         self._series: dict[str, tuple[list[float], list[Point]]] = {kind: ([], []) for kind in KIND_RANK}
@@ -104,13 +105,17 @@ class Feed:
         return sorted(edges)
 
     def covered_by_history(self, a: float, b: float) -> bool:
+        return self.first_unsettled(a, b) is None
+
+    def first_unsettled(self, a: float, b: float) -> Optional[float]:
+        """The first moment of [a, b) that no history point covers, None when history covers it all."""
         t = a
         while t < b:
             point = self.best(t)
             if point is None or point.kind != "history":
-                return False
+                return t
             t = point.end
-        return True
+        return None
 
     def points(self, kind: str) -> list[Point]:
         return list(self._series[kind][1])
@@ -146,16 +151,19 @@ class Feed:
         point = self.best(now)
         if point is not None and point.kind in ("history", "latest"):
             return
-        if any(key[0] == "latest" for key in self._inflight):
-            return  # one question about the present at a time
+        with self._lock:  # request threads remove their keys meanwhile: never iterate the dict unlocked
+            if any(key[0] == "latest" for key in self._inflight):
+                return  # one question about the present at a time
         self._submit(("latest", self.interval_key(now)), lambda zone, timeout: self.provider.latest(
             zone, now, timeout), now)
 
     def settle(self, start: float, end: float, timeout_s: float) -> bool:
         """Ask for the history of [start, end), waiting ``timeout_s`` at most; True when the provider answered
         (or history already covered it). What history does not cover yet keeps its latest figure."""
-        if end <= start or self.covered_by_history(start, end):
+        unsettled = None if end <= start else self.first_unsettled(start, end)
+        if unsettled is None:
             return True
+        start = unsettled  # what history already holds is never asked about again
         now = self.clock()
         first, last = self.interval_key(start), self.interval_key(end - 1e-9)
         future = None
@@ -164,8 +172,7 @@ class Feed:
                 if key[0] == "history" and key[1] <= first and key[2] >= last:
                     future = running  # another tracker's settlement covers ours: wait for that one
                     break
-            if future is None and ("history", first, last) in self._asked and now < self._settled_until.get(
-                    (first, last), -math.inf):
+            if future is None and now < self._settled_until.get((first, last), -math.inf):
                 return True  # answered for this very range within the current interval already
         if future is None:
             future = self._submit(("history", first, last), lambda zone, timeout: self.provider.history(
@@ -176,10 +183,14 @@ class Feed:
             future.result(timeout=max(0.0, timeout_s))
         except FutureTimeout:
             return False
-        except Exception:
+        except Exception:  # the provider's failure was logged where it happened; the run stays provisional
             return False
         with self._lock:
-            self._settled_until[(first, last)] = (last + 1) * self.granularity_s
+            until = (last + 1) * self.granularity_s
+            self._settled_until[(first, last)] = until
+            still = self.first_unsettled(start, end)
+            if still is not None:  # not published yet: a later run ending here asks from there, in vain until then
+                self._settled_until[(self.interval_key(still), last)] = until
         return True
 
     def forecast(self, hours: float, timeout_s: float, now: Optional[float] = None) -> list[Point]:
@@ -228,9 +239,10 @@ class Feed:
                future: Future[list[Point]]) -> None:
         try:
             timeout = self.request_timeout_s
-            if self.zone is None:
-                lat, lon = self._where
-                self.zone = self.provider.resolve_zone(None, lat, lon, timeout)
+            with self._zone_lock:  # requests started together ask about the place once
+                if self.zone is None:
+                    lat, lon = self._where
+                    self.zone = self.provider.resolve_zone(None, lat, lon, timeout)
             points = call(self.zone, timeout)
         except BaseException as error:  # nothing escapes a background thread
             self._failed(key, error)
@@ -277,8 +289,10 @@ _SHARED_LOCK = threading.Lock()
 
 
 def shared_feed(provider: Any, *, zone: Optional[str], latitude: Optional[float], longitude: Optional[float],
-                secret: str = "", clock: Callable[[], float] = time.time) -> Feed:
-    """The process's one feed for this provider, URL, credentials and place (made on first use)."""
+                secret: str = "", clock: Callable[[], float] = time.time,
+                request_timeout_s: float = REQUEST_TIMEOUT_S) -> Feed:
+    """The process's one feed for this provider, URL, credentials and place (made on first use, with its clock
+    and request timeout)."""
     from codecarbon.support.statedir import sha256_hex  # the same digest without mapping OpenSSL (issue 16)
 
     fingerprint = sha256_hex(secret.encode("utf-8")) if secret else ""
@@ -286,7 +300,8 @@ def shared_feed(provider: Any, *, zone: Optional[str], latitude: Optional[float]
     with _SHARED_LOCK:
         feed = _SHARED.get(key)
         if feed is None:
-            feed = _SHARED[key] = Feed(provider, zone=zone, latitude=latitude, longitude=longitude, clock=clock)
+            feed = _SHARED[key] = Feed(provider, zone=zone, latitude=latitude, longitude=longitude, clock=clock,
+                                       request_timeout_s=request_timeout_s)
         return feed
 
 

@@ -18,11 +18,6 @@ from codecarbon.intensity.types import Intensity
 from codecarbon.support import http as _http
 
 
-def _get(settings: Any, name: str) -> Any:
-    getter = getattr(settings, "get", None)
-    return getter(name, None) if callable(getter) else getattr(settings, name, None)
-
-
 def explicit_location(grid_zone: Optional[str], country_iso_code: Optional[str] = None,
                       region: Optional[str] = None) -> Location:
     """The place an online tracker was told (no geolocation): the country given, else the zone's country."""
@@ -40,13 +35,13 @@ def explicit_location(grid_zone: Optional[str], country_iso_code: Optional[str] 
 def make_charger(settings: Any, location: Location, static: Intensity, *, allow_network: bool,
                  transport: Optional[_http.Transport] = None) -> Charger:
     """The run's charger: a shared live feed when a provider applies and may be asked, else the static figure."""
-    if not allow_network or _get(settings, "force_carbon_intensity_g_co2e_kwh") is not None:
+    if not allow_network or providers.setting(settings, "force_carbon_intensity_g_co2e_kwh") is not None:
         return Charger(static)
-    grid_zone = _get(settings, "grid_zone")
+    grid_zone = providers.setting(settings, "grid_zone")
     choice = providers.choose(settings, country_iso_code=location.country_iso_code, grid_zone=grid_zone)
     if choice.provider == "static":
         return Charger(static)
-    if str(_get(settings, "carbon_intensity_provider") or "auto") == "auto" and not grid_zone and \
+    if str(providers.setting(settings, "carbon_intensity_provider") or "auto") == "auto" and not grid_zone and \
             location.cloud_provider and location.cloud_region and \
             tables.cloud_region(location.cloud_provider, location.cloud_region) is not None:
         return Charger(static)  # a known cloud region's own figure, as without live providers
@@ -68,7 +63,7 @@ def make_charger(settings: Any, location: Location, static: Intensity, *, allow_
                  "%s needs a place: set grid_zone (or country_iso_code); the bundled static figures apply.",
                  choice.provider)
         return Charger(static)
-    secret = "\n".join(str(_get(settings, name) or "") for name in
+    secret = "\n".join(str(providers.setting(settings, name) or "") for name in
                        ("electricitymaps_api_token", "watttime_username", "watttime_password"))
     feed = shared_feed(provider, zone=zone, latitude=location.latitude, longitude=location.longitude,
                        secret=secret)

@@ -3,10 +3,13 @@
 Order: a forced figure; the cloud region's figure; a live Electricity Maps figure (token set, network allowed);
 the region's figure (US state, Canadian province, Nordic zone); the country's; the world average, with a warning.
 The static part is decided once at construction; `current()` then costs a dict look-up and a clock read.
+The live figure is the Electricity Maps provider's interval covering now, read from the process's shared feed
+(:mod:`codecarbon.intensity.feed`): the same cache, back-off and one request per interval as the tracker's charger.
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
 import math
 import time
@@ -19,7 +22,10 @@ from codecarbon.intensity.location import Location
 from codecarbon.intensity.types import Intensity
 
 if TYPE_CHECKING:  # the live feed (and urllib) load only when a token is set
-    from codecarbon.intensity.electricitymaps import ElectricityMapsFeed
+    from codecarbon.intensity.feed import Feed
+
+#: The old setting named the ``latest`` endpoint itself; the provider takes the API's base URL.
+_LATEST_PATH = "/carbon-intensity/latest"
 
 
 def _parse_forced(value: Optional[float]) -> Optional[float]:
@@ -70,14 +76,14 @@ class IntensityResolver:
     def __init__(self, location: Location, *, force_g_co2e_per_kwh: Optional[float] = None,
                  electricitymaps_api_token: Optional[str] = None, allow_network: bool = True,
                  electricitymaps_url: Optional[str] = None, timeout_s: Optional[float] = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.time) -> None:
         self.location = location
         forced = _parse_forced(force_g_co2e_per_kwh)
         if forced is not None:
             self.static = Intensity(forced, "forced", None)
         else:
             self.static = static_intensity(location)
-        self.live: Optional[ElectricityMapsFeed] = None
+        self.live: Optional[Feed] = None
         on_known_cloud = bool(location.cloud_provider and location.cloud_region
                               and tables.cloud_region(location.cloud_provider, location.cloud_region))
         token = (electricitymaps_api_token or "").strip()
@@ -85,7 +91,7 @@ class IntensityResolver:
             self.live = self._make_feed(token, allow_network, electricitymaps_url, timeout_s, clock)
 
     def _make_feed(self, token: str, allow_network: bool, url: Optional[str], timeout_s: Optional[float],
-                   clock: Callable[[], float]) -> Optional[ElectricityMapsFeed]:
+                   clock: Callable[[], float]) -> Optional[Feed]:
         if not allow_network:
             log_once("intensity.electricitymaps.offline", logging.INFO,
                      "Offline: Electricity Maps is not queried; using the bundled carbon intensity.")
@@ -98,20 +104,31 @@ class IntensityResolver:
             log_once("intensity.electricitymaps.nowhere", logging.WARNING,
                      "Electricity Maps needs a location (coordinates or a country); none is known.")
             return None
-        from codecarbon.intensity.electricitymaps import ElectricityMapsFeed
+        from codecarbon.intensity import providers
+        from codecarbon.intensity.feed import REQUEST_TIMEOUT_S, shared_feed
 
-        return ElectricityMapsFeed(token, latitude=loc.latitude if has_coordinates else None,
-                                   longitude=loc.longitude if has_coordinates else None,
-                                   country_code=None if has_coordinates else country_code,
-                                   url=url, timeout_s=timeout_s, clock=clock)
+        base = (url or providers.DEFAULT_URLS["electricitymaps"]).rstrip("/")
+        if base.endswith(_LATEST_PATH):
+            base = base[:-len(_LATEST_PATH)]
+        provider = providers.make("electricitymaps", {"electricitymaps_api_token": token,
+                                                      "electricitymaps_api_url": base}, clock=clock)
+        zone = None if has_coordinates or not country_code else country_code.upper()
+        return shared_feed(provider, zone=zone, latitude=loc.latitude if has_coordinates else None,
+                           longitude=loc.longitude if has_coordinates else None, secret=token, clock=clock,
+                           request_timeout_s=REQUEST_TIMEOUT_S if timeout_s is None else float(timeout_s))
 
     def current(self) -> Intensity:
-        """The live figure when a recent one is at hand, else the bundled one (and a refresh is started)."""
-        if self.live is not None:
+        """The live figure of the interval covering now (or the nearest known one), else the bundled one; asks
+        for the current interval in the background when it is not known yet."""
+        feed = self.live
+        if feed is not None:
             try:
-                figure = self.live.latest()
+                now = feed.clock()
+                feed.want_latest(now)
+                point = feed.best(now) or feed.nearest(now)
             except Exception:  # defensive: the contract is "never raises"
-                figure = None
-            if figure is not None:
-                return figure
+                point = None
+            if point is not None:
+                year = datetime.datetime.fromtimestamp(point.start, tz=datetime.timezone.utc).year
+                return Intensity(point.g_per_kwh, point.provider, year)
         return self.static

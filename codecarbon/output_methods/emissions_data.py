@@ -17,12 +17,16 @@ CSV_COLUMNS: tuple[str, ...] = (
     "ram_utilization_percent", "ram_used_gb", "on_cloud", "pue", "wue",
 )
 
-# Our additions, only ever after the 38: how each figure was obtained.
-EXTRA_COLUMNS: tuple[str, ...] = (
-    "cpu_measure", "gpu_measure", "ram_measure", "carbon_intensity", "intensity_source",
-    # who wrote the row, in a job of many processes (empty outside one; node_name is always the host name)
+# Who wrote the row, in a job of many processes (empty outside one; node_name is always the host name);
+# core/job.py fills them.
+JOB_COLUMNS: tuple[str, ...] = (
     "scheduler", "job_id", "job_name", "job_user", "job_account", "job_partition", "node_name", "rank",
     "local_rank", "world_size", "attribution",
+)
+
+# Our additions, only ever after the 38: how each figure was obtained, then the job columns.
+EXTRA_COLUMNS: tuple[str, ...] = (
+    "cpu_measure", "gpu_measure", "ram_measure", "carbon_intensity", "intensity_source", *JOB_COLUMNS,
 )
 
 # Fields that are differences between two cumulative readings (the rest describe the run).
@@ -43,13 +47,15 @@ class _Record:
 
     def summary_rows(self) -> list[tuple[str, str]]:
         """(label, text) pairs a person reads: what the notebook table and the plain-text view show."""
+        from codecarbon.viz.text import energy_text, mass_text  # 440 ng, 7.85 µWh: never e-notation
+
         v = self.values
-        energy = " / ".join(f"{v[c + '_energy'] * 1000:.4g}" for c in ("cpu", "gpu", "ram"))
+        energy = " / ".join(energy_text(v[c + "_energy"]) for c in ("cpu", "gpu", "ram"))
         intensity = v.get("carbon_intensity")
         place = v.get("cloud_region") or v.get("region") or ""
         place = f"{v.get('country_name') or v.get('country_iso_code') or '?'}" + (f" / {place}" if place else "")
-        rows = [("emissions", f"{v['emissions'] * 1000:.4g} g CO2eq"),
-                ("energy", f"{v['energy_consumed'] * 1000:.4g} Wh (CPU / GPU / RAM: {energy} Wh)"),
+        rows = [("emissions", f"{mass_text(v['emissions'])} CO2eq"),
+                ("energy", f"{energy_text(v['energy_consumed'])} (CPU / GPU / RAM: {energy})"),
                 ("duration", f"{v['duration']:.1f} s"),
                 ("intensity", (f"{intensity:.0f} g/kWh" if intensity is not None else "?")
                  + (f" ({v['intensity_source']})" if v.get("intensity_source") else "")),

@@ -75,7 +75,7 @@ def _ends_in_open_quote(data: bytes) -> bool:
             return False
         index = separator.end()
     return False
-_NEW_FILE_MODE = 0o666  # the umask decides, as for any file the user's program writes
+_NEW_FILE_MODE = files.USER_FILE_MODE
 
 
 def format_value(value: Any) -> str:
@@ -176,8 +176,7 @@ class CsvTable:
         """Open the CSV (created when absent) and hold its lock; the fd is the file now at the path."""
         side_lock = None
         if sys.platform.startswith("win"):  # a file that is open cannot be replaced there: lock beside it
-            from codecarbon.core.state import lock_path
-            from codecarbon.support.statedir import key_for_path
+            from codecarbon.support.statedir import key_for_path, lock_path
 
             side_lock = files.FileLock(lock_path(f"csv-{key_for_path(self.requested_path)}"))
             side_lock.acquire(timeout_s=self.lock_timeout_s)
@@ -270,7 +269,7 @@ class CsvTable:
         fd, side_lock, columns, prefix = self._prepared()
         try:
             text = "".join(_row_text(columns, r) for r in records)
-            files.append_all(fd, prefix + text.encode("utf-8"))
+            files.append_all(fd, prefix + files.encode_text(text, str(self.requested_path)))
             info = os.fstat(fd)
             self._clean = (info.st_dev, info.st_ino, info.st_size)
         finally:
@@ -289,7 +288,8 @@ class CsvTable:
             bom = "\ufeff" if text.startswith("\ufeff") else ""
             table = list(csv.reader(io.StringIO(text[len(bom):], newline="")))
             header, rows = (table[0], table[1:]) if table else (list(columns), [])
-            new_row = [format_value(record.get(c)) for c in columns]
+            new_row = [files.escape_unencodable(format_value(record.get(c)), str(self.requested_path))
+                       for c in columns]
             position = header.index(key) if key in header else -1
             matches = [i for i, row in enumerate(rows) if position >= 0 and len(row) > position
                        and row[position] == str(record.get(key))]
@@ -309,13 +309,42 @@ class CsvTable:
             if side_lock is not None:  # Windows: the open file cannot be replaced
                 os.close(fd)
                 fd = -1
-            files.atomic_write(self.requested_path, payload, mode=mode)
+            files.atomic_write(self.requested_path, payload, mode=mode, exact_mode=not is_new)
         finally:
             if fd >= 0:
                 self._release(fd, side_lock)
             elif side_lock is not None:
                 side_lock.release()
         return self.requested_path
+
+
+_UNSAFE_IN_NAMES = re.compile(r"[\x00-\x1f\x7f/]")  # a separator, or what no terminal shows
+_UNSAFE_ON_WINDOWS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')  # and what Windows refuses in a file name
+_MAX_NAME_BYTES = 220  # most filesystems take 255 bytes; the atomic write's temporary name adds 22
+
+
+def task_file_name(experiment_name: str, run_id: str) -> str:
+    """``emissions_<experiment_name>_<run_id>.csv`` as one safe file name of ``output_dir``: path separators
+    and control characters (and, on Windows, what it refuses in names) become ``_``, so ``a/b`` or ``/../x``
+    never leave the folder nor need a sub-folder; anything else stays as 3.3.2 writes it (``task:e1``). A name
+    too long for the filesystem is cut, with a hash of the whole name kept in it."""
+    unsafe = _UNSAFE_ON_WINDOWS if sys.platform.startswith("win") else _UNSAFE_IN_NAMES
+
+    def safe(text: str) -> str:
+        return unsafe.sub("_", files.escape_unencodable(text, "the task file's name"))
+
+    experiment, run = safe(experiment_name), safe(run_id)
+    name = f"emissions_{experiment}_{run}.csv"
+    if len(name.encode("utf-8")) <= _MAX_NAME_BYTES:
+        return name
+    import hashlib
+
+    digest = hashlib.sha256(f"{experiment_name}\0{run_id}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    room = _MAX_NAME_BYTES - len(f"emissions__{digest}_{run}.csv".encode())
+    if room < 0:  # a run id no tracker makes: the hash alone names the file
+        return f"emissions_{digest}.csv"
+    cut = experiment.encode("utf-8")[:room].decode("utf-8", "ignore")
+    return f"emissions_{cut}_{digest}_{run}.csv"
 
 
 class FileOutput(BaseOutput):
@@ -338,6 +367,11 @@ class FileOutput(BaseOutput):
         self.last_written_path: Path | None = None
         self.fallback_path: Path | None = None
 
+    @property
+    def owes_rows(self) -> bool:
+        """Whether rows a failed write could not put in the file are still waiting (for the next write or exit)."""
+        return bool(self._pending)
+
     def has_valid_headers(self, data: EmissionsData) -> bool:
         header = read_header(Path(self.save_file_path))
         return header is None or set(header) <= set(data.values)
@@ -352,11 +386,11 @@ class FileOutput(BaseOutput):
     def out(self, total: EmissionsData, delta: EmissionsData) -> None:
         record = dict(total.values)
         try:
-            if self.on_csv_write == "update" and not self._pending:
+            if self.on_csv_write == "update":  # the latest total replaces any row a failed write still owes
                 self.last_written_path = self._table.upsert(record)
             else:
                 self.last_written_path = self._table.append(self._pending + [record])
-                self._pending.clear()
+            self._pending.clear()
         except OSError as error:
             if self.on_csv_write == "append":
                 self._pending.append(record)
@@ -369,7 +403,7 @@ class FileOutput(BaseOutput):
         if not data:
             return
         run_id = data[0].run_id
-        path = Path(self.output_dir) / f"emissions_{experiment_name}_{run_id}.csv"
+        path = Path(self.output_dir) / task_file_name(str(experiment_name), str(run_id))
         columns = ("task_name",) + tuple(c for c in ALL_COLUMNS if c != "experiment_id")
         text = ",".join(columns) + "\n" + "".join(_row_text(columns, dict(row.values)) for row in data)
         try:  # the file holds this run's tasks, rewritten whole at each flush/stop
@@ -398,10 +432,10 @@ def save_unwritten(records: Sequence[dict[str, Any]], intended: str, reason: Bas
     """Put rows that could not reach ``intended`` in a private new file of the state directory; log where."""
     text = ",".join(ALL_COLUMNS) + "\n" + "".join(_row_text(ALL_COLUMNS, r) for r in records)
     try:
-        from codecarbon.core.state import fallback_dir
+        from codecarbon.support.statedir import fallback_dir
 
         stem = Path(intended).stem or "emissions"
-        path = files.unique_file(fallback_dir(), f"{stem}-", ".csv", text.encode("utf-8"))
+        path = files.unique_file(fallback_dir(), f"{stem}-", ".csv", files.encode_text(text, intended))
     except OSError as error:
         import json
 

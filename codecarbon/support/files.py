@@ -10,7 +10,10 @@ Every file this package creates or extends goes through here, so the same guaran
   truncating to the size the file had, so no half line stays.
 - ``FileLock`` / ``lock_fd`` take an exclusive advisory lock that waits as long as asked: ``flock`` on POSIX (plus
   a lock per file inside the process, since some network filesystems emulate ``flock`` with per-process record
-  locks), ``msvcrt`` on Windows polled without its own ten-second give-up.
+  locks), ``msvcrt`` on Windows polled without its own ten-second give-up. It is the package's only lock: a
+  forked child drops the copies it inherited, so a parent's released lock is never kept alive by its children.
+- ``encode_text`` / ``escape_unencodable``: text UTF-8 cannot hold (bytes carried by ``surrogateescape``) is
+  written as escapes, never lost with its row.
 - ``unique_file`` creates a new file under an unguessable name (fallback rows, spooled payloads).
 
 Platform checks read ``sys.platform`` at call time, so tests can simulate Windows with a fake ``msvcrt``.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import sys
 import threading
@@ -29,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional, Union
 
-from codecarbon.support.errors import CodeCarbonError
+from codecarbon.support.errors import CodeCarbonError, LockingUnavailable
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -41,6 +45,10 @@ O_CLOEXEC: int = getattr(os, "O_CLOEXEC", 0)
 #: writers of the data itself are never blocked by it (below 2 GiB: the C runtime's offsets may be 32-bit).
 WINDOWS_LOCK_OFFSET = 0x7FFFFFF0
 _WINDOWS_POLL_S = (0.005, 0.2)  # first and longest pause between attempts
+
+#: the mode the user's outputs are created with: their umask decides, as for any file their program writes
+#: (our private files, in the state directory, are 0600)
+USER_FILE_MODE = 0o666
 
 #: the seam through which every byte is written (tests replace it to simulate a disk that fills mid-write)
 _write = os.write
@@ -112,6 +120,38 @@ def same_file(fd: int, path: PathLike) -> bool:
     return (current.st_dev, current.st_ino) == (opened.st_dev, opened.st_ino)
 
 
+# --- text ----------------------------------------------------------------------------------------------------------
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    # a byte that was not UTF-8, carried by Python as U+DC80..U+DCFF (``surrogateescape``: os.environ, argv,
+    # file names): shown as that byte; any other lone surrogate as its code point
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def escape_unencodable(text: str, where: str = "") -> str:
+    """``text`` with every character UTF-8 cannot encode (lone surrogates) written as an escape, so that no
+    row, report or payload is lost over an encoding. The first time in a process it is said once."""
+    if not _SURROGATE.search(text):
+        return text
+    from codecarbon.external.logger import log_once
+
+    log_once("text-escaped", 30, "a text value (%s) held bytes that are not UTF-8 (from os.environb, a file name "
+             "or a surrogateescape'd string); they are written as \\xNN escapes (said once)",
+             where or "a row's column")
+    return _SURROGATE.sub(_escape_surrogate, text)
+
+
+def encode_text(text: str, where: str = "") -> bytes:
+    """UTF-8 bytes of ``text``, never failing: see ``escape_unencodable``."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return escape_unencodable(text, where).encode("utf-8")
+
+
 # --- writing -------------------------------------------------------------------------------------------------------
 def write_all(fd: int, data: bytes) -> None:
     """Write every byte (``os.write`` may write fewer than asked)."""
@@ -153,17 +193,23 @@ def append_bytes(path: PathLike, data: bytes, mode: int = 0o644) -> bool:
         close_locked(fd)
 
 
-def atomic_write(path: PathLike, data: Union[bytes, str], mode: int = 0o600, fsync: bool = False) -> None:
-    """Replace ``path`` with ``data`` through a private temporary file and a rename.
+def atomic_write(path: PathLike, data: Union[bytes, str], mode: int = 0o600, fsync: bool = False,
+                 exact_mode: bool = False) -> None:
+    """Replace ``path`` with ``data`` through a temporary file and a rename (the one atomic write of the package).
 
     The temporary file is created with ``O_EXCL | O_NOFOLLOW`` under an unguessable name, so nothing planted can
-    be written through; the rename replaces a symbolic link at ``path`` itself rather than following it."""
+    be written through; the rename replaces a symbolic link at ``path`` itself rather than following it.
+    ``mode`` is filtered by the umask, as for any file a program creates: 0o666 for the user's outputs, 0o600
+    (the default) for private files; ``exact_mode`` sets it as given (keeping the mode of a file we replace).
+    Text is encoded as UTF-8, a character it cannot hold written as an escape (see ``encode_text``)."""
     target = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    payload = encode_text(data, os.fspath(path)) if isinstance(data, str) else data
     temp = target.with_name(f".{target.name}.{os.urandom(8).hex()}.tmp")
     fd = open_no_follow(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         try:
+            if exact_mode and hasattr(os, "fchmod"):
+                os.fchmod(fd, mode)
             write_all(fd, payload)
             if fsync:
                 os.fsync(fd)
@@ -218,19 +264,34 @@ def read_bytes_no_follow(path: PathLike, limit: Optional[int] = None) -> bytes:
 
 
 # --- locking -------------------------------------------------------------------------------------------------------
+#: the one lock of the package: ``lock_fd`` / ``FileLock`` below. The machine lock (codecarbon/lock.py), device
+#: ownership (hardware/ownership.py), CSV writes and recoveries all take it.
 _inode_locks: dict[tuple[int, int], threading.Lock] = {}
 _inode_locks_guard = threading.Lock()
+_held: dict[int, threading.Lock] = {}  # fd -> the in-process lock taken with it
 
 
-def _reset_after_fork() -> None:
-    """A child starts with no lock held by a thread that did not follow it across the fork."""
+def _drop_inherited_locks() -> None:
+    """In a forked child: hold none of the parent's locks.
+
+    ``flock`` belongs to the open file, which a fork shares: a child that kept the descriptor would keep the
+    parent's lock alive after the parent released it (a device owned by nobody, a machine lock nobody can take,
+    for as long as a DataLoader worker or a Pool lives). The child closes its copies, which leaves the parent's
+    lock as it is (no ``LOCK_UN``: that would release it for the parent too), and forgets the in-process locks
+    that threads which did not follow it across the fork may hold."""
     global _inode_locks_guard
+    for fd in list(_held):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _held.clear()
     _inode_locks.clear()
     _inode_locks_guard = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_after_fork)
+    os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 
 def _inode_lock(fd: int) -> threading.Lock:
@@ -241,9 +302,6 @@ def _inode_lock(fd: int) -> threading.Lock:
         if lock is None:
             lock = _inode_locks[key] = threading.Lock()
         return lock
-
-
-_held: dict[int, threading.Lock] = {}  # fd -> the in-process lock taken with it
 
 
 def _remaining(deadline: Optional[float]) -> Optional[float]:
@@ -297,6 +355,13 @@ def close_locked(fd: int) -> None:
         os.close(fd)
 
 
+_BUSY = {errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, errno.EDEADLK, getattr(errno, "EDEADLOCK", errno.EDEADLK)}
+
+
+def _unavailable(error: OSError) -> LockingUnavailable:
+    return LockingUnavailable(error.errno, f"file locks do not work here: {error.strerror}")
+
+
 def _os_lock(fd: int, blocking: bool, deadline: Optional[float]) -> bool:
     if _is_windows():
         return _windows_lock(fd, blocking, deadline)
@@ -309,6 +374,8 @@ def _os_lock(fd: int, blocking: bool, deadline: Optional[float]) -> bool:
                 return True
             except InterruptedError:  # pragma: no cover - Python retries EINTR itself
                 continue
+            except OSError as error:
+                raise _unavailable(error) from error
     pause = _WINDOWS_POLL_S[0]
     while True:
         try:
@@ -317,8 +384,8 @@ def _os_lock(fd: int, blocking: bool, deadline: Optional[float]) -> bool:
         except BlockingIOError:
             pass
         except OSError as error:
-            if error.errno not in (errno.EAGAIN, errno.EACCES):
-                raise
+            if error.errno not in _BUSY:
+                raise _unavailable(error) from error
         if not blocking:
             return False
         left = _remaining(deadline)
@@ -340,8 +407,8 @@ def _windows_lock(fd: int, blocking: bool, deadline: Optional[float]) -> bool:
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
             return True
         except OSError as error:
-            if error.errno not in (errno.EACCES, errno.EDEADLK, getattr(errno, "EDEADLOCK", errno.EDEADLK)):
-                raise
+            if error.errno not in _BUSY:
+                raise _unavailable(error) from error
         finally:
             os.lseek(fd, position, os.SEEK_SET)
         if not blocking:
@@ -372,39 +439,60 @@ def _os_unlock(fd: int) -> None:
 class FileLock:
     """An exclusive advisory lock held through a lock file (created 0600, never through a symbolic link).
 
-    The OS releases it when the holding process ends, however it ends, so a crash never leaves a stale lock."""
+    The OS releases it when the holding process ends, however it ends, so a crash never leaves a stale lock; a
+    forked child holds none of it (see ``_drop_inherited_locks``). A lock file that its previous holder removed
+    while we waited (an old job's folder swept away) is noticed after locking, and the new file is locked."""
 
     def __init__(self, path: PathLike, mode: int = 0o600):
         self.path = Path(path)
         self._mode = mode
         self._fd: Optional[int] = None
+        self._pid = 0
 
     @property
     def held(self) -> bool:
-        return self._fd is not None
+        return self._fd is not None and self._pid == os.getpid()
 
     @property
     def fd(self) -> Optional[int]:
-        return self._fd
+        return self._fd if self.held else None
 
     def acquire(self, blocking: bool = True, timeout_s: Optional[float] = None) -> bool:
-        if self._fd is not None:
+        """Take the lock: False when ``blocking`` is False and another holds it; ``LockTimeout`` past
+        ``timeout_s``; ``LockingUnavailable`` where the file system cannot lock; ``SymlinkRefused`` for a link."""
+        if self.held:
             return True
-        fd, _created = open_append(self.path, self._mode)
+        self._fd = None  # a copy inherited through fork: its descriptor was closed in this child
+        for _attempt in range(16):
+            fd, _created = open_append(self.path, self._mode)
+            try:
+                got = lock_fd(fd, blocking=blocking, timeout_s=timeout_s)
+            except BaseException:
+                os.close(fd)
+                raise
+            if not got:
+                os.close(fd)
+                return False
+            if same_file(fd, self.path):
+                self._fd, self._pid = fd, os.getpid()
+                return True
+            close_locked(fd)  # we locked a file its holder had just removed: lock the one at the path now
+        raise OSError(errno.EAGAIN, "the lock file keeps being replaced", os.fspath(self.path))
+
+    def note_holder(self) -> None:
+        """Write our pid in the lock file, for messages naming the holder (best effort)."""
+        fd = self.fd
+        if fd is None:
+            return
         try:
-            got = lock_fd(fd, blocking=blocking, timeout_s=timeout_s)
-        except BaseException:
-            os.close(fd)
-            raise
-        if not got:
-            os.close(fd)
-            return False
-        self._fd = fd
-        return True
+            os.ftruncate(fd, 0)
+            write_all(fd, f"{os.getpid()}\n".encode())
+        except OSError:
+            pass
 
     def release(self) -> None:
         fd, self._fd = self._fd, None
-        if fd is not None:
+        if fd is not None and self._pid == os.getpid():  # in a forked child the copy was already closed
             close_locked(fd)
 
     def __enter__(self) -> FileLock:

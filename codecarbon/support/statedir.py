@@ -77,3 +77,29 @@ def sha256_hex(data: bytes) -> str:
         except ImportError:
             from hashlib import sha256  # type: ignore[assignment]
     return sha256(data).hexdigest()
+
+
+# --- our paths (every file of ours outside the user's folders is named here) ------------------------------------------
+def runs_dir(csv_path: str | os.PathLike[str]) -> Path:
+    """Where the checkpoints of runs writing ``csv_path`` live."""
+    return state_dir("runs", key_for_path(csv_path))
+
+
+def lock_path(name: str) -> Path:
+    """A lock file in the state directory (``name`` is ours: a fixed word or a key)."""
+    return state_dir("locks") / f"{name}.lock"
+
+
+def spool_dir() -> Path:
+    """Where network outputs keep payloads they could not deliver (the outputs own the format)."""
+    return state_dir("undelivered")
+
+
+def fallback_dir() -> Path:
+    """Where rows go that could not be written to their CSV."""
+    return state_dir("unwritten")
+
+
+def jobs_dir() -> Path:
+    """Where the processes of a job on this host choose who measures which device (see hardware/ownership)."""
+    return state_dir("jobs")

@@ -31,10 +31,10 @@ MAX_BARS = 40
 #: conversion of the per-mile one (1 mile = 1.609344 km). A unit of "km" is shown scaled (m, cm, mm).
 EQUIVALENTS: tuple[tuple[str, str, float, str], ...] = (
     ("driven by an average petrol car", "km", 3.93e-4 * 1000 / 1.609344,
-     "US EPA Greenhouse Gas Equivalencies Calculator: 3.93 × 10⁻⁴ t CO2e per mile of an average passenger "
+     "US EPA Greenhouse Gas Equivalencies Calculator: 393 g CO2e per mile of an average passenger "
      "vehicle"),
     ("smartphone charges", "", 1.24e-5 * 1000,
-     "US EPA Greenhouse Gas Equivalencies Calculator: 1.24 × 10⁻⁵ t CO2 per smartphone charged"),
+     "US EPA Greenhouse Gas Equivalencies Calculator: 12.4 g CO2 per smartphone charged"),
 )
 
 
@@ -126,7 +126,9 @@ def energy_by_component(runs: Sequence[Run], limit: int = MAX_BARS) -> dict[str,
     return {"data": data, "layout": _layout(title, barmode="stack", xaxis=xaxis,
                                             yaxis={"title": {"text": unit}, "exponentformat": "none"},
                                             height=420 + 7 * longest if crowded else 400,
-                                            margin={"l": 60, "r": 30, "t": 60, "b": 20 + 7 * longest})}
+                                            # the two-level axis needs two rows of labels below the bars
+                                            margin={"l": 60, "r": 30, "t": 60,
+                                                    "b": 20 + 7 * longest if crowded else 70})}
 
 
 def location_of(run: Run) -> str:
@@ -177,8 +179,11 @@ def country_centres() -> dict[str, tuple[float, float]]:
             for shape in shapes if shape.get("id") and "ct" in shape.get("properties", {})}
 
 
-#: Screen pixels per degree of longitude on the views' world map (about 780 px for 360 degrees at 1200 px wide).
-PIXELS_PER_DEGREE = 2.2
+#: Screen pixels per degree on the views' world map, on the small side so that what is kept apart here is apart
+#: on screen: the map is about 780 px for 360 degrees at the equator in a window 1200 px wide, about 3/4 of that
+#: in one 900 px wide, and fewer px a degree of longitude towards the poles (natural earth), where Europe's
+#: markers crowd; markers and labels keep their size in px whatever the map's.
+PIXELS_PER_DEGREE = 1.4
 
 
 def spread_markers(centres: Sequence[tuple[float, float]], sizes: Sequence[float]) -> list[tuple[float, float]]:
@@ -215,6 +220,52 @@ def label_side(centre: tuple[float, float], spot: tuple[float, float]) -> str:
     return "top center" if dy > 0 else "bottom center"
 
 
+#: A marker label's size on screen, with room to spare (the map scale is approximate): plotly's 12 px font is about
+#: 8.5 px a character and 14 px high.
+LABEL_CHAR_PX, LABEL_HEIGHT_PX, LABEL_GAP_PX = 10.0, 16.0, 2.0
+_SIDES = ("bottom center", "top center", "middle right", "middle left")
+
+
+def _label_box(x: float, y: float, r: float, text: str, side: str) -> tuple[float, float, float, float]:
+    """(left, top, right, bottom) in screen pixels of ``text`` written on ``side`` of a marker of radius ``r``
+    centred at (x, y) (y grows downwards)."""
+    w, h, gap = LABEL_CHAR_PX * len(text) + 2 * LABEL_GAP_PX, LABEL_HEIGHT_PX, LABEL_GAP_PX
+    if side == "bottom center":
+        return x - w / 2, y + r + gap, x + w / 2, y + r + gap + h
+    if side == "top center":
+        return x - w / 2, y - r - gap - h, x + w / 2, y - r - gap
+    if side == "middle right":
+        return x + r + gap, y - h / 2, x + r + gap + w, y + h / 2
+    return x - r - gap - w, y - h / 2, x - r - gap, y + h / 2
+
+
+def label_sides(centres: Sequence[tuple[float, float]], spots: Sequence[tuple[float, float]],
+                sizes: Sequence[float], texts: Sequence[str]) -> list[str]:
+    """Where each marker's label goes: the side ``label_side`` prefers when that is clear of every marker and of
+    the labels placed before it, else the first clear side, else the least covered one (GBR's label would
+    otherwise sit on DEU's when both markers were moved up, clear of France)."""
+    pixels = [(lon * PIXELS_PER_DEGREE, -lat * PIXELS_PER_DEGREE) for lon, lat in spots]
+    markers = [(x - s / 2, y - s / 2, x + s / 2, y + s / 2) for (x, y), s in zip(pixels, sizes, strict=True)]
+
+    def covered(a: tuple[float, float, float, float], others: list[tuple[float, float, float, float]]) -> float:
+        """Area of ``a`` under the others (0: clear)."""
+        return sum(max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+                   for b in others)
+
+    taken: list[tuple[float, float, float, float]] = []
+    out = []
+    for i, ((x, y), size, text) in enumerate(zip(pixels, sizes, texts, strict=True)):
+        preferred = label_side(centres[i], spots[i])
+        others = [m for j, m in enumerate(markers) if j != i] + taken
+        # the preferred side when clear, else the first clear one, else the least covered (crowded Europe)
+        sides = (preferred, *(side for side in _SIDES if side != preferred))
+        boxes = [_label_box(x, y, size / 2, text, side) for side in sides]
+        best = min(range(len(sides)), key=lambda k: (covered(boxes[k], others), k))
+        taken.append(boxes[best])
+        out.append(sides[best])
+    return out
+
+
 def world_map(runs: Sequence[Run]) -> dict[str, Any]:
     """The bundled intensity of every country (colour), with a dot where the user's runs ran (size: emissions)."""
     from codecarbon.intensity import tables
@@ -248,7 +299,7 @@ def world_map(runs: Sequence[Run]) -> dict[str, Any]:
         data.append({
             "type": "scattergeo", "lon": [lon for lon, _ in spots], "lat": [lat for _, lat in spots],
             "mode": "markers+text", "text": places, "hoverinfo": "text+name",
-            "textposition": [label_side(centres[c], spot) for c, spot in zip(places, spots, strict=True)],
+            "textposition": label_sides([centres[c] for c in places], spots, sizes, places),
             "hovertext": [f"{code}: {placed[code]['runs']:.0f} run(s), {fmt(placed[code]['emissions'])} g"
                           for code in places],
             "marker": {"size": sizes, "color": "#08306b", "opacity": 0.85, "line": {"color": "white", "width": 1}},

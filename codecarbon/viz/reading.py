@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from codecarbon.external.logger import logger
+from codecarbon.output_methods.emissions_data import JOB_COLUMNS  # the job columns of a row, defined once
 
 #: Columns read as numbers (missing or empty: 0.0, or None for the optional ones below).
 NUMBER_COLUMNS = (
@@ -29,9 +30,6 @@ NUMBER_COLUMNS = (
     "gpu_utilization_percent", "ram_utilization_percent", "ram_used_gb", "ram_total_size",
 )
 OPTIONAL_NUMBER_COLUMNS = ("carbon_intensity", "longitude", "latitude", "cpu_count", "gpu_count")
-#: The job columns of a row (contract #1); empty strings when not in a job.
-JOB_COLUMNS = ("scheduler", "job_id", "job_name", "job_user", "job_account", "job_partition", "node_name", "rank",
-               "local_rank", "world_size", "attribution")
 #: Additive quantities: what a job total or a group total sums.
 ENERGY_KEYS = ("duration", "cpu_energy", "gpu_energy", "ram_energy", "energy_consumed", "emissions")
 _REQUIRED = ("emissions", "energy_consumed")

@@ -28,6 +28,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from tests.fakes.servers import loopback_url, serve_on_loopback, stop_serving
+
 LBS_PER_G = 1 / 453.59237 * 1000  # g/kWh → lbs/MWh
 
 
@@ -82,21 +84,18 @@ class GridServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        self.server = serve_on_loopback(Handler, poll_s=0.05)
         return self
 
     def close(self) -> None:
         self.hang.set()
         if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+            stop_serving(self.server)
 
     @property
     def base(self) -> str:
         assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return loopback_url(self.server)
 
     def requests(self, prefix: str = "") -> list[Seen]:
         with self.lock:

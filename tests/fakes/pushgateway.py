@@ -11,18 +11,17 @@ import base64
 import os
 import shutil
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.servers import free_port
+from tests.fakes.servers import free_port, loopback_url, serve_on_loopback, stop_serving
 
 PUSHGATEWAY_BINARY = "/usr/bin/prometheus-pushgateway"
 
@@ -122,12 +121,9 @@ def basic_auth_proxy(target: str, username: str, password: str) -> Iterator[str]
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = serve_on_loopback(Handler)
     server.seen = seen  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield loopback_url(server)
     finally:
-        server.shutdown()
-        server.server_close()
+        stop_serving(server)

@@ -12,6 +12,25 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
+def serve_on_loopback(handler: type[BaseHTTPRequestHandler], port: int = 0,
+                      poll_s: float = 0.5) -> ThreadingHTTPServer:
+    """A threaded HTTP server on 127.0.0.1 (``port`` 0: a free one) serving from a daemon thread; every fake
+    server of the tests starts this way and ends with `stop_serving`."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, args=(poll_s,), daemon=True).start()
+    return server
+
+
+def stop_serving(server: ThreadingHTTPServer) -> None:
+    server.shutdown()
+    server.server_close()
+
+
+def loopback_url(server: ThreadingHTTPServer) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
 @dataclass
 class Request:
     method: str
@@ -94,15 +113,12 @@ class RecordingServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_on_loopback(Handler)
         return self
 
     def stop(self) -> None:
         if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+            stop_serving(self.server)
 
 
 @contextmanager

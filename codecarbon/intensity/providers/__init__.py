@@ -39,7 +39,8 @@ class Choice:
     reason: str
 
 
-def _setting(settings: Any, name: str) -> Any:
+def setting(settings: Any, name: str) -> Any:
+    """A setting's value from a Settings object, a mapping or any object with attributes (None when unset)."""
     getter = getattr(settings, "get", None)
     if callable(getter):
         return getter(name, None)
@@ -48,13 +49,13 @@ def _setting(settings: Any, name: str) -> Any:
 
 def choose(settings: Any, *, country_iso_code: Optional[str] = None, grid_zone: Optional[str] = None) -> Choice:
     """The provider for the settings and place (``country_iso_code`` alpha-3, ``grid_zone`` as given)."""
-    wanted = str(_setting(settings, "carbon_intensity_provider") or "auto")
+    wanted = str(setting(settings, "carbon_intensity_provider") or "auto")
     zone = grid_zone or None
     if wanted == "static":
         return Choice("static", None, "carbon_intensity_provider = static")
     if wanted != "auto":
         return Choice(wanted, zone, f"carbon_intensity_provider = {wanted}")
-    if _setting(settings, "electricitymaps_api_token"):
+    if setting(settings, "electricitymaps_api_token"):
         return Choice("electricitymaps", zone, "an Electricity Maps token is set")
     head = (zone or "").upper()
     if head.startswith(("GB", "UK")) or (not zone and country_iso_code == "GBR"):
@@ -68,19 +69,19 @@ def make(name: str, settings: Any, **kwargs: Any) -> Any:
     """The provider object for ``name`` (its module imported now), with its URL and credentials."""
     module_name, class_name, url_setting = _HOMES[name]
     cls = getattr(import_module(f"codecarbon.intensity.providers.{module_name}"), class_name)
-    url = str(_setting(settings, url_setting) or DEFAULT_URLS[name])
+    url = str(setting(settings, url_setting) or DEFAULT_URLS[name])
     if name == "electricitymaps":
-        return cls(url, str(_setting(settings, "electricitymaps_api_token") or ""), **kwargs)
+        return cls(url, str(setting(settings, "electricitymaps_api_token") or ""), **kwargs)
     if name == "watttime":
-        return cls(url, str(_setting(settings, "watttime_username") or ""),
-                   str(_setting(settings, "watttime_password") or ""), **kwargs)
+        return cls(url, str(setting(settings, "watttime_username") or ""),
+                   str(setting(settings, "watttime_password") or ""), **kwargs)
     return cls(url, **kwargs)
 
 
 def credentials_missing(name: str, settings: Any) -> Optional[str]:
     """The setting to fill when a provider that needs credentials has none, else None."""
-    if name == "electricitymaps" and not _setting(settings, "electricitymaps_api_token"):
+    if name == "electricitymaps" and not setting(settings, "electricitymaps_api_token"):
         return "electricitymaps_api_token"
-    if name == "watttime" and not (_setting(settings, "watttime_username") and _setting(settings, "watttime_password")):
+    if name == "watttime" and not (setting(settings, "watttime_username") and setting(settings, "watttime_password")):
         return "watttime_username and watttime_password"
     return None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from codecarbon.output_methods.boamps.models import (
     to_jsonable,
 )
 from codecarbon.output_methods.emissions_data import EmissionsData
+from codecarbon.support import files
 
 _INFRA_KEYS = ("cloudInstance", "cloudService", "cloudProvider", "infraType", "components")
 _ENVIRONMENT_KEYS = ("location", "powerSupplierType", "powerSource", "powerSourceCarbonIntensity", "country",
@@ -102,13 +102,9 @@ class BoAmpsOutput(BaseOutput):
     def out(self, total: EmissionsData, delta: EmissionsData) -> None:
         path = self.output_dir / f"boamps_report_{total.run_id}.json"
         text = json.dumps(to_jsonable(self.report(total)), indent=2, allow_nan=False)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=self.output_dir)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text + "\n")
-            os.replace(temp, path)
+        try:  # a report in the user's folder: its mode follows their umask, like the CSV
+            files.atomic_write(path, text + "\n", mode=files.USER_FILE_MODE)
         except OSError as error:
-            Path(temp).unlink(missing_ok=True)
             logger.error("could not write the BoAmps report %s: %s", path, error)
             return
         self.last_report_path = path

@@ -137,3 +137,40 @@ def labels_of(data: Any, environment: Optional[dict[str, str]] = None) -> dict[s
     found = {name: label_value(getattr(data, name, None)) for name in labelnames + job_labelnames}
     found.update(deployment_labels() if environment is None else environment)
     return found
+
+
+class RunCounts:
+    """What a process's counters have counted of each run, so that they follow the run's total.
+
+    Counters add each window's figure; a run settled at ``stop()`` from the provider's history (issue 14) can end
+    with a total above the sum of its provisionally priced windows. The increment is therefore the larger of the
+    window's figure and what the run's total has over what was counted, never below zero: counters never go
+    backwards (a total settled lower stays counted at the higher figure). A run not seen before (or forgotten,
+    past ``keep`` runs) counts its window only, so nothing is counted twice."""
+
+    def __init__(self, keep: int = 1024) -> None:
+        from collections import OrderedDict
+
+        self._counted: OrderedDict[str, dict[str, float]] = OrderedDict()
+        self._keep = keep
+
+    def increments(self, total: Any, delta: Any, fields: list[str]) -> dict[str, float]:
+        """Per field, what to add now (>= 0; NaN figures add nothing). Call with the lock of the counters held."""
+        run = str(getattr(total, "run_id", "") or "")
+        counted = self._counted.pop(run, None)
+        added: dict[str, float] = {}
+        kept: dict[str, float] = {}
+        for field in fields:
+            window = metric_value(delta, field)
+            window = window if window > 0 else 0.0  # NaN and negatives add nothing
+            so_far = metric_value(total, field)
+            so_far = so_far if so_far > 0 else 0.0
+            if counted is None:
+                added[field], kept[field] = window, max(so_far, window)
+            else:
+                step = max(window, so_far - counted.get(field, 0.0), 0.0)
+                added[field], kept[field] = step, counted.get(field, 0.0) + step
+        self._counted[run] = kept
+        while len(self._counted) > self._keep:
+            self._counted.popitem(last=False)
+        return added

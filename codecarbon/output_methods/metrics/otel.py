@@ -44,7 +44,7 @@ from codecarbon.output_methods.delivery import (
 )
 from codecarbon.output_methods.emissions_data import EmissionsData
 from codecarbon.output_methods.http import check_timeout
-from codecarbon.output_methods.metrics import Metric, label_value, metric_value, otel_metrics
+from codecarbon.output_methods.metrics import Metric, RunCounts, label_value, metric_value, otel_metrics
 from codecarbon.support import http
 from codecarbon.support.errors import ConfigError, MissingDependencyError
 
@@ -117,6 +117,7 @@ class _Pipeline:
         from codecarbon import __version__
 
         resource = Resource.create(attributes).merge(OTELResourceDetector().detect())  # the user's env wins
+        self.runs = RunCounts()
         self.reader = InMemoryMetricReader()
         self.provider = MeterProvider(resource=resource, metric_readers=[self.reader])
         meter = self.provider.get_meter(SCOPE, __version__)
@@ -130,8 +131,14 @@ class _Pipeline:
                                           description=metric.otel_description or metric.description)
 
     def record(self, total: EmissionsData, delta: EmissionsData) -> None:
+        counted = [m.field for m in otel_metrics() if m.otel_kind == "counter"]
+        added = self.runs.increments(total, delta, counted)  # follows a total settled upward at stop()
         for metric in otel_metrics():
-            value = _value(metric, total, delta)
+            if metric.otel_kind == "counter":
+                step = added[metric.field] * metric.otel_scale
+                value: Optional[float] = step if step > 0 else None
+            else:
+                value = _value(metric, total, delta)
             if value is None:
                 continue
             attributes = dict(metric.otel_attributes)

@@ -5,9 +5,9 @@ It exposes what the Pushgateway output pushes, under the same names and labels (
 :mod:`codecarbon.output_methods.metrics`): the latest window's gauges, and counters (``codecarbon_energy_total``,
 ``codecarbon_emissions_kg_total``, ...). On the endpoint the counters hold everything this process handed it for
 a label set, across runs: they never go backwards while the process lives, so ``rate()`` and ``increase()``
-work across a tracker's restarts. Values move when the tracker hands a window over (every
-``api_call_interval`` measurements, at ``flush()`` and at ``stop()``); a scrape only reads them, so its cost
-does not depend on the hardware.
+work across a tracker's restarts, and they follow a run's total settled upward at ``stop()`` (``RunCounts``).
+Values move when the tracker hands a window over (every ``api_call_interval`` measurements, at ``flush()`` and at
+``stop()``); a scrape only reads them, so its cost does not depend on the hardware.
 
 The endpoint binds 127.0.0.1 unless told otherwise, serves from a daemon thread of prometheus_client, and stays
 up after ``stop()`` until the process ends, so that the final values of a run can still be scraped. A port that
@@ -25,6 +25,7 @@ from codecarbon.external.logger import logger
 from codecarbon.output_methods.base_output import BaseOutput
 from codecarbon.output_methods.emissions_data import EmissionsData
 from codecarbon.output_methods.metrics import (
+    RunCounts,
     all_labelnames,
     labels_of,
     metric_value,
@@ -47,17 +48,19 @@ class _Values:
         self.lock = threading.Lock()
         self.gauges: dict[LabelKey, dict[str, float]] = {}
         self.counters: dict[LabelKey, dict[str, float]] = {}
+        self.runs = RunCounts()
 
-    def record(self, labels: dict[str, str], delta: Any) -> None:
+    def record(self, labels: dict[str, str], total: Any, delta: Any) -> None:
         key = tuple(labels.get(name, "") for name in all_labelnames)
         gauges = {name: metric_value(delta, m.field) for name, m in prometheus_gauges().items()}
+        fields = [m.field for m in prometheus_counters().values()]
         with self.lock:
             self.gauges[key] = gauges
             counters = self.counters.setdefault(key, dict.fromkeys(prometheus_counters(), 0.0))
+            # never negative or NaN: a counter never goes backwards; follows a total settled upward at stop()
+            added = self.runs.increments(total, delta, fields)
             for name, metric in prometheus_counters().items():
-                value = metric_value(delta, metric.field)
-                if value > 0:  # a missing or NaN figure adds nothing: a counter never goes backwards
-                    counters[name] += value
+                counters[name] += added[metric.field]
 
     def snapshot(self) -> tuple[dict[LabelKey, dict[str, float]], dict[LabelKey, dict[str, float]]]:
         with self.lock:
@@ -164,7 +167,7 @@ class PrometheusScrapeOutput(BaseOutput):
         return f"PrometheusScrapeOutput({self.url!r})"
 
     def out(self, total: EmissionsData, delta: EmissionsData) -> None:
-        self.endpoint.values.record(labels_of(total), delta)
+        self.endpoint.values.record(labels_of(total), total, delta)
 
     def live_out(self, total: EmissionsData, delta: EmissionsData) -> None:
         self.out(total, delta)
