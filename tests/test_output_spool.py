@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from codecarbon.output_methods import delivery
 from codecarbon.output_methods.delivery import DeliveryFailed, DeliveryQueue
 from codecarbon.output_methods.spool import Spool, SpooledPayload, spool_root
 from codecarbon.support.errors import DeliveryError
@@ -77,7 +78,8 @@ def test_a_full_queue_saves_its_oldest_payloads_instead_of_growing() -> None:
         raise DeliveryFailed("down")
 
     queue = DeliveryQueue("http-full", unreachable, max_pending=3)
-    futures = [queue.submit({"n": n}, "run-1") for n in range(10)]
+    with delivery._SENDER.cond:  # the sender cannot take a payload in flight meanwhile: the overflow is the oldest
+        futures = [queue.submit({"n": n}, "run-1") for n in range(10)]
     assert queue.pending <= 3
     saved = [record["payload"]["n"] for record in spooled()]
     assert saved == list(range(len(saved))) and len(saved) >= 7  # the oldest went to the spool, in order

@@ -183,7 +183,7 @@ def detect_online_location(timeout_s: float = 1.0) -> Location:
         cloud = cloud_by_metadata(max(float(timeout_s), 0.0) * CLOUD_SHARE)
         try:
             geo = geo_by_ip(max(0.0, deadline - time.monotonic()))
-        except Exception as error:
+        except Exception as error:  # every failure means "geolocation knows nothing"
             logger.debug("Location probe geo: %s", error)
             geo = None
         location = _location(geo, cloud)
@@ -217,5 +217,5 @@ def locate_once(timeout_s: float = 1.0) -> Location:
         return location
     try:
         return future.result(timeout=max(float(timeout_s), 0.0) + 1.0)  # the first caller's lookup is bounded
-    except Exception:
+    except Exception:  # the first caller's lookup failed or overran: the place is unknown, never an error
         return Location(None, None, None, None, None, "N")
