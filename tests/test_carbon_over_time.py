@@ -93,14 +93,14 @@ def test_each_window_is_charged_interval_by_interval_then_settled(server, clock,
         kwh = 0.001 * (1 + index % 3)
         clock.t = end
         charger.charge(t, end, kwh)
-        feed.wait(5)
+        feed.wait(30)  # a bound, not a timing (a loaded machine compiles imports first)
         slices.append((t, end, kwh))
         t = end
     during = charger.account()
     assert "latest" in during.label or "forecast" in during.label  # provisional while running
     assert during.kg == pytest.approx(exact_kg(zone, slices), rel=1e-9)  # latest equals the settled trace here
     clock.t = t + 300  # GB publishes a half-hour's actual once it is over
-    assert charger.settle(5.0) is True
+    assert charger.settle(30.0) is True
     settled = charger.account()
     assert settled.settled and settled.kg == pytest.approx(exact_kg(zone, slices), rel=1e-9)
     assert settled.label.startswith(f"{name} {zone} (") and settled.label.endswith("history 100%")
@@ -125,7 +125,7 @@ def test_seventy_two_hours_settle_from_history_in_one_request(server, clock, nam
         charger.charge(t, end, kwh)
         slices.append((t, end, kwh))
         t = end
-    feed.wait(5)
+    feed.wait(30)  # a bound, not a timing: on a loaded machine a thread may first compile its imports
     down = len(server.seen)
     assert down < 90  # 30 s doubling to 1 h: about one try an hour (79), not one a minute (4320)
     provisional = charger.account()
@@ -133,7 +133,7 @@ def test_seventy_two_hours_settle_from_history_in_one_request(server, clock, nam
     server.mode = None
     clock.t = t + 1
     requests_before = len(server.seen)
-    assert charger.settle(5.0) is True
+    assert charger.settle(30.0) is True
     settled = charger.account()
     assert settled.kg == pytest.approx(exact_kg(zone, slices), rel=1e-9)
     assert settled.label.endswith("history 100%")
@@ -155,12 +155,12 @@ def test_eight_trackers_share_one_request_per_interval(server, clock) -> None:
             clock.t = start + 25
             for charger in chargers:
                 charger.charge(start, start + 25, 0.001)
-            chargers[0].feed.wait(5)
+            chargers[0].feed.wait(30)  # a bound, not a timing
     latest = server.requests("/v3/carbon-intensity/latest")
     assert len(latest) == 12 + 1  # twelve intervals, and the one the last slice's end opens
     clock.t += 1
     for charger in chargers:
-        charger.settle(5.0)
+        charger.settle(30.0)
     assert len(server.requests("/v3/carbon-intensity/history")) == 1
 
 
@@ -177,7 +177,7 @@ def test_trackers_started_apart_settle_with_one_history_request(server, clock) -
             clock.t = min(t + 50.0, end)
             charger.charge(t, clock.t, 0.0001)
             t = clock.t
-        feed.wait(5)
+        feed.wait(30)  # a bound, not a timing (a loaded machine compiles imports first)
     clock.t = end + 1.0
     before = len([s for s in server.requests("/dataset/CO2Emis") if "start" in s.query])
     for charger in chargers:
@@ -194,7 +194,7 @@ def test_rejected_token_warns_once_naming_the_setting_then_static(server, clock,
     for minute in range(30):
         clock.t = T0 + 60 * (minute + 1)
         charger.charge(T0 + 60 * minute, clock.t, 0.001)
-        feed.wait(5)
+        feed.wait(30)  # a bound, not a timing (a loaded machine compiles imports first)
     assert len(server.seen) == 1  # refused once: never asked again in this process
     warnings = [r.getMessage() for r in codecarbon_log.records if r.levelname == "WARNING"]
     assert len(warnings) == 1 and "electricitymaps_api_token" in warnings[0] and "401" in warnings[0]
@@ -207,7 +207,7 @@ def test_rejected_token_warns_once_naming_the_setting_then_static(server, clock,
 def test_watttime_bad_password_names_both_settings_and_never_shows_it(server, clock, codecarbon_log) -> None:
     feed = feed_for(server, clock, "watttime", "CAISO_NORTH", watttime_password="not-the-wt-password")
     Charger(STATIC, feed).charge(T0, T0 + 10, 0.01)
-    feed.wait(5)
+    feed.wait(30)  # a bound, not a timing: on a loaded machine a thread may first compile its imports
     text = "\n".join(r.getMessage() for r in codecarbon_log.records)
     assert "watttime_username / watttime_password" in text and "not-the-wt-password" not in text
     assert feed.disabled and "not-the-wt-password" not in str(feed.last_error)
@@ -217,11 +217,11 @@ def test_watttime_token_is_renewed_when_it_expires(server, clock) -> None:
     feed = feed_for(server, clock, "watttime", "CAISO_NORTH")
     charger = Charger(STATIC, feed)
     charger.charge(T0, T0 + 10, 0.01)
-    feed.wait(5)
+    feed.wait(30)  # a bound, not a timing: on a loaded machine a thread may first compile its imports
     feed.provider._token = "expired-token"  # the server no longer accepts it: one 401, one login, one retry
     clock.t = T0 + 400
     charger.charge(T0 + 10, T0 + 400, 0.01)
-    feed.wait(5)
+    feed.wait(30)  # a bound, not a timing: on a loaded machine a thread may first compile its imports
     paths = [s.path for s in server.seen]
     assert paths == ["/login", "/v3/forecast", "/v3/forecast", "/login", "/v3/forecast"]
     assert charger.account().label.endswith("latest 100%")
@@ -231,7 +231,7 @@ def test_429_waits_what_retry_after_says(server, clock) -> None:
     server.mode, server.retry_after = 429, "120"
     feed = feed_for(server, clock, "uk-grid", "GB")
     feed.want_latest()
-    feed.wait(5)
+    feed.wait(30)  # a bound, not a timing: on a loaded machine a thread may first compile its imports
     assert len(server.seen) == 1
     server.mode = None
     for seconds in (30, 60, 119):
@@ -241,7 +241,7 @@ def test_429_waits_what_retry_after_says(server, clock) -> None:
     assert len(server.seen) == 1
     clock.t = T0 + 121
     feed.want_latest()
-    feed.wait(5)
+    feed.wait(30)  # a bound, not a timing: on a loaded machine a thread may first compile its imports
     assert len(server.seen) == 2 and feed.best(clock.t) is not None
 
 
@@ -253,7 +253,7 @@ def test_bad_answers_fall_back_to_static_and_back_off(server, clock, mode, codec
     for minute in range(10):
         clock.t = T0 + 60 * (minute + 1)
         charger.charge(T0 + 60 * minute, clock.t, 0.001)
-        feed.wait(5)
+        feed.wait(30)  # a bound, not a timing (a loaded machine compiles imports first)
     assert len(server.seen) == 5  # minutes 1, 2, 3, 5 and 9: 30 s doubling, not one try a minute
     account = charger.account()
     assert account.label == "static owid-energy 2023 100%" and account.kg == pytest.approx(0.01 * 400 / 1000)
@@ -266,11 +266,11 @@ def test_marginal_and_average_are_never_summed_together(server, clock) -> None:
     feed = feed_for(server, clock, "watttime", "CAISO_NORTH")
     charger = Charger(STATIC, feed)
     charger.charge(T0, T0 + 300, 0.01)  # answered: marginal
-    feed.wait(5)
+    feed.wait(30)  # a bound, not a timing: on a loaded machine a thread may first compile its imports
     server.mode = 500
     clock.t = T0 + 5 * 3600
     charger.charge(T0 + 4 * 3600, T0 + 5 * 3600, 0.01)  # hours later, nothing known within reach
-    feed.wait(5)
+    feed.wait(30)  # a bound, not a timing: on a loaded machine a thread may first compile its imports
     account = charger.account()
     assert account.kg == pytest.approx(0.02 * 400 / 1000)  # all at the static average, none at MOER
     assert account.label.startswith("static owid-energy 2023 100% (average used: watttime marginal")
@@ -280,7 +280,7 @@ def test_hung_provider_leaves_the_run_provisional_within_the_bound(server, clock
     feed = feed_for(server, clock, "electricitymaps", "DE")
     charger = Charger(STATIC, feed)
     charger.charge(T0, T0 + 60, 0.01)
-    feed.wait(5)
+    feed.wait(30)  # a bound, not a timing: on a loaded machine a thread may first compile its imports
     server.mode = "hang"
     clock.t = T0 + 120
     assert charger.settle(0.3) is False
@@ -313,7 +313,7 @@ def test_the_3x_token_name_selects_electricity_maps_and_is_sent(server, clock) -
     assert (choice.provider, choice.zone) == ("electricitymaps", "DE")
     feed = Feed(providers.make(choice.provider, settings, clock=clock), zone="DE", clock=clock)
     feed.want_latest()
-    feed.wait(5)
+    feed.wait(30)  # a bound, not a timing: on a loaded machine a thread may first compile its imports
     assert feed.best(clock.t) is not None and feed.last_error is None  # the fake accepts only its token
     assert [s.headers["auth-token"] for s in server.requests("/v3/")] == [server.token]
 
@@ -469,11 +469,11 @@ def test_prices_reused_between_rows_equal_a_fresh_pricing(server, clock) -> None
         clock.t = t + 20.0
         charger.charge(t, t + 20.0, 0.0002 * (1 + index % 5))
         if index % 7 == 0:
-            feed.wait(5)
+            feed.wait(30)  # a bound, not a timing (a loaded machine compiles imports first)
         if index % 3 == 0:
             seen.append(charger.account(T0, clock.t).kg)
         t += 20.0
-    feed.wait(5)
+    feed.wait(30)  # a bound, not a timing: on a loaded machine a thread may first compile its imports
     fresh = Charger(STATIC, feed)
     fresh._segments = [list(s) for s in charger._segments]
     assert charger.account(T0, t).kg == pytest.approx(fresh.account(T0, t).kg, rel=1e-12)
@@ -544,7 +544,7 @@ def test_coordinates_are_asked_about_once_then_the_zone_is_used(server, clock, n
     for minute in range(3):
         clock.t = T0 + 600 * (minute + 1)
         charger.charge(T0 + 600 * minute, clock.t, 0.001)
-        feed.wait(5)
+        feed.wait(30)  # a bound, not a timing (a loaded machine compiles imports first)
     data = [s for s in server.seen if s.path != "/login"]
     assert data[0].path == first_path and data[0].query.get("lat", data[0].query.get("latitude")) == ["52.5"]
     assert feed.zone == zone
