@@ -78,10 +78,12 @@ def test_a_full_queue_saves_its_oldest_payloads_instead_of_growing() -> None:
         raise DeliveryFailed("down")
 
     queue = DeliveryQueue("http-full", unreachable, max_pending=3)
-    with delivery._SENDER.cond:  # the sender cannot take a payload in flight meanwhile: the overflow is the oldest
+    # the sender can neither take a payload in flight (the overflow is then the oldest) nor take the spooled ones
+    # back for a retry while the spool is read
+    with delivery._SENDER.cond:
         futures = [queue.submit({"n": n}, "run-1") for n in range(10)]
-    assert queue.pending <= 3
-    saved = [record["payload"]["n"] for record in spooled()]
+        assert queue.pending <= 3
+        saved = [record["payload"]["n"] for record in spooled()]
     assert saved == list(range(len(saved))) and len(saved) >= 7  # the oldest went to the spool, in order
     with pytest.raises(DeliveryError, match="saved to"):
         futures[0].result(timeout=0)
