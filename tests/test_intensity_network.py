@@ -153,10 +153,12 @@ def resolver_for(server_base: str, clock: FakeClock, location: Location = FRANCE
 
 
 def test_live_figure_is_fetched_in_background_then_served(server):
-    server.routes[("GET", EM_PATH)] = em_answer(123.0)
+    answer_now = threading.Event()  # the provider answers only once the first figure has been served
+    server.routes[("GET", EM_PATH)] = lambda seen: em_answer(123.0) if answer_now.wait(10) else Answer(504)
     clock = FakeClock()
     resolver = resolver_for(server.base, clock)
     assert resolver.current() == STATIC_FRANCE  # nothing cached yet: the bundled figure, refresh started
+    answer_now.set()
     resolver.live.wait(10)
     assert resolver.current() == Intensity(123.0, "electricitymaps", 2024)
     (request,) = server.seen
