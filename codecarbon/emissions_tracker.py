@@ -309,13 +309,11 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         charger = self._charger
         if charger is None or not charger.live:
             return window, None
-        import dataclasses
-
         from codecarbon.intensity.types import Intensity
 
         account = charger.account(start.wall, end.wall)
         shown = account.g_per_kwh if account.kwh > 0 else charger.static.g_co2e_per_kwh
-        return dataclasses.replace(window, emissions_kg=account.kg), Intensity(shown, account.label, None)
+        return window.with_emissions(account.kg), Intensity(shown, account.label, None)
 
     def _settle(self, until: float) -> None:
         """At stop: the run's figures from the provider's history, waiting until ``until`` (monotonic) at most."""

@@ -1,0 +1,55 @@
+"""Import, construction, start() and stop() cost of an offline tracker, each from a fresh process (medians).
+
+start() is called right after construction (no pause), so any wait on the warm-up thread shows in its figure.
+Bytecode caching is left on (PYTHONDONTWRITEBYTECODE is removed from the children's environment).
+
+    python3 bench/bench_construct.py [--runs 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+CHILD = r"""
+import json, os, tempfile, time
+os.chdir(tempfile.mkdtemp())
+t0 = time.perf_counter()
+from codecarbon import OfflineEmissionsTracker
+t1 = time.perf_counter()
+tracker = OfflineEmissionsTracker(country_iso_code="FRA", measure_power_secs=1, log_level="error")
+t2 = time.perf_counter()
+tracker.start()
+t3 = time.perf_counter()
+tracker.stop()
+t4 = time.perf_counter()
+print(json.dumps({"import": t1 - t0, "construct": t2 - t1, "start": t3 - t2, "stop": t4 - t3}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    subprocess.run([sys.executable, "-c", CHILD], env=env, check=True, capture_output=True)  # warm the bytecode cache
+    samples: dict[str, list[float]] = {}
+    for _ in range(args.runs):
+        out = subprocess.run([sys.executable, "-c", CHILD], env=env, check=True, capture_output=True, text=True)
+        for key, value in json.loads(out.stdout.strip().splitlines()[-1]).items():
+            samples.setdefault(key, []).append(value)
+    for key, values in samples.items():
+        print(f"{key:<10} median {statistics.median(values) * 1e3:7.2f} ms   min {min(values) * 1e3:7.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
