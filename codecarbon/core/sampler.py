@@ -14,19 +14,19 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Final, Optional
 
-from codecarbon.core.units import JOULES_PER_KWH
 from codecarbon.external.logger import logger
 from codecarbon.hardware.base import EnergySource, Utilization
+from codecarbon.support.record import Record
 
 COMPONENTS = ("cpu", "gpu", "ram")
+#: as ``core.units.JOULES_PER_KWH``, written here: importing ``core.units`` would build its five dataclasses
+JOULES_PER_KWH = 3_600_000.0
 
 
-class Reading:
+class Reading(Record):
     """Cumulative totals at one instant since the sampler was opened (energies before PUE).
 
-    A plain class with slots rather than a dataclass: building a dataclass costs ~0.5 ms at import, on the path of
-    every tracker's construction. Read-only by contract (``Final``, checked by mypy); ``==`` and ``repr`` compare
-    and show every field."""
+    A ``Record`` rather than a dataclass: no class to build on the path to ``start()``; read-only (``Final``)."""
 
     __slots__ = ("at", "wall", "joules", "emissions_kg", "cpu_util_s", "gpu_util_s", "ram_util_s", "ram_used_gb_s",
                  "ticks")
@@ -43,17 +43,9 @@ class Reading:
         self.ram_used_gb_s: Final = ram_used_gb_s
         self.ticks: Final = ticks
 
-    def __eq__(self, other: object) -> bool:
-        return _same_fields(self, other)
 
-    __hash__ = None  # type: ignore[assignment]  # equal readings may hold equal dicts: not hashable
-
-    def __repr__(self) -> str:
-        return _fields_repr(self)
-
-
-class Window:
-    """The difference of two readings, in the units the rows use (a plain read-only class, as ``Reading``)."""
+class Window(Record):
+    """The difference of two readings, in the units the rows use (read-only, as ``Reading``)."""
 
     __slots__ = ("duration", "energy_kwh", "power_w", "emissions_kg", "cpu_utilization_percent",
                  "gpu_utilization_percent", "ram_utilization_percent", "ram_used_gb")
@@ -76,26 +68,7 @@ class Window:
 
     def with_emissions(self, emissions_kg: float) -> Window:
         """This window with another carbon figure (what ``dataclasses.replace(window, emissions_kg=...)`` did)."""
-        return Window(self.duration, self.energy_kwh, self.power_w, emissions_kg, self.cpu_utilization_percent,
-                      self.gpu_utilization_percent, self.ram_utilization_percent, self.ram_used_gb)
-
-    def __eq__(self, other: object) -> bool:
-        return _same_fields(self, other)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return _fields_repr(self)
-
-
-def _same_fields(one: Reading | Window, other: object) -> bool:
-    if type(other) is not type(one):
-        return NotImplemented
-    return all(getattr(one, name) == getattr(other, name) for name in one.__slots__)
-
-
-def _fields_repr(one: Reading | Window) -> str:
-    return f"{type(one).__name__}({', '.join(f'{name}={getattr(one, name)!r}' for name in one.__slots__)})"
+        return self._replaced(emissions_kg=emissions_kg)  # type: ignore[no-any-return]
 
 
 def window_between(start: Reading, end: Reading, pue: float) -> Window:
