@@ -1,6 +1,8 @@
 """Import, construction, start() and stop() cost of an offline tracker, each from a fresh process (medians).
 
-start() is called right after construction (no pause), so any wait on the warm-up thread shows in its figure.
+``start`` is start() called right after construction, so any wait on the warm-up thread shows in it;
+``start_after_pause`` (another fresh process) is start() after 100 ms of the script's own work (a sleep), as a
+real script has between the two: what the warm-up thread could not take off start() shows there.
 Bytecode caching is left on (PYTHONDONTWRITEBYTECODE is removed from the children's environment).
 
     python3 bench/bench_construct.py [--runs 15]
@@ -19,19 +21,29 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 CHILD = r"""
-import json, os, tempfile, time
+import json, os, sys, tempfile, time
+PAUSE = float(sys.argv[1])
 os.chdir(tempfile.mkdtemp())
 t0 = time.perf_counter()
 from codecarbon import OfflineEmissionsTracker
 t1 = time.perf_counter()
 tracker = OfflineEmissionsTracker(country_iso_code="FRA", measure_power_secs=1, log_level="error")
 t2 = time.perf_counter()
+if PAUSE:
+    time.sleep(PAUSE)
+    t2 = time.perf_counter()
 tracker.start()
 t3 = time.perf_counter()
 tracker.stop()
 t4 = time.perf_counter()
 print(json.dumps({"import": t1 - t0, "construct": t2 - t1, "start": t3 - t2, "stop": t4 - t3}))
 """
+
+
+def _child(env: dict[str, str], pause: float) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-c", CHILD, str(pause)], env=env, check=True, capture_output=True,
+                         text=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 def main() -> None:
@@ -41,14 +53,14 @@ def main() -> None:
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    subprocess.run([sys.executable, "-c", CHILD], env=env, check=True, capture_output=True)  # warm the bytecode cache
+    _child(env, 0.0)  # fills the bytecode cache
     samples: dict[str, list[float]] = {}
     for _ in range(args.runs):
-        out = subprocess.run([sys.executable, "-c", CHILD], env=env, check=True, capture_output=True, text=True)
-        for key, value in json.loads(out.stdout.strip().splitlines()[-1]).items():
+        for key, value in _child(env, 0.0).items():
             samples.setdefault(key, []).append(value)
+        samples.setdefault("start_after_pause", []).append(_child(env, 0.1)["start"])
     for key, values in samples.items():
-        print(f"{key:<10} median {statistics.median(values) * 1e3:7.2f} ms   min {min(values) * 1e3:7.2f} ms")
+        print(f"{key:<18} median {statistics.median(values) * 1e3:7.2f} ms   min {min(values) * 1e3:7.2f} ms")
 
 
 if __name__ == "__main__":

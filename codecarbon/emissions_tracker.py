@@ -32,6 +32,12 @@ if TYPE_CHECKING:
     from codecarbon.output_methods.emissions_data import EmissionsData
 
 
+#: what start() imports after detection, in the order it needs them: the utilisation baseline, the device claim,
+#: the state directory's keys and the checkpoint row (the warm-up loads them once detection is done, issue 16)
+_START_MODULES = ("codecarbon.hardware.utilization", "codecarbon.hardware.ownership", "codecarbon.core.job",
+                  "hashlib", "codecarbon.core.rows")
+
+
 class _Unset:
     """The default of an argument nobody passed. It shows as the effective default in ``inspect.signature`` and
     ``help()``, and tells the tracker the argument was not given, so config files and variables still apply."""
@@ -232,6 +238,8 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         """Off the user's thread, between construction and start(): detect hardware, read static facts."""
         try:
             hardware = self._detect()  # first: start() waits for this, and for nothing else of the warm-up
+            if not self._start_waiting:
+                self._import_for_start()
             self._resolve_location()
             self._prepare_job(hardware)
             from codecarbon.core import rows
@@ -239,10 +247,21 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             rows.platform_facts()
             if self._OFFLINE:  # the online tracker's location may still be on its way; never wait for it here
                 self._intensity_resolver()
-            from codecarbon.hardware import UtilizationMeter  # noqa: F401 - imported for start()
         except Exception as error:  # start() does it again and reports
             logger.debug("warm-up failed: %s", error)
         self._resolve_location()  # (when detection failed)
+
+    #: set by start() while it waits for detection: the warm-up then leaves start()'s imports to start() itself,
+    #: rather than hold the interpreter lock (up to its 5 ms switch interval) while start() wants it
+    _start_waiting = False
+
+    @staticmethod
+    def _import_for_start() -> None:
+        """The modules start() runs after detection, loaded by the warm-up so start() finds them ready (issue 16)."""
+        import importlib
+
+        for name in _START_MODULES:
+            importlib.import_module(name)
 
     _locating: Optional[Future] = None  # the online tracker's location, resolved by the warm-up
 
@@ -392,7 +411,11 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             return
         # never waits for the warm-up as such: only for detection (the sources to read), which it needs;
         # the rest of the warm-up (location, static facts, job files) goes on beside the run
-        hardware = self._detect()
+        self._start_waiting = True
+        try:
+            hardware = self._detect()
+        finally:
+            self._start_waiting = False
         from codecarbon.core import lifecycle
         from codecarbon.core.config import sampling_period
         from codecarbon.core.run import Run as _Run
