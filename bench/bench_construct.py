@@ -1,8 +1,9 @@
 """Import, construction, start() and stop() cost of an offline tracker, each from a fresh process (medians).
 
 ``start`` is start() called right after construction, so any wait on the warm-up thread shows in it;
-``start_after_pause`` (another fresh process) is start() after 100 ms of the script's own work (a sleep), as a
-real script has between the two: what the warm-up thread could not take off start() shows there.
+``start_after_pause`` and ``stop_after_pause`` (another fresh process) are start() after 100 ms of the script's
+own work (a sleep), as a real script has between the two, and stop() after a 100 ms run: what the warm-up thread
+could not take off them shows there.
 Bytecode caching is left on (PYTHONDONTWRITEBYTECODE is removed from the children's environment).
 
     python3 bench/bench_construct.py [--runs 15]
@@ -34,9 +35,12 @@ if PAUSE:
     t2 = time.perf_counter()
 tracker.start()
 t3 = time.perf_counter()
-tracker.stop()
+if PAUSE:
+    time.sleep(PAUSE)  # the user's job
 t4 = time.perf_counter()
-print(json.dumps({"import": t1 - t0, "construct": t2 - t1, "start": t3 - t2, "stop": t4 - t3}))
+tracker.stop()
+t5 = time.perf_counter()
+print(json.dumps({"import": t1 - t0, "construct": t2 - t1, "start": t3 - t2, "stop": t5 - t4}))
 """
 
 
@@ -58,7 +62,9 @@ def main() -> None:
     for _ in range(args.runs):
         for key, value in _child(env, 0.0).items():
             samples.setdefault(key, []).append(value)
-        samples.setdefault("start_after_pause", []).append(_child(env, 0.1)["start"])
+        paused = _child(env, 0.1)
+        samples.setdefault("start_after_pause", []).append(paused["start"])
+        samples.setdefault("stop_after_pause", []).append(paused["stop"])
     for key, values in samples.items():
         print(f"{key:<18} median {statistics.median(values) * 1e3:7.2f} ms   min {min(values) * 1e3:7.2f} ms")
 

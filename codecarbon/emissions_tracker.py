@@ -238,7 +238,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         """Off the user's thread, between construction and start(): detect hardware, read static facts."""
         try:
             hardware = self._detect()  # first: start() waits for this, and for nothing else of the warm-up
-            if not self._start_waiting:
+            if not self._start_began:
                 self._import_for_start()
             self._resolve_location()
             self._prepare_job(hardware)
@@ -247,13 +247,21 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             rows.platform_facts()
             if self._OFFLINE:  # the online tracker's location may still be on its way; never wait for it here
                 self._intensity_resolver()
+            self._wait_for_start()
+            from codecarbon.output_methods import emissions_data  # noqa: F401 - the records stop() builds
         except Exception as error:  # start() does it again and reports
             logger.debug("warm-up failed: %s", error)
         self._resolve_location()  # (when detection failed)
 
-    #: set by start() while it waits for detection: the warm-up then leaves start()'s imports to start() itself,
-    #: rather than hold the interpreter lock (up to its 5 ms switch interval) while start() wants it
-    _start_waiting = False
+    #: set when start() is first called: the warm-up then leaves the imports it would have done ahead of start()
+    #: to start() itself, and waits for start() to finish before loading what stop() needs, rather than hold the
+    #: interpreter lock (for up to its 5 ms switch interval at a time) while start() wants it
+    _start_began = False
+
+    def _wait_for_start(self) -> None:
+        """When start() has begun, wait (bounded) until it is done: what the warm-up loads next would slow it."""
+        if self._start_began and self._state.acquire(timeout=STATE_WAIT_S):
+            self._state.release()
 
     @staticmethod
     def _import_for_start() -> None:
@@ -411,11 +419,8 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             return
         # never waits for the warm-up as such: only for detection (the sources to read), which it needs;
         # the rest of the warm-up (location, static facts, job files) goes on beside the run
-        self._start_waiting = True
-        try:
-            hardware = self._detect()
-        finally:
-            self._start_waiting = False
+        self._start_began = True
+        hardware = self._detect()
         from codecarbon.core import lifecycle
         from codecarbon.core.config import sampling_period
         from codecarbon.core.run import Run as _Run

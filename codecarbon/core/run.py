@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from codecarbon.core.sampler import Reading
 from codecarbon.core.state import CHECKPOINT_MIN_EVERY_S
-from codecarbon.output_methods.emissions_data import EmissionsData
+
+if TYPE_CHECKING:
+    from codecarbon.output_methods.emissions_data import EmissionsData
 
 
 class Task:

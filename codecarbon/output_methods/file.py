@@ -32,17 +32,15 @@ import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from codecarbon.external.logger import log_once, logger
 from codecarbon.output_methods.base_output import BaseOutput
-from codecarbon.output_methods.emissions_data import (
-    CSV_COLUMNS,
-    EXTRA_COLUMNS,
-    EmissionsData,
-    TaskEmissionsData,
-)
+from codecarbon.output_methods.columns import CSV_COLUMNS, EXTRA_COLUMNS
 from codecarbon.support import files
+
+if TYPE_CHECKING:  # the records' dataclasses are built when the first row is, not when the output is (issue 16)
+    from codecarbon.output_methods.emissions_data import EmissionsData, TaskEmissionsData
 
 ALL_COLUMNS: tuple[str, ...] = CSV_COLUMNS + EXTRA_COLUMNS
 ON_CSV_WRITE_MODES = ("append", "update")
