@@ -32,6 +32,12 @@ if TYPE_CHECKING:
     from codecarbon.output_methods.emissions_data import EmissionsData
 
 
+#: what start() imports after detection, in the order it needs them: the utilisation baseline, the device claim,
+#: the state directory's keys and the checkpoint row (the warm-up loads them once detection is done, issue 16)
+_START_MODULES = ("codecarbon.hardware.utilization", "codecarbon.hardware.ownership", "codecarbon.core.job",
+                  "hashlib", "codecarbon.core.rows")
+
+
 class _Unset:
     """The default of an argument nobody passed. It shows as the effective default in ``inspect.signature`` and
     ``help()``, and tells the tracker the argument was not given, so config files and variables still apply."""
@@ -232,6 +238,8 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         """Off the user's thread, between construction and start(): detect hardware, read static facts."""
         try:
             hardware = self._detect()  # first: start() waits for this, and for nothing else of the warm-up
+            if not self._start_began:
+                self._import_for_start()
             self._resolve_location()
             self._prepare_job(hardware)
             from codecarbon.core import rows
@@ -239,10 +247,29 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             rows.platform_facts()
             if self._OFFLINE:  # the online tracker's location may still be on its way; never wait for it here
                 self._intensity_resolver()
-            from codecarbon.hardware import UtilizationMeter  # noqa: F401 - imported for start()
+            self._wait_for_start()
+            from codecarbon.output_methods import emissions_data  # noqa: F401 - the records stop() builds
         except Exception as error:  # start() does it again and reports
             logger.debug("warm-up failed: %s", error)
         self._resolve_location()  # (when detection failed)
+
+    #: set when start() is first called: the warm-up then leaves the imports it would have done ahead of start()
+    #: to start() itself, and waits for start() to finish before loading what stop() needs, rather than hold the
+    #: interpreter lock (for up to its 5 ms switch interval at a time) while start() wants it
+    _start_began = False
+
+    def _wait_for_start(self) -> None:
+        """When start() has begun, wait (bounded) until it is done: what the warm-up loads next would slow it."""
+        if self._start_began and self._state.acquire(timeout=STATE_WAIT_S):
+            self._state.release()
+
+    @staticmethod
+    def _import_for_start() -> None:
+        """The modules start() runs after detection, loaded by the warm-up so start() finds them ready (issue 16)."""
+        import importlib
+
+        for name in _START_MODULES:
+            importlib.import_module(name)
 
     _locating: Optional[Future] = None  # the online tracker's location, resolved by the warm-up
 
@@ -309,13 +336,11 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
         charger = self._charger
         if charger is None or not charger.live:
             return window, None
-        import dataclasses
-
         from codecarbon.intensity.types import Intensity
 
         account = charger.account(start.wall, end.wall)
         shown = account.g_per_kwh if account.kwh > 0 else charger.static.g_co2e_per_kwh
-        return dataclasses.replace(window, emissions_kg=account.kg), Intensity(shown, account.label, None)
+        return window.with_emissions(account.kg), Intensity(shown, account.label, None)
 
     def _settle(self, until: float) -> None:
         """At stop: the run's figures from the provider's history, waiting until ``until`` (monotonic) at most."""
@@ -394,6 +419,7 @@ class BaseEmissionsTracker(TrackerCompat, ABC):  # noqa: B024 - abstract by inte
             return
         # never waits for the warm-up as such: only for detection (the sources to read), which it needs;
         # the rest of the warm-up (location, static facts, job files) goes on beside the run
+        self._start_began = True
         hardware = self._detect()
         from codecarbon.core import lifecycle
         from codecarbon.core.config import sampling_period

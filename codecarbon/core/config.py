@@ -16,9 +16,8 @@ import os
 import sys
 import warnings
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from codecarbon.core.parameters import (
     ALIASES,
@@ -217,13 +216,15 @@ def _error(name: str, layer: str, expected: str) -> ConfigError:
     return ConfigError(f"{name} (from {describe_source(layer)}): expected {expected}")
 
 
-@dataclass(frozen=True)
 class _Entry:
-    """One value for one parameter from one layer, before parsing."""
+    """One value for one parameter from one layer, before parsing (a slotted class: no dataclass to build)."""
 
-    key: str  # as written: the parameter's name or a deprecated alias
-    raw: Any
-    layer: str
+    __slots__ = ("key", "raw", "layer")
+
+    def __init__(self, key: str, raw: Any, layer: str) -> None:
+        self.key: Final = key  # as written: the parameter's name or a deprecated alias
+        self.raw: Final = raw
+        self.layer: Final = layer
 
 
 class _Resolution:

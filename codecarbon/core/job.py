@@ -19,7 +19,7 @@ from typing import Any, Optional
 
 from codecarbon.core.state import hostname
 from codecarbon.external.logger import log_once
-from codecarbon.output_methods.emissions_data import JOB_COLUMNS  # the row columns this module fills
+from codecarbon.output_methods.columns import JOB_COLUMNS  # the row columns this module fills
 
 #: settings that override detection (text fields, then integer fields)
 TEXT_OVERRIDES: tuple[str, ...] = ("scheduler", "job_id", "job_name", "job_user", "job_account", "job_partition")

@@ -9,6 +9,7 @@ This module imports no output code: output methods are validated against :data:`
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -128,7 +129,10 @@ def parse_log_level_value(value: Any) -> int:
         raise _Invalid(f"a log level (debug, info, warning, error, critical or 0-50), got {value!r}") from error
 
 
-_GPU_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
+@functools.cache
+def _gpu_id() -> re.Pattern[str]:
+    """Compiled at first use, not at import: most trackers never read a GPU id from text (issue 16)."""
+    return re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
 
 
 def _gpu_items_from_text(text: str) -> list[str]:
@@ -147,7 +151,7 @@ def _gpu_item(item: Any) -> int | str:
         text = item.strip()
         if text.isdigit():
             return int(text)
-        if _GPU_ID.match(text) and not text.lstrip("-").isdigit():
+        if _gpu_id().match(text) and not text.lstrip("-").isdigit():
             return text
     raise _Invalid(f"GPU indices or UUIDs such as 0,1 or GPU-4e81..., got {item!r}")
 
@@ -312,10 +316,15 @@ def _stripped_str(value: Any) -> str:
     return parse_str(value).strip()
 
 
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _HOST = r"(?:[^\s/@]+@)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
-_HOST_PORT = re.compile(_HOST + r"(?::\d{1,5})?(?:/\S*)?$")  # after a scheme
-_BARE_HOST_PORT = re.compile(_HOST + r":\d{1,5}(?:/\S*)?$")  # without one, a port is needed: localhost:7777
+
+
+@functools.cache
+def _url_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """(scheme, host[:port][/path] after a scheme, host:port[/path] without one: a port is needed, localhost:7777),
+    compiled at the first URL parsed rather than at import (issue 16)."""
+    return (re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://"), re.compile(_HOST + r"(?::\d{1,5})?(?:/\S*)?$"),
+            re.compile(_HOST + r":\d{1,5}(?:/\S*)?$"))
 
 
 def redact_userinfo(text: str) -> str:
@@ -326,11 +335,12 @@ def redact_userinfo(text: str) -> str:
 def parse_url(value: Any) -> str:
     """An http(s) URL; a scheme-less ``host:port[/path]`` (as 3.x docs write them) means ``http://``."""
     text = parse_str(value).strip()
-    match = _SCHEME.match(text)
-    if match is None and _BARE_HOST_PORT.match(text):
+    scheme, host_port, bare_host_port = _url_patterns()
+    match = scheme.match(text)
+    if match is None and bare_host_port.match(text):
         text = "http://" + text
     elif match is None or match.group(1).lower() not in ("http", "https") or \
-            not _HOST_PORT.match(text[match.end():]):
+            not host_port.match(text[match.end():]):
         raise _Invalid(f"an http:// or https:// URL or host:port, got {redact_userinfo(text)!r}")
     return text.rstrip("/")
 

@@ -12,47 +12,63 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
-from typing import Optional
+from typing import Final, Optional
 
-from codecarbon.core.units import JOULES_PER_KWH
 from codecarbon.external.logger import logger
 from codecarbon.hardware.base import EnergySource, Utilization
+from codecarbon.support.record import Record
 
 COMPONENTS = ("cpu", "gpu", "ram")
+#: as ``core.units.JOULES_PER_KWH``, written here: importing ``core.units`` would build its five dataclasses
+JOULES_PER_KWH = 3_600_000.0
 
 
-@dataclass(frozen=True)
-class Reading:
-    """Cumulative totals at one instant since the sampler was opened (energies before PUE)."""
+class Reading(Record):
+    """Cumulative totals at one instant since the sampler was opened (energies before PUE).
 
-    at: float  # time.monotonic()
-    wall: float  # time.time()
-    joules: dict[str, float]
-    emissions_kg: float  # PUE applied
-    cpu_util_s: float  # ∫ cpu% dt
-    gpu_util_s: float
-    ram_util_s: float
-    ram_used_gb_s: float
-    ticks: int
+    A ``Record`` rather than a dataclass: no class to build on the path to ``start()``; read-only (``Final``)."""
+
+    __slots__ = ("at", "wall", "joules", "emissions_kg", "cpu_util_s", "gpu_util_s", "ram_util_s", "ram_used_gb_s",
+                 "ticks")
+
+    def __init__(self, at: float, wall: float, joules: dict[str, float], emissions_kg: float, cpu_util_s: float,
+                 gpu_util_s: float, ram_util_s: float, ram_used_gb_s: float, ticks: int) -> None:
+        self.at: Final = at  # time.monotonic()
+        self.wall: Final = wall  # time.time()
+        self.joules: Final = joules
+        self.emissions_kg: Final = emissions_kg  # PUE applied
+        self.cpu_util_s: Final = cpu_util_s  # ∫ cpu% dt
+        self.gpu_util_s: Final = gpu_util_s
+        self.ram_util_s: Final = ram_util_s
+        self.ram_used_gb_s: Final = ram_used_gb_s
+        self.ticks: Final = ticks
 
 
-@dataclass(frozen=True)
-class Window:
-    """The difference of two readings, in the units the rows use."""
+class Window(Record):
+    """The difference of two readings, in the units the rows use (read-only, as ``Reading``)."""
 
-    duration: float
-    energy_kwh: dict[str, float]  # PUE applied
-    power_w: dict[str, float]  # PUE applied, mean over the window
-    emissions_kg: float
-    cpu_utilization_percent: float
-    gpu_utilization_percent: float
-    ram_utilization_percent: float
-    ram_used_gb: float
+    __slots__ = ("duration", "energy_kwh", "power_w", "emissions_kg", "cpu_utilization_percent",
+                 "gpu_utilization_percent", "ram_utilization_percent", "ram_used_gb")
+
+    def __init__(self, duration: float, energy_kwh: dict[str, float], power_w: dict[str, float], emissions_kg: float,
+                 cpu_utilization_percent: float, gpu_utilization_percent: float, ram_utilization_percent: float,
+                 ram_used_gb: float) -> None:
+        self.duration: Final = duration
+        self.energy_kwh: Final = energy_kwh  # PUE applied
+        self.power_w: Final = power_w  # PUE applied, mean over the window
+        self.emissions_kg: Final = emissions_kg
+        self.cpu_utilization_percent: Final = cpu_utilization_percent
+        self.gpu_utilization_percent: Final = gpu_utilization_percent
+        self.ram_utilization_percent: Final = ram_utilization_percent
+        self.ram_used_gb: Final = ram_used_gb
 
     @property
     def energy_consumed(self) -> float:
         return sum(self.energy_kwh.values())
+
+    def with_emissions(self, emissions_kg: float) -> Window:
+        """This window with another carbon figure (what ``dataclasses.replace(window, emissions_kg=...)`` did)."""
+        return self._replaced(emissions_kg=emissions_kg)  # type: ignore[no-any-return]
 
 
 def window_between(start: Reading, end: Reading, pue: float) -> Window:
@@ -80,15 +96,19 @@ def continued(earlier_start: Reading, earlier_end: Reading, now: Reading) -> Rea
                    ram_util_s=back("ram_util_s"), ram_used_gb_s=back("ram_used_gb_s"), ticks=now.ticks)
 
 
-@dataclass
 class _Totals:
-    joules: dict[str, float] = field(default_factory=lambda: dict.fromkeys(COMPONENTS, 0.0))
-    emissions_kg: float = 0.0
-    cpu_util_s: float = 0.0
-    gpu_util_s: float = 0.0
-    ram_util_s: float = 0.0
-    ram_used_gb_s: float = 0.0
-    ticks: int = 0
+    """The sampler's running sums (mutable; a plain class with slots, see ``Reading``)."""
+
+    __slots__ = ("joules", "emissions_kg", "cpu_util_s", "gpu_util_s", "ram_util_s", "ram_used_gb_s", "ticks")
+
+    def __init__(self) -> None:
+        self.joules: dict[str, float] = dict.fromkeys(COMPONENTS, 0.0)
+        self.emissions_kg = 0.0
+        self.cpu_util_s = 0.0
+        self.gpu_util_s = 0.0
+        self.ram_util_s = 0.0
+        self.ram_used_gb_s = 0.0
+        self.ticks = 0
 
 
 #: The charging seam: kg CO2eq of ``kwh`` (PUE applied) used between two wall-clock instants (epoch seconds).

@@ -25,12 +25,12 @@ import os
 import stat
 import struct
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Final, Optional
 
 from codecarbon.external.logger import logger
 from codecarbon.support import files
+from codecarbon.support.record import Record
 from codecarbon.support.statedir import fallback_dir, key_for_path, lock_path, runs_dir, spool_dir  # noqa: F401 - re-exported: their former home
 
 CHECKPOINT_MIN_EVERY_S = 5.0  # a SIGKILL loses at most max(measure_power_secs, this) of a run
@@ -115,14 +115,16 @@ def _pid_exists(pid: int) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class ProcessIdentity:
+class ProcessIdentity(Record):
     """What tells one process apart from every other, before and after a reboot or a pid reuse."""
 
-    pid: int
-    started: Optional[str]
-    boot: Optional[str]
-    host: str
+    __slots__ = ("pid", "started", "boot", "host")
+
+    def __init__(self, pid: int, started: Optional[str], boot: Optional[str], host: str) -> None:
+        self.pid: Final = pid
+        self.started: Final = started
+        self.boot: Final = boot
+        self.host: Final = host
 
     @classmethod
     def current(cls) -> ProcessIdentity:

@@ -33,9 +33,10 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import Final, NamedTuple, Optional
+
+from codecarbon.support.record import Record
 
 #: /proc/stat readings shared by every CpuClock within this many seconds (its counters tick at 100 Hz anyway):
 #: the CPU estimate and the utilisation meter both read the machine's CPU time in the same tick.
@@ -45,17 +46,22 @@ _PROC_STAT_REUSE_S = 0.002
 _UNLIMITED_BYTES = 1 << 60
 
 
-@dataclass(frozen=True)
-class CgroupLimits:
+class CgroupLimits(Record):
     """What the container we run in may use; ``None`` means not limited (or not in a cgroup we can read)."""
 
-    version: Optional[int] = None            # 1, 2 or None
-    cpu_limit: Optional[float] = None        # CPUs (quota / period), fractional allowed
-    memory_limit_bytes: Optional[int] = None
-    cpu_usage_file: Optional[Path] = None    # v2 cpu.stat (usage_usec) or v1 cpuacct.usage (ns)
-    memory_usage_file: Optional[Path] = None  # v2 memory.current or v1 memory.usage_in_bytes
-    #: the *root* cgroup's v2 cpu.stat when we can see it: the whole machine's busy time, see machine_usage_file
-    machine_usage_file: Optional[Path] = None
+    __slots__ = ("version", "cpu_limit", "memory_limit_bytes", "cpu_usage_file", "memory_usage_file",
+                 "machine_usage_file")
+
+    def __init__(self, version: Optional[int] = None, cpu_limit: Optional[float] = None,
+                 memory_limit_bytes: Optional[int] = None, cpu_usage_file: Optional[Path] = None,
+                 memory_usage_file: Optional[Path] = None, machine_usage_file: Optional[Path] = None) -> None:
+        self.version: Final = version  # 1, 2 or None
+        self.cpu_limit: Final = cpu_limit  # CPUs (quota / period), fractional allowed
+        self.memory_limit_bytes: Final = memory_limit_bytes
+        self.cpu_usage_file: Final = cpu_usage_file  # v2 cpu.stat (usage_usec) or v1 cpuacct.usage (ns)
+        self.memory_usage_file: Final = memory_usage_file  # v2 memory.current or v1 memory.usage_in_bytes
+        #: the *root* cgroup's v2 cpu.stat when we can see it: the whole machine's busy time, see machine_usage_file
+        self.machine_usage_file: Final = machine_usage_file
 
 
 def _read_text(path: Path) -> Optional[str]:
@@ -165,11 +171,9 @@ def read_cgroup_limits(proc_root: Path = Path("/proc"), cgroup_root: Path = Path
     """Read our CPU quota and memory limit, cgroup v2 first, then v1. Never raises; cgroups are Linux's."""
     if not sys.platform.startswith("linux"):
         return CgroupLimits()
-    import dataclasses
-
     limits = _read_cgroup_limits(proc_root, cgroup_root)
     machine = machine_usage_file(cgroup_root)
-    return dataclasses.replace(limits, machine_usage_file=machine) if machine is not None else limits
+    return limits._replaced(machine_usage_file=machine) if machine is not None else limits
 
 
 def _read_cgroup_limits(proc_root: Path, cgroup_root: Path) -> CgroupLimits:
@@ -415,13 +419,15 @@ def _precise_clocks_work() -> bool:
     return sys.platform.startswith("linux") and _process_cpu_s(os.getpid()) is not None
 
 
-@dataclass
 class _Seen:
     """One tree member's CPU seconds at its last reading: its own and those of its reaped children."""
 
-    own_s: float
-    children_s: float
-    ppid: int
+    __slots__ = ("own_s", "children_s", "ppid")
+
+    def __init__(self, own_s: float, children_s: float, ppid: int) -> None:
+        self.own_s = own_s
+        self.children_s = children_s
+        self.ppid = ppid
 
     @property
     def total_s(self) -> float:

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Final, Optional
+
+from codecarbon.support.record import Record
 
 
-@dataclass(frozen=True)
-class CpuInfo:
+class CpuInfo(Record):
     """Static facts about the CPUs; read once per process."""
 
-    model: Optional[str]
-    logical: int
-    physical_cores: Optional[int]
-    sockets: int
+    __slots__ = ("model", "logical", "physical_cores", "sockets")
+
+    def __init__(self, model: Optional[str], logical: int, physical_cores: Optional[int], sockets: int) -> None:
+        self.model: Final = model
+        self.logical: Final = logical
+        self.physical_cores: Final = physical_cores
+        self.sockets: Final = sockets
 
 
 def parse_cpuinfo(text: str) -> CpuInfo:

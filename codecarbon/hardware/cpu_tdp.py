@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+from typing import Final, Optional
+
+from codecarbon.support.record import Record
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "cpu_power.tsv"
 
@@ -48,13 +49,15 @@ def _model_tokens(tokens: frozenset[str]) -> frozenset[str]:
     return frozenset(t for t in tokens if any(c.isdigit() for c in t))
 
 
-@dataclass(frozen=True)
-class TdpMatch:
+class TdpMatch(Record):
     """A table hit: the watts and the table entry they came from (for the notes)."""
 
-    tdp_w: float
-    entry: str
-    exact: bool
+    __slots__ = ("tdp_w", "entry", "exact")
+
+    def __init__(self, tdp_w: float, entry: str, exact: bool) -> None:
+        self.tdp_w: Final = tdp_w
+        self.entry: Final = entry
+        self.exact: Final = exact
 
 
 class TdpTable:

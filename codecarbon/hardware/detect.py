@@ -20,7 +20,7 @@ import os
 import sys
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -99,18 +99,22 @@ class SystemSeams:
             raise ValueError(f"pid: expected a positive process id or None, got {self.pid!r}")
 
 
-@dataclass
 class _Facts:
     """What does not change while the process lives: read once per (roots, RAPL options)."""
 
-    cpu: CpuInfo
-    limits: CgroupLimits
-    ram_total_bytes: int
-    arm: bool
-    rapl: Optional[RaplDiscovery]
-    tdp: Optional[TdpMatch]
-    tdp_looked_up: bool = False
-    notes: list[str] = field(default_factory=list)
+    __slots__ = ("cpu", "limits", "ram_total_bytes", "arm", "rapl", "tdp", "tdp_looked_up", "notes")
+
+    def __init__(self, cpu: CpuInfo, limits: CgroupLimits, ram_total_bytes: int, arm: bool,
+                 rapl: Optional[RaplDiscovery], tdp: Optional[TdpMatch], tdp_looked_up: bool = False,
+                 notes: Optional[list[str]] = None) -> None:
+        self.cpu = cpu
+        self.limits = limits
+        self.ram_total_bytes = ram_total_bytes
+        self.arm = arm
+        self.rapl = rapl
+        self.tdp = tdp
+        self.tdp_looked_up = tdp_looked_up
+        self.notes: list[str] = notes if notes is not None else []
 
 
 _cache_lock = threading.Lock()

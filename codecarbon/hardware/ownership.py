@@ -24,7 +24,6 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
@@ -40,11 +39,15 @@ ELECTION_WAIT_S = 1.0  # the longest one process waits for another's choice to f
 
 
 # ------------------------------------------------------------------------------------------------ locks
-@dataclass
 class _Held:
-    lock: files.FileLock
-    pid: int
-    count: int = 1
+    """A machine lock this process holds, and how many of its trackers share it."""
+
+    __slots__ = ("lock", "pid", "count")
+
+    def __init__(self, lock: files.FileLock, pid: int, count: int = 1) -> None:
+        self.lock = lock
+        self.pid = pid
+        self.count = count
 
 
 _held: dict[str, _Held] = {}  # lock path -> the lock this process holds (several trackers may share it)
@@ -169,14 +172,17 @@ class OwnedDevices(EnergySource):
 
 
 # ------------------------------------------------------------------------------------------------ claim
-@dataclass
 class Claim:
     """What this process measures: the sources to sample and the row's ``attribution`` text."""
 
-    sources: list[EnergySource]
-    attribution: str
-    locks: list[OwnedLock] = field(default_factory=list)
-    gpu_indices: list[int] = field(default_factory=list)
+    __slots__ = ("sources", "attribution", "locks", "gpu_indices")
+
+    def __init__(self, sources: list[EnergySource], attribution: str, locks: Optional[list[OwnedLock]] = None,
+                 gpu_indices: Optional[list[int]] = None) -> None:
+        self.sources = sources
+        self.attribution = attribution
+        self.locks: list[OwnedLock] = locks if locks is not None else []
+        self.gpu_indices: list[int] = gpu_indices if gpu_indices is not None else []
 
     def release(self) -> None:
         """Give up ownership (at stop): a later run of the job chooses again."""

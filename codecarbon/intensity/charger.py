@@ -12,10 +12,10 @@ marginal provider that has gaps is priced entirely at the static average instead
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Final, Optional
 
 from codecarbon.intensity.types import Intensity
+from codecarbon.support.record import Record
 
 if TYPE_CHECKING:  # a static charger (most runs) loads no feed or provider code (issue 16)
     from codecarbon.intensity.feed import Feed
@@ -25,14 +25,16 @@ MAX_SEGMENTS = 8192
 BLOCKS_S = (60.0, 300.0, 900.0, 1800.0, 3600.0, 21600.0, 86400.0)
 
 
-@dataclass(frozen=True)
-class Account:
+class Account(Record):
     """A window priced: kg CO2eq, the energy it covers, the label for ``intensity_source``."""
 
-    kg: float
-    kwh: float
-    label: str
-    settled: bool  # every kWh priced from the provider's history
+    __slots__ = ("kg", "kwh", "label", "settled")
+
+    def __init__(self, kg: float, kwh: float, label: str, settled: bool) -> None:
+        self.kg: Final = kg
+        self.kwh: Final = kwh
+        self.label: Final = label
+        self.settled: Final = settled  # every kWh priced from the provider's history
 
     @property
     def g_per_kwh(self) -> float:

@@ -23,6 +23,7 @@ A symbolic link at the CSV's path is never followed (``O_NOFOLLOW``; new files w
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 import os
@@ -31,17 +32,15 @@ import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from codecarbon.external.logger import log_once, logger
 from codecarbon.output_methods.base_output import BaseOutput
-from codecarbon.output_methods.emissions_data import (
-    CSV_COLUMNS,
-    EXTRA_COLUMNS,
-    EmissionsData,
-    TaskEmissionsData,
-)
+from codecarbon.output_methods.columns import CSV_COLUMNS, EXTRA_COLUMNS
 from codecarbon.support import files
+
+if TYPE_CHECKING:  # the records' dataclasses are built when the first row is, not when the output is (issue 16)
+    from codecarbon.output_methods.emissions_data import EmissionsData, TaskEmissionsData
 
 ALL_COLUMNS: tuple[str, ...] = CSV_COLUMNS + EXTRA_COLUMNS
 ON_CSV_WRITE_MODES = ("append", "update")
@@ -49,7 +48,12 @@ BACKUP_SUFFIX = ".bak"
 LOCK_TIMEOUT_S = 30.0  # another writer holding the file longer than this: the row is kept for the next write
 _HEAD_BYTES = 1 << 16
 _WHOLE_FILE_CHECK = 4 << 20  # files up to this size are scanned whole for an open quoted field
-_SEPARATOR = re.compile(rb"[,\r\n]")
+
+
+@functools.cache
+def _separator() -> re.Pattern[bytes]:
+    """Compiled at the first append to an existing file, not at import (issue 16)."""
+    return re.compile(rb"[,\r\n]")
 
 
 def _ends_in_open_quote(data: bytes) -> bool:
@@ -70,7 +74,7 @@ def _ends_in_open_quote(data: bytes) -> bool:
                     continue
                 index = found + 1
                 break
-        separator = _SEPARATOR.search(data, index)
+        separator = _separator().search(data, index)
         if separator is None:
             return False
         index = separator.end()
@@ -318,8 +322,13 @@ class CsvTable:
         return self.requested_path
 
 
-_UNSAFE_IN_NAMES = re.compile(r"[\x00-\x1f\x7f/]")  # a separator, or what no terminal shows
-_UNSAFE_ON_WINDOWS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')  # and what Windows refuses in a file name
+@functools.cache
+def _unsafe_in_names(windows: bool) -> re.Pattern[str]:
+    """A separator, or what no terminal shows (on Windows, also what it refuses in a file name); compiled at the
+    first task file, not at import (issue 16)."""
+    return re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]' if windows else r"[\x00-\x1f\x7f/]")
+
+
 _MAX_NAME_BYTES = 220  # most filesystems take 255 bytes; the atomic write's temporary name adds 22
 
 
@@ -328,7 +337,7 @@ def task_file_name(experiment_name: str, run_id: str) -> str:
     and control characters (and, on Windows, what it refuses in names) become ``_``, so ``a/b`` or ``/../x``
     never leave the folder nor need a sub-folder; anything else stays as 3.3.2 writes it (``task:e1``). A name
     too long for the filesystem is cut, with a hash of the whole name kept in it."""
-    unsafe = _UNSAFE_ON_WINDOWS if sys.platform.startswith("win") else _UNSAFE_IN_NAMES
+    unsafe = _unsafe_in_names(sys.platform.startswith("win"))
 
     def safe(text: str) -> str:
         return unsafe.sub("_", files.escape_unencodable(text, "the task file's name"))

@@ -22,6 +22,7 @@ Platform checks read ``sys.platform`` at call time, so tests can simulate Window
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import re
 import stat
@@ -121,7 +122,10 @@ def same_file(fd: int, path: PathLike) -> bool:
 
 
 # --- text ----------------------------------------------------------------------------------------------------------
-_SURROGATE = re.compile("[\ud800-\udfff]")
+@functools.cache
+def _surrogate() -> re.Pattern[str]:
+    """Compiled at the first non-ASCII text, not at import (issue 16)."""
+    return re.compile("[\ud800-\udfff]")
 
 
 def _escape_surrogate(match: re.Match[str]) -> str:
@@ -134,14 +138,14 @@ def _escape_surrogate(match: re.Match[str]) -> str:
 def escape_unencodable(text: str, where: str = "") -> str:
     """``text`` with every character UTF-8 cannot encode (lone surrogates) written as an escape, so that no
     row, report or payload is lost over an encoding. The first time in a process it is said once."""
-    if not _SURROGATE.search(text):
+    if text.isascii() or not _surrogate().search(text):
         return text
     from codecarbon.external.logger import log_once
 
     log_once("text-escaped", 30, "a text value (%s) held bytes that are not UTF-8 (from os.environb, a file name "
              "or a surrogateescape'd string); they are written as \\xNN escapes (said once)",
              where or "a row's column")
-    return _SURROGATE.sub(_escape_surrogate, text)
+    return _surrogate().sub(_escape_surrogate, text)
 
 
 def encode_text(text: str, where: str = "") -> bytes:
