@@ -311,7 +311,8 @@ def test_payloads_still_queued_at_interpreter_exit_are_saved(tmp_path: Path, sta
         done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
-    assert [item["run_id"] for item in spooled()] == ["r-1"]
+    listing = [(p.name, p.stat().st_size) for p in state_dir.rglob("*") if p.is_file()]
+    assert [item["run_id"] for item in spooled()] == ["r-1"], (done.stderr, listing)
     assert "saved to" in done.stderr
 
 

@@ -73,6 +73,24 @@ def test_forget_removes_one_payload_and_keeps_the_others() -> None:
     assert [item.id for item in spool.take()] == ["id-run-1-0", "id-run-1-2"]
 
 
+def test_at_exit_the_spool_is_written_and_no_longer_read() -> None:
+    """A delivery thread that reaches the spool after the exit hook saved the queue must not take the file back
+    into memory, where the payload would die with the process (it did under load)."""
+    def unreachable(payload: dict, timeout_s: float, key: str) -> None:
+        raise DeliveryFailed("down")
+
+    queue = DeliveryQueue("exit-race", unreachable)
+    try:
+        with delivery._SENDER.cond:  # the sender cannot take the payload in flight meanwhile
+            queue.submit({"n": 1}, "run-exit")
+        delivery._save_everything_at_exit()
+        queue._take_spooled(again=True)  # what a delivery thread arriving late does
+        assert [r["payload"]["n"] for r in spooled() if r["run_id"] == "run-exit"] == [1]
+    finally:
+        with delivery._SENDER.cond:
+            delivery._SENDER.exiting = False
+
+
 def test_a_full_queue_saves_its_oldest_payloads_instead_of_growing() -> None:
     def unreachable(payload: dict, timeout_s: float, key: str) -> None:
         raise DeliveryFailed("down")

@@ -323,8 +323,8 @@ class DeliveryQueue:
         Once per queue (the delivery thread or the first drain, whichever comes first), and ``again`` after the
         endpoint answers once more, for what this process saved meanwhile."""
         with _SENDER.cond:
-            if self._spool_state != "unread" and not again:
-                return
+            if (self._spool_state != "unread" and not again) or _SENDER.exiting:
+                return  # at exit the spool is written, never read: what is read now would die with the process
             self._spool_state = "reading"
         try:
             self._insert_spooled()
@@ -367,6 +367,7 @@ class _Sender:
         self._thread: Optional[threading.Thread] = None
         self._next = 0
         self._expedite_until = 0.0
+        self.exiting = False  # set by the exit hook: from then on the spool is only written
 
     def register(self, queue: DeliveryQueue) -> None:
         """Add a queue (lock held) and make sure the thread runs."""
@@ -412,11 +413,11 @@ class _Sender:
         next payload starts another), so no thread of ours outlives the work, even when an endpoint is dead."""
         while True:
             with self.cond:
-                unread = [q for q in self._queues if q._spool_state == "unread"]
+                unread = [] if self.exiting else [q for q in self._queues if q._spool_state == "unread"]
             for queue in unread:  # disk reads, with the lock released
                 queue._take_spooled()
             with self.cond:
-                if any(q._spool_state == "unread" for q in self._queues):
+                if not self.exiting and any(q._spool_state == "unread" for q in self._queues):
                     continue
                 self._queues = [q for q in self._queues if q._pending or q._spool_state == "reading"]
                 picked = self._pick()
@@ -434,8 +435,18 @@ class _Sender:
 _SENDER = _Sender()
 
 
+EXIT_READ_WAIT_SECS = 2.0  # at exit, how long a spool read in progress may take to put its payloads back
+
+
 def _save_everything_at_exit() -> None:
-    """At interpreter exit, whatever is still queued goes to the spool (no network here)."""
+    """At interpreter exit, whatever is still queued goes to the spool (no network here).
+
+    No spool read starts after this begins, and one in progress is waited for (bounded): a delivery thread that
+    took a file, this one included, would otherwise hold its payloads in memory as the process ends."""
+    with _SENDER.cond:
+        _SENDER.exiting = True
+        _SENDER.cond.wait_for(lambda: not any(q._spool_state == "reading" for q in _ALL_QUEUES),
+                              timeout=EXIT_READ_WAIT_SECS)
     for queue in list(_ALL_QUEUES):
         with _SENDER.cond:
             items = list(queue._pending)
